@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine (Debian, Python 3.11):
+#   make demo   # the whole PolicyGradEx workflow on the embedded pointmass benchmark
+#   make test   # the test suite (what CI runs, via .ci/run)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+BENCHMARK ?= pointmass
+SNAKEMAKE := PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
+
+.PHONY: venv demo report test test-slow lint clean
+
+# The venv is (re)built when pyproject.toml changes. torch is installed first, pinned, so pip takes the
+# CPU wheel and never a CUDA build.
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+ARTIFACTS := $(foreach f,meta/policy.pt affinity.csv clusters.csv evaluation.csv report.html,results/$(BENCHMARK)/$(f))
+
+demo: venv
+	$(SNAKEMAKE) $(ARTIFACTS)
+	$(SNAKEMAKE) $(ARTIFACTS) --report results/$(BENCHMARK)/report.zip
+	@echo "Open results/$(BENCHMARK)/report.html (or report.zip) to see the affinity, clusters and evaluation."
+
+test: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest
+
+test-slow: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -m slow
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(SNAKEMAKE) --lint
+
+clean:
+	rm -rf results logs .snakemake

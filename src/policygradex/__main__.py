@@ -1,0 +1,5 @@
+import sys
+
+from policygradex.cli import main
+
+sys.exit(main())

@@ -1,0 +1,160 @@
+"""Command line: one sub-command per workflow stage, ``policygradex <stage> --help`` for each.
+
+Every stage reads its settings either from a config file (``--config config.yaml --benchmark NAME``, for running
+a stage by hand) or from ``--settings JSON`` (what the Snakemake rules pass: the validated part of the
+benchmark's config that the stage reads, so a rule reruns exactly when its own settings change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from policygradex import affinity, cluster, estimate, evaluate, features, finetune, meta_train, report
+from policygradex.config import (
+    Benchmark,
+    ConfigError,
+    benchmark,
+    load_config,
+    planted_groups,
+    task_names,
+    validate_config,
+)
+from policygradex.io import ArtifactError
+from policygradex.training import set_threads
+
+EPILOG = """The whole pipeline runs with Snakemake: `snakemake --cores 2 results/pointmass/report.html`.
+Outputs live under results/{benchmark}/; see README.md for what each file holds."""
+
+
+def _settings(args: argparse.Namespace) -> Benchmark:
+    if args.settings is not None:
+        try:
+            view = json.loads(args.settings)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"--settings is not valid JSON: {err}") from err
+        config = validate_config({"benchmarks": {args.benchmark: view}}, cross_checks=False)
+        return config["benchmarks"][args.benchmark]
+    return benchmark(load_config(args.config), args.benchmark)
+
+
+def _stage(
+    sub: argparse._SubParsersAction, name: str, help_text: str, func: Callable[..., None]
+) -> argparse.ArgumentParser:
+    doc = sys.modules[func.__module__].__doc__ or help_text
+    parser = sub.add_parser(
+        name, help=help_text, description=doc, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--benchmark", required=True, help="benchmark name: a key of config.benchmarks")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--config", default="config.yaml", help="workflow config file (default: %(default)s)")
+    source.add_argument("--settings", help="the benchmark's settings as JSON (passed by the Snakemake rules)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default: %(default)s)")
+    parser.set_defaults(func=func)
+    return parser
+
+
+def _meta_train(b: Benchmark, a: argparse.Namespace) -> None:
+    meta_train.run(b, a.output, a.log_csv)
+
+
+def _features(b: Benchmark, a: argparse.Namespace) -> None:
+    features.run(b, a.policy, a.task, a.output)
+
+
+def _estimate(b: Benchmark, a: argparse.Namespace) -> None:
+    estimate.run(b, a.policy, a.features, a.chunk, a.output)
+
+
+def _affinity(b: Benchmark, a: argparse.Namespace) -> None:
+    affinity.run(task_names(b), a.chunks, a.output)
+
+
+def _cluster(b: Benchmark, a: argparse.Namespace) -> None:
+    cfg = b["cluster"]
+    cluster.run(task_names(b), planted_groups(b), a.affinity, cfg["k"], cfg["method"], b["seed"], a.output, a.quality)
+
+
+def _finetune(b: Benchmark, a: argparse.Namespace) -> None:
+    finetune.run(b, a.policy, a.clusters, a.group, a.output, a.log_csv)
+
+
+def _evaluate(b: Benchmark, a: argparse.Namespace) -> None:
+    evaluate.run(b, a.policy, a.clusters, a.group_policies, a.output)
+
+
+def _report(b: Benchmark, a: argparse.Namespace) -> None:
+    report.run(b, a.benchmark, a.affinity, a.clusters, a.quality, a.evaluation, a.plots_dir, a.output)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="policygradex",
+        description="PolicyGradEx: estimate which RL tasks to train together from the gradients of one "
+        "meta-policy, then train one policy per group. Each sub-command is one stage of the workflow.",
+        epilog=EPILOG,
+    )
+    sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
+
+    p = _stage(sub, "meta_train", "1. multitask PPO on all tasks -> meta/policy.pt", _meta_train)
+    p.add_argument("--output", required=True, help="policy file to write (policy.pt)")
+    p.add_argument("--log-csv", required=True, help="training curve to write (train_log.csv)")
+
+    p = _stage(sub, "features", "2. projected per-sample gradients of one task -> features/{task}.npz", _features)
+    p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
+    p.add_argument("--task", required=True, help="task name")
+    p.add_argument("--output", required=True)
+
+    p = _stage(sub, "estimate", "3. first-order estimates for one chunk of subsets -> subsets/chunk_{c}.csv", _estimate)
+    p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
+    p.add_argument("--features", nargs="+", required=True, help="every task's features npz, in config order")
+    p.add_argument("--chunk", type=int, required=True, help="chunk index 0..num_chunks-1")
+    p.add_argument("--output", required=True)
+
+    p = _stage(sub, "affinity", "4. task-affinity matrix from the subset scores -> affinity.csv", _affinity)
+    p.add_argument("--chunks", nargs="+", required=True, help="every subsets/chunk_{c}.csv")
+    p.add_argument("--output", required=True)
+
+    p = _stage(sub, "cluster", "5. k groups of high affinity -> clusters.csv, cluster_quality.json", _cluster)
+    p.add_argument("--affinity", required=True)
+    p.add_argument("--output", required=True, help="clusters.csv to write (task,group)")
+    p.add_argument("--quality", required=True, help="cluster_quality.json to write")
+
+    p = _stage(sub, "finetune", "6. fine-tune theta* on one group's tasks -> groups/{group}/policy.pt", _finetune)
+    p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
+    p.add_argument("--clusters", required=True)
+    p.add_argument("--group", type=int, required=True)
+    p.add_argument("--output", required=True)
+    p.add_argument("--log-csv", required=True)
+
+    p = _stage(sub, "evaluate", "7. returns and success of the group policies and theta* -> evaluation.csv", _evaluate)
+    p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
+    p.add_argument("--clusters", required=True)
+    p.add_argument("--group-policies", nargs="+", required=True, help="groups/{group}/policy.pt for group 0, 1, ...")
+    p.add_argument("--output", required=True)
+
+    p = _stage(sub, "report", "8. plots and an HTML summary -> report.html", _report)
+    p.add_argument("--affinity", required=True)
+    p.add_argument("--clusters", required=True)
+    p.add_argument("--quality", required=True)
+    p.add_argument("--evaluation", required=True)
+    p.add_argument("--plots-dir", required=True)
+    p.add_argument("--output", required=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    set_threads(args.threads)
+    try:
+        args.func(_settings(args), args)
+    except (ConfigError, ArtifactError) as err:
+        print(f"policygradex {args.stage}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

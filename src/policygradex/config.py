@@ -1,0 +1,163 @@
+"""Load and validate the workflow configuration.
+
+One function, :func:`validate_config`, serves the Snakefile (``workflow/rules/common.smk``) and the CLI, so a
+config is judged the same way whether a stage runs inside Snakemake or on its own. It fills the schema's
+defaults in place, then checks what a JSON Schema cannot express (k <= n, subset_size <= n, unique names).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+Config = dict[str, Any]
+Benchmark = dict[str, Any]
+
+#: Keys every stage reads; a change to one of them invalidates every artifact of the benchmark.
+SHARED_KEYS = (
+    "env",
+    "tasks",
+    "observe_task",
+    "episode_length",
+    "max_speed",
+    "success_radius",
+    "seed",
+    "device",
+    "policy",
+)
+
+#: The config sections each stage reads besides SHARED_KEYS. Snakemake passes exactly this view to the stage,
+#: so that changing, say, ``cluster.k`` reruns the clustering and what follows, not the meta-training.
+STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "meta_train": ("ppo", "meta_train"),
+    "features": ("ppo", "features"),
+    "estimate": ("ppo", "estimate"),
+    "affinity": (),
+    "cluster": ("cluster",),
+    "finetune": ("ppo", "finetune"),
+    "evaluate": ("evaluate",),
+    "report": ("cluster",),
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or not allowed; the message names the field."""
+
+
+def schema() -> dict[str, Any]:
+    text = resources.files("policygradex").joinpath("schemas/config.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _with_defaults(validator_class: type[jsonschema.protocols.Validator]) -> type:
+    """A validator that also writes each property's ``default`` into the instance (jsonschema FAQ recipe)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):  # noqa: ANN001 - jsonschema callback
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(name, copy.deepcopy(subschema["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _field(path: Any) -> str:
+    parts = [f"[{p}]" if isinstance(p, int) else f".{p}" for p in path]
+    return "config" + "".join(parts)
+
+
+def validate_config(config: Config, cross_checks: bool = True) -> Config:
+    """Validate ``config`` against the schema, fill its defaults in place and return it.
+
+    ``cross_checks=False`` skips the checks that relate sections to each other (k <= n, ...): a stage view
+    (:func:`stage_view`) holds only some sections, and the workflow checked the whole config already.
+
+    :raises ConfigError: naming the first offending field and what is allowed there.
+    """
+    validator = _with_defaults(jsonschema.Draft202012Validator)(schema())
+    errors = sorted(
+        validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path)))
+    )
+    if errors:
+        error = jsonschema.exceptions.best_match(errors)
+        if error.validator == "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
+            raise ConfigError(f"{_field(error.absolute_path)}: {error.message}; allowed keys: {', '.join(allowed)}")
+        raise ConfigError(f"{_field(error.absolute_path)}: {error.message}")
+    if cross_checks:
+        for name, bench in config["benchmarks"].items():
+            _check_benchmark(name, bench)
+    return config
+
+
+def _check_benchmark(name: str, bench: Benchmark) -> None:
+    where = f"config.benchmarks.{name}"
+    names = [t["name"] for t in bench["tasks"]]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{where}.tasks: task names must be unique, repeated: {', '.join(duplicates)}")
+    n = len(names)
+    k = bench["cluster"]["k"]
+    if k > n:
+        raise ConfigError(f"{where}.cluster.k: {k} groups asked for but there are only n = {n} tasks (need k <= n)")
+    size = bench["estimate"]["subset_size"]
+    if not 2 <= size <= n:
+        raise ConfigError(f"{where}.estimate.subset_size: {size} must be between 2 and n = {n} tasks")
+    subsets = bench["estimate"]["num_subsets"]
+    if bench["estimate"]["num_chunks"] > subsets:
+        raise ConfigError(
+            f"{where}.estimate.num_chunks: {bench['estimate']['num_chunks']} chunks for {subsets} subsets"
+            " (need num_chunks <= num_subsets)"
+        )
+    ppo = bench["ppo"]
+    rollout = ppo["n_steps"] * ppo["envs_per_task"] * n
+    if ppo["batch_size"] > rollout:
+        raise ConfigError(f"{where}.ppo.batch_size: {ppo['batch_size']} exceeds one rollout of {rollout} samples")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read a YAML config file and validate it (defaults filled)."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except FileNotFoundError as err:
+        raise ConfigError(f"config file {path} does not exist") from err
+    if not isinstance(config, dict):
+        raise ConfigError(f"config file {path} must hold a mapping with a `benchmarks:` key")
+    return validate_config(config)
+
+
+def benchmark(config: Config, name: str) -> Benchmark:
+    """The settings of benchmark ``name``; a clear error lists the configured ones otherwise."""
+    benchmarks = config["benchmarks"]
+    if name not in benchmarks:
+        raise ConfigError(f"unknown benchmark '{name}': config.benchmarks has {', '.join(sorted(benchmarks))}")
+    return benchmarks[name]
+
+
+def stage_view(bench: Benchmark, stage: str) -> Benchmark:
+    """The part of a benchmark's settings that ``stage`` reads (see STAGE_SECTIONS)."""
+    keys = SHARED_KEYS + STAGE_SECTIONS[stage]
+    return {key: bench[key] for key in keys}
+
+
+def stage_view_json(bench: Benchmark, stage: str) -> str:
+    return json.dumps(stage_view(bench, stage), sort_keys=True)
+
+
+def task_names(bench: Benchmark) -> list[str]:
+    return [task["name"] for task in bench["tasks"]]
+
+
+def planted_groups(bench: Benchmark) -> list[str] | None:
+    """The planted labels when every task has one, else None."""
+    labels = [task.get("group") for task in bench["tasks"]]
+    return None if any(label is None for label in labels) else labels

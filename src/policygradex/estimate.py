@@ -1,0 +1,172 @@
+"""Stage 3, subset estimation: the first-order surrogate of fine-tuning theta* on a subset S of tasks.
+
+Fine-tuning on S with PPO maximises E_t[r_t(theta) A_t]. Linearising log r_t(theta) ~ g_t^T (theta - theta*)
+turns this into maximising E_t[A_t g_t^T dtheta] = E_t[|A_t| sign(A_t) g_t^T dtheta]: a weighted binary
+classification of sign(A_t) by the gradient features. We fit it as an L2-regularised logistic regression on the
+projected gradients x_t = P^T g_t (labels 1[A_t > 0], weights |A_t|, no intercept) over the fit samples of the
+tasks of S, lift the coefficient w back to parameter space (P w), and take a step of documented length:
+dtheta_S = step_size * ||theta*|| * P w / ||P w||. Each task i of S is then scored under theta* + dtheta_S:
+
+- ``surrogate``: the gain of PPO's clipped objective on task i's held-out samples,
+  mean(min(r_t A_t, clip(r_t, 1-eps, 1+eps) A_t)) - mean(A_t) with r_t = pi_new(a_t|s_t) / pi*(a_t|s_t);
+  no environment steps.
+- ``return``: the mean return of deterministic rollouts of theta* + dtheta_S on task i.
+
+No RL training happens here; that is where the speedup over fine-tuning every subset comes from.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import LogisticRegression
+from stable_baselines3.common.policies import ActorCriticPolicy
+from torch.func import functional_call
+
+from policygradex.config import Benchmark, task_names
+from policygradex.features import FEATURE_KEYS
+from policygradex.gradients import projection_matrix
+from policygradex.io import ArtifactError, read_npz, write_csv
+from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
+from policygradex.progress import progress
+from policygradex.rollouts import collect_episodes
+
+SUBSET_COLUMNS = ["subset_id", "subset", "task", "score"]
+SUBSET_SEPARATOR = ";"
+
+
+def draw_subsets(n: int, size: int, count: int, seed: int) -> list[tuple[int, ...]]:
+    """``count`` random subsets of ``size`` of range(n), drawn so that every pair of tasks co-occurs early.
+
+    Each subset is seeded with a pair that has been covered least so far (ties broken at random) and filled
+    uniformly at random; T[i, j] needs at least one subset holding both i and j. Deterministic in ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    coverage = np.zeros((n, n), dtype=np.int64)
+    pairs = list(itertools.combinations(range(n), 2))
+    subsets = []
+    for _ in range(count):
+        counts = np.array([coverage[i, j] for i, j in pairs])
+        least = np.flatnonzero(counts == counts.min())
+        i, j = pairs[rng.choice(least)]
+        rest = rng.choice([t for t in range(n) if t not in (i, j)], size=size - 2, replace=False)
+        subset = tuple(sorted([i, j, *rest.tolist()]))
+        for a, b in itertools.combinations(subset, 2):
+            coverage[a, b] += 1
+            coverage[b, a] += 1
+        subsets.append(subset)
+    return subsets
+
+
+def chunk_ids(count: int, num_chunks: int, chunk: int) -> range:
+    """Subset ids handled by ``chunk``: a contiguous, near-equal share of range(count)."""
+    if not 0 <= chunk < num_chunks:
+        raise ValueError(f"chunk {chunk} is outside 0..{num_chunks - 1}")
+    bounds = np.linspace(0, count, num_chunks + 1).round().astype(int)
+    return range(bounds[chunk], bounds[chunk + 1])
+
+
+def fit_direction(x: np.ndarray, advantage: np.ndarray, l2_inverse: float) -> np.ndarray:
+    """Coefficient w of the weighted logistic regression of 1[A > 0] on x with weights |A| (d,)."""
+    labels = (advantage > 0).astype(int)
+    if labels.min() == labels.max():
+        raise ValueError("all advantages of the subset have the same sign; the surrogate has no direction")
+    model = LogisticRegression(C=l2_inverse, fit_intercept=False, solver="newton-cholesky", max_iter=200)
+    model.fit(x, labels, sample_weight=np.abs(advantage))
+    return model.coef_[0]
+
+
+def lift(coef: np.ndarray, projection: torch.Tensor, length: float) -> torch.Tensor:
+    """dtheta = length * P w / ||P w|| in parameter space."""
+    direction = projection @ torch.as_tensor(coef, dtype=torch.float32)
+    return length * direction / direction.norm().clamp_min(1e-12)
+
+
+def clipped_gain(log_ratio: torch.Tensor, advantage: torch.Tensor, clip_range: float) -> float:
+    """PPO's clipped objective minus its value at theta* (where every ratio is 1)."""
+    ratio = log_ratio.exp()
+    objective = torch.minimum(ratio * advantage, ratio.clamp(1 - clip_range, 1 + clip_range) * advantage)
+    return float((objective - advantage).mean())
+
+
+def policy_with_actor(policy: ActorCriticPolicy, params: dict[str, torch.Tensor]) -> ActorCriticPolicy:
+    """A copy of ``policy`` whose actor parameters are ``params`` (names as in ActorLogProb)."""
+    module = ActorLogProb(copy.deepcopy(policy))
+    with torch.no_grad():
+        for name, value in params.items():
+            module.get_parameter(name).copy_(value)
+    return module.policy
+
+
+class SubsetEstimator:
+    """Holds theta*, P and every task's features; scores the tasks of any subset (see module docstring)."""
+
+    def __init__(self, bench: Benchmark, policy_path: str | Path, feature_paths: Sequence[str | Path]) -> None:
+        self.bench = bench
+        self.cfg = bench["estimate"]
+        self.names = task_names(bench)
+        if len(feature_paths) != len(self.names):
+            raise ArtifactError(f"expected one features file per task ({len(self.names)}), got {len(feature_paths)}")
+        self.features = [read_npz(path, FEATURE_KEYS) for path in feature_paths]
+        for path, name, f in zip(feature_paths, self.names, self.features, strict=True):
+            if str(f["task"]) != name:
+                raise ArtifactError(
+                    f"{path}: holds the features of task '{f['task']}', expected '{name}' (config order)"
+                )
+        self.policy, _ = load_policy(policy_path, bench)
+        self.module = ActorLogProb(self.policy)
+        self.theta = actor_params(self.module)
+        theta_flat = flatten(self.theta)
+        dims = {int(f["projected_grad"].shape[1]) for f in self.features}
+        if len(dims) != 1 or any(int(f["num_params"]) != theta_flat.numel() for f in self.features):
+            raise ArtifactError("features files disagree with each other or with the policy (projection or size)")
+        self.projection = projection_matrix(theta_flat.numel(), dims.pop(), int(self.features[0]["projection_seed"]))
+        self.step_length = self.cfg["step_size"] * theta_flat.norm().item()
+        self.theta_flat = theta_flat
+
+    def delta_theta(self, subset: Sequence[int]) -> torch.Tensor:
+        fit = [f["heldout"] == 0 for f in (self.features[i] for i in subset)]
+        x = np.concatenate([self.features[i]["projected_grad"][m] for i, m in zip(subset, fit, strict=True)])
+        adv = np.concatenate([self.features[i]["advantage"][m] for i, m in zip(subset, fit, strict=True)])
+        return lift(fit_direction(x, adv, self.cfg["l2_inverse"]), self.projection, self.step_length)
+
+    @torch.no_grad()
+    def score(self, task: int, delta: torch.Tensor) -> float:
+        params = unflatten(self.theta_flat + delta, self.theta)
+        if self.cfg["score"] == "return":
+            policy = policy_with_actor(self.policy, params)
+            episodes = collect_episodes(
+                policy, self.bench, task, self.cfg["score_episodes"], seed=self.bench["seed"] + task, deterministic=True
+            )
+            return float(np.mean([ep.total_return for ep in episodes]))
+        f = self.features[task]
+        held = f["heldout"].astype(bool)
+        obs, actions = torch.as_tensor(f["obs"][held]), torch.as_tensor(f["actions"][held])
+        log_ratio = functional_call(self.module, params, (obs, actions)) - torch.as_tensor(f["log_prob"][held])
+        return clipped_gain(log_ratio, torch.as_tensor(f["advantage"][held]), self.bench["ppo"]["clip_range"])
+
+    def estimate(self, subset: Sequence[int]) -> dict[int, float]:
+        delta = self.delta_theta(subset)
+        return {task: self.score(task, delta) for task in subset}
+
+
+def run(
+    bench: Benchmark, policy_path: str | Path, feature_paths: Sequence[str | Path], chunk: int, output: str | Path
+) -> None:
+    cfg = bench["estimate"]
+    subsets = draw_subsets(len(bench["tasks"]), cfg["subset_size"], cfg["num_subsets"], seed=bench["seed"])
+    ids = chunk_ids(len(subsets), cfg["num_chunks"], chunk)
+    estimator = SubsetEstimator(bench, policy_path, feature_paths)
+    rows = []
+    for subset_id in progress(ids, total=len(ids), desc=f"estimate chunk {chunk}"):
+        subset = subsets[subset_id]
+        label = SUBSET_SEPARATOR.join(estimator.names[t] for t in subset)
+        for task, score in estimator.estimate(subset).items():
+            rows.append({"subset_id": subset_id, "subset": label, "task": estimator.names[task], "score": score})
+    write_csv(pd.DataFrame(rows, columns=SUBSET_COLUMNS), output)

@@ -1,0 +1,64 @@
+"""Stage 7, evaluation: returns and success of the grouped policies and of the meta-policy alone.
+
+Each group policy is evaluated on the tasks of its group (method ``policygradex``); the meta-policy theta* on
+every task (method ``single``, one group 0). Actions are deterministic (the Gaussian's mean).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from policygradex.cluster import read_clusters
+from policygradex.config import Benchmark, task_names
+from policygradex.io import write_csv
+from policygradex.policy import load_policy
+from policygradex.progress import progress
+from policygradex.rollouts import collect_episodes
+
+EVALUATION_COLUMNS = ["method", "task", "group", "mean_return", "success_rate", "episodes"]
+
+
+def evaluate_policy(
+    bench: Benchmark, policy_path: str | Path, task_ids: Sequence[int], method: str, group: int, seed: int
+) -> list[dict]:
+    policy, _ = load_policy(policy_path, bench)
+    names = task_names(bench)
+    episodes_per_task = bench["evaluate"]["episodes"]
+    rows = []
+    for task in task_ids:
+        episodes = collect_episodes(policy, bench, task, episodes_per_task, seed=seed + task, deterministic=True)
+        rows.append(
+            {
+                "method": method,
+                "task": names[task],
+                "group": group,
+                "mean_return": float(np.mean([ep.total_return for ep in episodes])),
+                "success_rate": float(np.mean([ep.success for ep in episodes])),
+                "episodes": len(episodes),
+            }
+        )
+    return rows
+
+
+def run(
+    bench: Benchmark,
+    meta_policy: str | Path,
+    clusters_path: str | Path,
+    group_policies: Sequence[str | Path],
+    output: str | Path,
+) -> None:
+    names = task_names(bench)
+    clusters = read_clusters(clusters_path, names)
+    num_groups = clusters["group"].nunique()
+    if len(group_policies) != num_groups:
+        raise ValueError(f"{clusters_path} has {num_groups} groups but {len(group_policies)} group policies were given")
+    seed = bench["seed"] + 10_000  # evaluation episodes differ from the training and feature rollouts
+    rows = evaluate_policy(bench, meta_policy, range(len(names)), "single", 0, seed)
+    for group in progress(range(num_groups), total=num_groups, desc="evaluate groups"):
+        members = [names.index(t) for t in clusters.loc[clusters["group"] == group, "task"]]
+        rows += evaluate_policy(bench, group_policies[group], members, "policygradex", group, seed)
+    write_csv(pd.DataFrame(rows, columns=EVALUATION_COLUMNS), output)

@@ -1,0 +1,72 @@
+"""Stage 2, gradient features: roll out theta* on one task and store projected per-sample gradients.
+
+Output ``features/{task}.npz`` holds, per sample t of the task's rollouts: ``obs``, ``actions``, ``log_prob``
+(log pi at theta*), ``advantage`` (GAE, standardised per task so that tasks with larger rewards do not dominate
+the shared fit), ``episode`` (episode index), ``heldout`` (True for the episodes kept to score estimated
+policies, never fitted), and ``projected_grad`` = P^T g_t (N x d); and the scalars that regenerate P.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from policygradex.config import Benchmark, task_names
+from policygradex.gradients import per_sample_grads, projection_matrix
+from policygradex.io import write_npz
+from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy
+from policygradex.rollouts import collect_episodes, gae
+
+FEATURE_KEYS = ["task", "obs", "actions", "log_prob", "advantage", "episode", "heldout", "projected_grad"]
+
+
+def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> dict[str, np.ndarray]:
+    names = task_names(bench)
+    if task not in names:
+        raise ValueError(f"unknown task '{task}': the benchmark's tasks are {', '.join(names)}")
+    task_id = names.index(task)
+    cfg, ppo = bench["features"], bench["ppo"]
+    policy, _ = load_policy(policy_path, bench)
+    # One seed per task, derived from the benchmark seed, so tasks do not share rollout noise.
+    episodes = collect_episodes(policy, bench, task_id, cfg["episodes"], seed=bench["seed"] * 1000 + task_id)
+
+    advantage = np.concatenate([gae(ep, ppo["gamma"], ppo["gae_lambda"]) for ep in episodes])
+    advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+    episode = np.concatenate([np.full(len(ep.rewards), i) for i, ep in enumerate(episodes)])
+    num_heldout = max(1, round(cfg["heldout_fraction"] * len(episodes)))
+    heldout = episode >= len(episodes) - num_heldout
+    obs = torch.as_tensor(np.concatenate([ep.obs for ep in episodes]))
+    actions = torch.as_tensor(np.concatenate([ep.actions for ep in episodes]))
+
+    module = ActorLogProb(policy)
+    params = actor_params(module)
+    grads = per_sample_grads(module, params, obs, actions)
+    projection = projection_matrix(grads.shape[1], cfg["projection_dim"], seed=bench["seed"])
+    with torch.no_grad():
+        log_prob = module(obs, actions)
+    return {
+        "task": np.array(task),
+        "obs": obs.numpy(),
+        "actions": actions.numpy(),
+        "log_prob": log_prob.numpy(),
+        "advantage": advantage.astype(np.float32),
+        "episode": episode,
+        "heldout": heldout,
+        "projected_grad": (grads @ projection).numpy(),
+        "episode_return": np.array([ep.total_return for ep in episodes]),
+        "projection_seed": np.array(bench["seed"]),
+        "num_params": np.array(grads.shape[1]),
+        "theta_norm": np.array(flatten(params).norm().item()),
+    }
+
+
+def run(bench: Benchmark, policy_path: str | Path, task: str, output: str | Path) -> None:
+    features = compute_features(bench, policy_path, task)
+    write_npz(output, **features)
+    n, d = features["projected_grad"].shape
+    print(
+        f"features {task}: {n} samples ({int(features['heldout'].sum())} held out),"
+        f" D={int(features['num_params'])} -> d={d}"
+    )

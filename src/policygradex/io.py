@@ -1,0 +1,85 @@
+"""Atomic writes and validated reads of the workflow's artifacts.
+
+Every artifact is written to a temporary file beside its final path and renamed into place only when complete,
+so a crash never leaves a half-written file that Snakemake would take for a finished output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+class ArtifactError(ValueError):
+    """An input artifact is missing, truncated or inconsistent; the message names the file."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s folder; rename it to ``path`` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path, index: bool = False) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=index, float_format="%.10g")
+
+
+def write_json(data: Any, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def read_csv(path: str | Path, columns: list[str], index_col: int | None = None) -> pd.DataFrame:
+    """Read a CSV and check that it has ``columns`` and no missing values."""
+    try:
+        frame = pd.read_csv(path, index_col=index_col)
+    except FileNotFoundError as err:
+        raise ArtifactError(f"{path}: file does not exist") from err
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as err:
+        raise ArtifactError(f"{path}: not a readable CSV ({err})") from err
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ArtifactError(f"{path}: missing columns {missing}; found {list(frame.columns)}")
+    if frame[columns].isna().any().any():
+        raise ArtifactError(f"{path}: empty or NaN values in columns {columns}")
+    return frame
+
+
+def read_npz(path: str | Path, keys: list[str]) -> dict[str, np.ndarray]:
+    """Load named arrays from an npz and check that they are present and finite."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except FileNotFoundError as err:
+        raise ArtifactError(f"{path}: file does not exist") from err
+    except Exception as err:  # zipfile.BadZipFile, EOFError, ValueError on truncation
+        raise ArtifactError(f"{path}: truncated or not an npz file ({type(err).__name__}: {err})") from err
+    for key in keys:
+        if key not in arrays:
+            raise ArtifactError(f"{path}: missing array '{key}'; found {sorted(arrays)}")
+        if arrays[key].dtype.kind == "f" and not np.isfinite(arrays[key]).all():
+            raise ArtifactError(f"{path}: array '{key}' holds NaN or infinite values")
+    return arrays

@@ -1,0 +1,20 @@
+"""Stage 1, meta-training: one multitask PPO policy theta* on all n tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from policygradex.config import Benchmark
+from policygradex.training import train_ppo
+
+
+def run(bench: Benchmark, output: str | Path, log_csv: str | Path) -> None:
+    train_ppo(
+        bench,
+        range(len(bench["tasks"])),
+        bench["meta_train"]["total_steps"],
+        seed=bench["seed"],
+        output=output,
+        log_csv=log_csv,
+        desc="meta_train",
+    )

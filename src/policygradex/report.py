@@ -1,0 +1,115 @@
+"""Stage 8, report: the affinity heatmap, the clusters and the evaluation as plots, in one HTML page.
+
+The plots are also written as PNG files beside the page so that Snakemake's ``--report`` can show them.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from policygradex.affinity import read_affinity  # noqa: E402
+from policygradex.cluster import read_clusters  # noqa: E402
+from policygradex.config import Benchmark, task_names  # noqa: E402
+from policygradex.evaluate import EVALUATION_COLUMNS  # noqa: E402
+from policygradex.io import atomic_path, read_csv  # noqa: E402
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_affinity(affinity: pd.DataFrame, clusters: pd.DataFrame, path: Path) -> None:
+    """Heatmap of T with tasks ordered by group and group borders drawn."""
+    order = clusters.sort_values(["group", "task"], kind="stable")["task"].tolist()
+    t = affinity.loc[order, order].to_numpy()
+    fig, ax = plt.subplots(figsize=(1 + 0.45 * len(order), 0.8 + 0.4 * len(order)))
+    image = ax.imshow(t, cmap="viridis")
+    ax.set_xticks(range(len(order)), order, rotation=90)
+    ax.set_yticks(range(len(order)), order)
+    ax.set_xlabel("co-trained task j")
+    ax.set_ylabel("scored task i")
+    sizes = clusters.groupby("group").size().to_numpy()
+    for edge in np.cumsum(sizes)[:-1]:
+        ax.axhline(edge - 0.5, color="white", lw=2)
+        ax.axvline(edge - 0.5, color="white", lw=2)
+    fig.colorbar(image, ax=ax, label="T[i, j]: mean score of i over subsets with i and j")
+    ax.set_title("Estimated task affinity, grouped by cluster")
+    _save(fig, path)
+
+
+def plot_clusters(bench: Benchmark, clusters: pd.DataFrame, path: Path) -> None:
+    """Each task's goal, coloured by its group, marker by its planted label when there is one."""
+    fig, ax = plt.subplots(figsize=(5, 5))
+    group_of = dict(zip(clusters["task"], clusters["group"], strict=True))
+    planted = sorted({t.get("group", "") for t in bench["tasks"]})
+    markers = "os^Dvp*hX"
+    for task in bench["tasks"]:
+        x, y = task["goal"]
+        marker = markers[planted.index(task.get("group", "")) % len(markers)]
+        ax.scatter(x, y, s=120, marker=marker, color=plt.cm.tab10(group_of[task["name"]] % 10))
+        ax.annotate(task["name"], (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    ax.scatter(0, 0, marker="+", color="black", s=100)
+    ax.set_aspect("equal")
+    ax.set_title("Task goals: colour = cluster, marker = planted group")
+    _save(fig, path)
+
+
+def plot_evaluation(evaluation: pd.DataFrame, path: Path) -> None:
+    table = evaluation.pivot(index="task", columns="method", values="mean_return")
+    fig, ax = plt.subplots(figsize=(1.5 + 0.5 * len(table), 4))
+    table.plot.bar(ax=ax)
+    ax.set_ylabel("mean return (deterministic)")
+    means = evaluation.groupby("method")["mean_return"].mean()
+    ax.set_title(", ".join(f"{m}: {v:.2f}" for m, v in means.items()))
+    _save(fig, path)
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(path.stem)}">'
+
+
+def run(
+    bench: Benchmark,
+    name: str,
+    affinity_path: str | Path,
+    clusters_path: str | Path,
+    quality_path: str | Path,
+    evaluation_path: str | Path,
+    plots_dir: str | Path,
+    output: str | Path,
+) -> None:
+    names = task_names(bench)
+    affinity = read_affinity(affinity_path, names)
+    clusters = read_clusters(clusters_path, names)
+    evaluation = read_csv(evaluation_path, EVALUATION_COLUMNS)
+    quality = json.loads(Path(quality_path).read_text())
+    plots = Path(plots_dir)
+    plot_affinity(affinity, clusters, plots / "affinity.png")
+    plot_clusters(bench, clusters, plots / "clusters.png")
+    plot_evaluation(evaluation, plots / "evaluation.png")
+    summary = evaluation.groupby("method")[["mean_return", "success_rate"]].mean()
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>PolicyGradEx: {html.escape(name)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} img{{max-width:100%}}
+td,th{{padding:2px 8px}}</style>
+</head><body><h1>PolicyGradEx report: {html.escape(name)}</h1>
+<h2>Clusters</h2><pre>{html.escape(json.dumps(quality, indent=2))}</pre>{_img(plots / "clusters.png")}
+{clusters.to_html(index=False)}
+<h2>Affinity</h2>{_img(plots / "affinity.png")}
+<h2>Evaluation</h2>{summary.to_html(float_format="%.3f")}{_img(plots / "evaluation.png")}
+{evaluation.to_html(index=False, float_format="%.3f")}
+</body></html>"""
+    with atomic_path(output) as tmp:
+        tmp.write_text(page)

@@ -1,0 +1,91 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from policygradex.affinity import affinity_matrix, read_affinity
+from policygradex.cluster import cluster, quality, read_clusters, relabel, similarity
+from policygradex.io import ArtifactError
+
+NAMES = ["a", "b", "c"]
+
+
+def _scores(rows):
+    return pd.DataFrame(rows, columns=["subset_id", "subset", "task", "score"])
+
+
+def test_affinity_averages_scores_of_subsets_holding_both_tasks():
+    scores = _scores(
+        [
+            (0, "a;b", "a", 1.0),
+            (0, "a;b", "b", 2.0),
+            (1, "a;c", "a", 3.0),
+            (1, "a;c", "c", 4.0),
+            (2, "b;c", "b", 5.0),
+            (2, "b;c", "c", 6.0),
+            (3, "a;b", "a", 7.0),
+            (3, "a;b", "b", 8.0),
+        ]
+    )
+    t = affinity_matrix(scores, NAMES)
+    assert t.loc["a", "b"] == 4.0  # subsets 0 and 3
+    assert t.loc["a", "c"] == 3.0
+    assert t.loc["b", "a"] == 5.0
+    assert t.loc["a", "a"] == pytest.approx((1 + 3 + 7) / 3)
+    assert list(t.index) == NAMES and list(t.columns) == NAMES
+
+
+def test_affinity_fails_on_a_pair_that_never_shares_a_subset():
+    scores = _scores([(0, "a;b", "a", 1.0), (0, "a;b", "b", 1.0), (1, "a;c", "a", 1.0), (1, "a;c", "c", 1.0)])
+    with pytest.raises(ArtifactError, match="b and c never share a subset"):
+        affinity_matrix(scores, NAMES)
+
+
+def test_read_affinity_rejects_non_square(tmp_path):
+    path = tmp_path / "affinity.csv"
+    pd.DataFrame(np.ones((3, 2)), index=NAMES, columns=["a", "b"]).to_csv(path)
+    with pytest.raises(ArtifactError, match="same tasks"):
+        read_affinity(path)
+    pd.DataFrame([[1, np.nan, 1]] * 3, index=NAMES, columns=NAMES).to_csv(path)
+    with pytest.raises(ArtifactError, match="NaN"):
+        read_affinity(path)
+
+
+def planted_block_matrix(sizes, seed, noise=0.3):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    order = rng.permutation(len(labels))
+    labels = labels[order]
+    t = (labels[:, None] == labels[None, :]).astype(float) + noise * rng.normal(size=(len(labels),) * 2)
+    t += rng.normal(size=(len(labels), 1)) * 5  # rows on different scales, as real scores are
+    return t, labels
+
+
+@pytest.mark.parametrize("method", ["spectral", "sdp"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_clustering_recovers_planted_blocks(method, seed):
+    t, labels = planted_block_matrix([3, 4, 5], seed)
+    found = cluster(t, k=3, method=method, seed=0)
+    assert quality(found, labels)["ari"] == 1.0
+
+
+def test_similarity_is_symmetric_nonnegative():
+    t, _ = planted_block_matrix([3, 3], 0)
+    s = similarity(t)
+    np.testing.assert_allclose(s, s.T)
+    assert (s > 0).all() and (s <= 1).all()
+
+
+def test_relabel_orders_groups_by_first_appearance():
+    np.testing.assert_array_equal(relabel([2, 2, 0, 1, 0]), [0, 0, 1, 2, 1])
+
+
+def test_read_clusters_validates(tmp_path):
+    path = tmp_path / "clusters.csv"
+    pd.DataFrame({"task": ["a", "b", "zz"], "group": [0, 1, 1]}).to_csv(path, index=False)
+    with pytest.raises(ArtifactError, match="unknown tasks zz"):
+        read_clusters(path, NAMES)
+    pd.DataFrame({"task": ["a", "b", "c"], "group": [0, 2, 2]}).to_csv(path, index=False)
+    with pytest.raises(ArtifactError, match=r"0..g-1"):
+        read_clusters(path, NAMES)
+    pd.DataFrame({"task": ["a", "b", "c"], "group": [0, 1, 1]}).to_csv(path, index=False)
+    assert list(read_clusters(path, NAMES)["group"]) == [0, 1, 1]

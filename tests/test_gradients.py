@@ -1,0 +1,71 @@
+import numpy as np
+import torch
+
+from policygradex.gradients import per_sample_grads, projection_matrix
+from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, unflatten
+from policygradex.rollouts import Episode, gae
+
+
+def _policy_and_batch(bench, n=7):
+    torch.manual_seed(0)
+    policy = build_policy(bench)
+    obs = torch.randn(n, 2)
+    actions = torch.randn(n, 2)
+    return policy, obs, actions
+
+
+def test_actor_log_prob_matches_sb3(bench):
+    policy, obs, actions = _policy_and_batch(bench)
+    _, log_prob, _ = policy.evaluate_actions(obs, actions)
+    torch.testing.assert_close(ActorLogProb(policy)(obs, actions), log_prob)
+
+
+def test_actor_params_exclude_the_critic(bench):
+    policy, _, _ = _policy_and_batch(bench)
+    names = set(actor_params(ActorLogProb(policy)))
+    assert "policy.log_std" in names and any("policy_net" in n for n in names)
+    assert not any("value" in n for n in names)
+
+
+def test_per_sample_grads_match_a_loop_of_autograd(bench):
+    policy, obs, actions = _policy_and_batch(bench)
+    module = ActorLogProb(policy)
+    params = actor_params(module)
+    fast = per_sample_grads(module, params, obs, actions, chunk=3)  # several chunks
+    live = [module.get_parameter(name) for name in params]
+    for t in range(len(obs)):
+        grads = torch.autograd.grad(module(obs[t : t + 1], actions[t : t + 1]).sum(), live)
+        torch.testing.assert_close(fast[t], torch.cat([g.reshape(-1) for g in grads]), rtol=1e-4, atol=1e-5)
+
+
+def test_projection_is_seeded_rademacher():
+    p = projection_matrix(500, 50, seed=4)
+    assert torch.equal(p, projection_matrix(500, 50, seed=4))
+    assert not torch.equal(p, projection_matrix(500, 50, seed=5))
+    np.testing.assert_allclose(sorted(set(p.abs().flatten().tolist())), [50**-0.5], rtol=1e-6)
+    # E[P P^T] = I: inner products are preserved on average.
+    x = torch.randn(500)
+    assert abs((x @ p).norm() / x.norm() - 1) < 0.35
+
+
+def test_flatten_roundtrip(bench):
+    params = actor_params(ActorLogProb(build_policy(bench)))
+    back = unflatten(flatten(params), params)
+    for name in params:
+        torch.testing.assert_close(back[name], params[name])
+
+
+def test_gae_matches_hand_computation():
+    ep = Episode(
+        obs=np.zeros((3, 2)),
+        actions=np.zeros((3, 2)),
+        rewards=np.array([1.0, 0.0, 2.0]),
+        values=np.array([0.5, 0.2, 0.1]),
+        log_prob=np.zeros(3),
+        bootstrap=0.4,
+        success=False,
+    )
+    gamma, lam = 0.9, 0.8
+    d = [1 + 0.9 * 0.2 - 0.5, 0 + 0.9 * 0.1 - 0.2, 2 + 0.9 * 0.4 - 0.1]
+    expected = [d[0] + gamma * lam * (d[1] + gamma * lam * d[2]), d[1] + gamma * lam * d[2], d[2]]
+    np.testing.assert_allclose(gae(ep, gamma, lam), expected)

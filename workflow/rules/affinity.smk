@@ -1,0 +1,21 @@
+rule affinity:
+    input:
+        chunk_files,
+    output:
+        report(
+            "results/{benchmark}/affinity.csv",
+            caption="../report/affinity.rst",
+            category="2. Task affinity",
+        ),
+    log:
+        "logs/{benchmark}/affinity.log",
+    params:
+        settings=settings("affinity"),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "python -m policygradex affinity --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        " --chunks {input} --output {output} > {log} 2>&1"

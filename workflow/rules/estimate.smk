@@ -1,0 +1,22 @@
+rule estimate:
+    input:
+        policy="results/{benchmark}/meta/policy.pt",
+        features=feature_files,
+    output:
+        "results/{benchmark}/subsets/chunk_{chunk}.csv",
+    log:
+        "logs/{benchmark}/estimate/chunk_{chunk}.log",
+    benchmark:
+        "logs/{benchmark}/estimate/chunk_{chunk}.benchmark.tsv"
+    params:
+        settings=settings("estimate"),
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "python -m policygradex estimate --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
+        " --policy {input.policy} --features {input.features} --chunk {wildcards.chunk} --output {output}"
+        " > {log} 2>&1"

@@ -1,0 +1,25 @@
+rule evaluate:
+    input:
+        policy="results/{benchmark}/meta/policy.pt",
+        clusters="results/{benchmark}/clusters.csv",
+        group_policies=group_policies,
+    output:
+        report(
+            "results/{benchmark}/evaluation.csv",
+            caption="../report/evaluate.rst",
+            category="4. Evaluation",
+        ),
+    log:
+        "logs/{benchmark}/evaluate.log",
+    params:
+        settings=settings("evaluate"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "python -m policygradex evaluate --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
+        " --policy {input.policy} --clusters {input.clusters} --group-policies {input.group_policies}"
+        " --output {output} > {log} 2>&1"

@@ -1,0 +1,18 @@
+rule features:
+    input:
+        policy="results/{benchmark}/meta/policy.pt",
+    output:
+        "results/{benchmark}/features/{task}.npz",
+    log:
+        "logs/{benchmark}/features/{task}.log",
+    params:
+        settings=settings("features"),
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=20,
+    conda:
+        ENV
+    shell:
+        "python -m policygradex features --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
+        " --policy {input.policy} --task {wildcards.task} --output {output} > {log} 2>&1"

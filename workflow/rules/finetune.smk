@@ -1,0 +1,23 @@
+rule finetune:
+    input:
+        policy="results/{benchmark}/meta/policy.pt",
+        clusters="results/{benchmark}/clusters.csv",
+    output:
+        policy="results/{benchmark}/groups/{group}/policy.pt",
+        log_csv="results/{benchmark}/groups/{group}/train_log.csv",
+    log:
+        "logs/{benchmark}/finetune/{group}.log",
+    benchmark:
+        "logs/{benchmark}/finetune/{group}.benchmark.tsv"
+    params:
+        settings=settings("finetune"),
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=60,
+    conda:
+        ENV
+    shell:
+        "python -m policygradex finetune --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
+        " --policy {input.policy} --clusters {input.clusters} --group {wildcards.group}"
+        " --output {output.policy} --log-csv {output.log_csv} > {log} 2>&1"

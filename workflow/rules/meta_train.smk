@@ -1,0 +1,23 @@
+rule meta_train:
+    output:
+        policy="results/{benchmark}/meta/policy.pt",
+        log_csv=report(
+            "results/{benchmark}/meta/train_log.csv",
+            caption="../report/meta_train.rst",
+            category="1. Meta-training",
+        ),
+    log:
+        "logs/{benchmark}/meta_train.log",
+    benchmark:
+        "logs/{benchmark}/meta_train.benchmark.tsv"
+    params:
+        settings=settings("meta_train"),
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=60,
+    conda:
+        ENV
+    shell:
+        "python -m policygradex meta_train --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
+        " --output {output.policy} --log-csv {output.log_csv} > {log} 2>&1"

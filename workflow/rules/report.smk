@@ -1,0 +1,27 @@
+rule report:
+    input:
+        affinity="results/{benchmark}/affinity.csv",
+        clusters="results/{benchmark}/clusters.csv",
+        quality="results/{benchmark}/cluster_quality.json",
+        evaluation="results/{benchmark}/evaluation.csv",
+    output:
+        html="results/{benchmark}/report.html",
+        plots=report(
+            multiext("results/{benchmark}/plots/", "affinity.png", "clusters.png", "evaluation.png"),
+            caption="../report/plots.rst",
+            category="5. Plots",
+        ),
+    log:
+        "logs/{benchmark}/report.log",
+    params:
+        settings=settings("report"),
+        plots_dir="results/{benchmark}/plots",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "python -m policygradex report --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        " --affinity {input.affinity} --clusters {input.clusters} --quality {input.quality}"
+        " --evaluation {input.evaluation} --plots-dir {params.plots_dir} --output {output.html} > {log} 2>&1"
