@@ -24,6 +24,8 @@ include: "workflow/rules/cluster.smk"
 include: "workflow/rules/finetune.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/full_training.smk"
+include: "workflow/rules/compare.smk"
 
 
 rule all:

@@ -28,6 +28,9 @@ def tiny_config(**overrides) -> dict:
         "cluster": {"k": 2},
         "finetune": {"total_steps": 1024},
         "evaluate": {"episodes": 2},
+        "full_training": {"enabled": True, "num_chunks": 2},
+        "approx_error": {"validation_subsets": 2},
+        "compare": {"random_seeds": 1},
     }
     bench.update(overrides)
     return {"benchmarks": {"tiny": bench}}

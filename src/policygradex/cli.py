@@ -12,7 +12,21 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from policygradex import affinity, cluster, estimate, evaluate, features, finetune, meta_train, report
+from policygradex import (
+    affinity,
+    approx_error,
+    baselines,
+    cluster,
+    compare,
+    estimate,
+    evaluate,
+    features,
+    finetune,
+    full_training,
+    meta_train,
+    report,
+    speedup,
+)
 from policygradex.config import (
     Benchmark,
     ConfigError,
@@ -35,8 +49,10 @@ def _settings(args: argparse.Namespace) -> Benchmark:
             view = json.loads(args.settings)
         except json.JSONDecodeError as err:
             raise ConfigError(f"--settings is not valid JSON: {err}") from err
-        config = validate_config({"benchmarks": {args.benchmark: view}}, cross_checks=False)
-        return config["benchmarks"][args.benchmark]
+        bench = validate_config({"benchmarks": {args.benchmark: dict(view)}}, cross_checks=False)
+        # Keep only the sections the view holds: a stage reading a section it was not given must fail
+        # loudly (KeyError), not run on the schema's defaults.
+        return {key: value for key, value in bench["benchmarks"][args.benchmark].items() if key in view}
     return benchmark(load_config(args.config), args.benchmark)
 
 
@@ -61,11 +77,11 @@ def _meta_train(b: Benchmark, a: argparse.Namespace) -> None:
 
 
 def _features(b: Benchmark, a: argparse.Namespace) -> None:
-    features.run(b, a.policy, a.task, a.output)
+    features.run(b, a.policy, a.task, a.output, a.timing)
 
 
 def _estimate(b: Benchmark, a: argparse.Namespace) -> None:
-    estimate.run(b, a.policy, a.features, a.chunk, a.output)
+    estimate.run(b, a.policy, a.features, a.chunk, a.output, a.timing)
 
 
 def _affinity(b: Benchmark, a: argparse.Namespace) -> None:
@@ -78,15 +94,37 @@ def _cluster(b: Benchmark, a: argparse.Namespace) -> None:
 
 
 def _finetune(b: Benchmark, a: argparse.Namespace) -> None:
-    finetune.run(b, a.policy, a.clusters, a.group, a.output, a.log_csv)
+    finetune.run(b, a.policy, a.clusters, a.group, a.output, a.log_csv, a.total_steps)
 
 
 def _evaluate(b: Benchmark, a: argparse.Namespace) -> None:
-    evaluate.run(b, a.policy, a.clusters, a.group_policies, a.output)
+    evaluate.run(b, a.clusters, a.group_policies, a.output, a.method, a.policy)
 
 
 def _report(b: Benchmark, a: argparse.Namespace) -> None:
     report.run(b, a.benchmark, a.affinity, a.clusters, a.quality, a.evaluation, a.plots_dir, a.output)
+
+
+def _full_finetune(b: Benchmark, a: argparse.Namespace) -> None:
+    full_training.run(b, a.policy, a.features, a.chunk, a.output, a.deltas, a.timing)
+
+
+def _approx_error(b: Benchmark, a: argparse.Namespace) -> None:
+    approx_error.run(b, a.policy, a.features, a.estimate_chunks, a.full_chunks, a.full_deltas, a.output, a.summary)
+
+
+def _speedup(b: Benchmark, a: argparse.Namespace) -> None:
+    speedup.run(
+        b, a.feature_timings, a.estimate_timings, a.full_timings, a.meta_log, a.affinity, a.affinity_full, a.output
+    )
+
+
+def _baseline(b: Benchmark, a: argparse.Namespace) -> None:
+    baselines.run(b, a.method, a.features or [], a.affinity_full, a.output)
+
+
+def _compare(b: Benchmark, a: argparse.Namespace) -> None:
+    compare.run(a.evaluations, a.output, a.plot)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,12 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
     p.add_argument("--task", required=True, help="task name")
     p.add_argument("--output", required=True)
+    p.add_argument("--timing", help="JSON file to write the stage's compute seconds to (read by speedup)")
 
     p = _stage(sub, "estimate", "3. first-order estimates for one chunk of subsets -> subsets/chunk_{c}.csv", _estimate)
     p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
     p.add_argument("--features", nargs="+", required=True, help="every task's features npz, in config order")
     p.add_argument("--chunk", type=int, required=True, help="chunk index 0..num_chunks-1")
     p.add_argument("--output", required=True)
+    p.add_argument("--timing", help="JSON file to write the stage's compute seconds to (read by speedup)")
 
     p = _stage(sub, "affinity", "4. task-affinity matrix from the subset scores -> affinity.csv", _affinity)
     p.add_argument("--chunks", nargs="+", required=True, help="every subsets/chunk_{c}.csv")
@@ -128,11 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", type=int, required=True)
     p.add_argument("--output", required=True)
     p.add_argument("--log-csv", required=True)
+    p.add_argument("--total-steps", type=int, help="PPO steps (default: the config's finetune.total_steps)")
 
     p = _stage(sub, "evaluate", "7. returns and success of the group policies and theta* -> evaluation.csv", _evaluate)
-    p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
+    p.add_argument("--policy", help="meta-policy theta*: also evaluated on every task, as method 'single'")
     p.add_argument("--clusters", required=True)
     p.add_argument("--group-policies", nargs="+", required=True, help="groups/{group}/policy.pt for group 0, 1, ...")
+    p.add_argument("--method", default="policygradex", help="method name of the group policies' rows")
     p.add_argument("--output", required=True)
 
     p = _stage(sub, "report", "8. plots and an HTML summary -> report.html", _report)
@@ -142,6 +184,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--evaluation", required=True)
     p.add_argument("--plots-dir", required=True)
     p.add_argument("--output", required=True)
+
+    p = _stage(
+        sub,
+        "full_finetune",
+        "ground truth: PPO fine-tuning of one chunk of subsets -> full/chunk_{c}.csv",
+        _full_finetune,
+    )
+    p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
+    p.add_argument("--features", nargs="+", required=True, help="every task's features npz, in config order")
+    p.add_argument("--chunk", type=int, required=True)
+    p.add_argument("--output", required=True, help="scores CSV (as estimate's)")
+    p.add_argument("--deltas", required=True, help="npz of theta_finetuned - theta* per subset")
+    p.add_argument("--timing", help="JSON file to write the stage's compute seconds to (read by speedup)")
+
+    p = _stage(
+        sub, "approx_error", "first-order error against real fine-tuning -> approx_error.csv/.json", _approx_error
+    )
+    p.add_argument("--policy", required=True)
+    p.add_argument("--features", nargs="+", required=True)
+    p.add_argument("--estimate-chunks", nargs="+", required=True, help="subsets/chunk_{c}.csv")
+    p.add_argument("--full-chunks", nargs="+", required=True, help="full/chunk_{c}.csv")
+    p.add_argument("--full-deltas", nargs="+", required=True, help="full/chunk_{c}.npz")
+    p.add_argument("--output", required=True)
+    p.add_argument("--summary", required=True)
+
+    p = _stage(sub, "speedup", "seconds of estimation vs full training, agreement -> speedup.json", _speedup)
+    p.add_argument("--feature-timings", nargs="+", required=True)
+    p.add_argument("--estimate-timings", nargs="+", required=True)
+    p.add_argument("--full-timings", nargs="+", required=True)
+    p.add_argument("--meta-log", required=True, help="meta/train_log.csv")
+    p.add_argument("--affinity", required=True)
+    p.add_argument("--affinity-full", required=True)
+    p.add_argument("--output", required=True)
+
+    p = _stage(sub, "baseline", "a baseline grouping -> baselines/{method}/clusters.csv", _baseline)
+    p.add_argument(
+        "--method", required=True, help="single_finetuned, per_task, random_<r>, grad_similarity, full_training"
+    )
+    p.add_argument("--features", nargs="*", help="features npz (grad_similarity)")
+    p.add_argument("--affinity-full", help="affinity_full.csv (full_training)")
+    p.add_argument("--output", required=True)
+
+    p = _stage(sub, "compare", "grouping quality of every method -> comparison.csv", _compare)
+    p.add_argument("--evaluations", nargs="+", required=True, help="evaluation.csv and baselines/*/evaluation.csv")
+    p.add_argument("--output", required=True)
+    p.add_argument("--plot", required=True)
     return parser
 
 

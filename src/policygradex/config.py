@@ -43,6 +43,11 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "finetune": ("ppo", "finetune"),
     "evaluate": ("evaluate",),
     "report": ("cluster",),
+    "full_finetune": ("ppo", "estimate", "finetune", "full_training", "approx_error"),
+    "approx_error": ("ppo", "estimate", "approx_error"),
+    "speedup": ("estimate", "finetune", "cluster"),
+    "baseline": ("cluster", "compare", "full_training"),
+    "compare": ("cluster", "compare", "finetune"),
 }
 
 
@@ -117,6 +122,11 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
             f"{where}.estimate.num_chunks: {bench['estimate']['num_chunks']} chunks for {subsets} subsets"
             " (need num_chunks <= num_subsets)"
         )
+    validation = bench["approx_error"]["validation_subsets"]
+    if validation > subsets:
+        raise ConfigError(
+            f"{where}.approx_error.validation_subsets: {validation} exceeds estimate.num_subsets = {subsets}"
+        )
     ppo = bench["ppo"]
     rollout = ppo["n_steps"] * ppo["envs_per_task"] * n
     if ppo["batch_size"] > rollout:
@@ -151,6 +161,17 @@ def stage_view(bench: Benchmark, stage: str) -> Benchmark:
 
 def stage_view_json(bench: Benchmark, stage: str) -> str:
     return json.dumps(stage_view(bench, stage), sort_keys=True)
+
+
+def full_training_subsets(bench: Benchmark) -> int:
+    """How many estimation subsets are really fine-tuned: all when full training is on, else the validation ones."""
+    if bench["full_training"]["enabled"]:
+        return bench["estimate"]["num_subsets"]
+    return bench["approx_error"]["validation_subsets"]
+
+
+def full_training_chunks(bench: Benchmark) -> int:
+    return min(bench["full_training"]["num_chunks"], full_training_subsets(bench))
 
 
 def task_names(bench: Benchmark) -> list[str]:

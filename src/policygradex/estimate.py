@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from torch.func import functional_call
 from policygradex.config import Benchmark, task_names
 from policygradex.features import FEATURE_KEYS
 from policygradex.gradients import projection_matrix
-from policygradex.io import ArtifactError, read_npz, write_csv
+from policygradex.io import ArtifactError, read_npz, write_csv, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
 from policygradex.progress import progress
 from policygradex.rollouts import collect_episodes
@@ -130,6 +131,10 @@ class SubsetEstimator:
         self.step_length = self.cfg["step_size"] * theta_flat.norm().item()
         self.theta_flat = theta_flat
 
+    @staticmethod
+    def as_tensor(delta: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(delta, dtype=torch.float32)
+
     def delta_theta(self, subset: Sequence[int]) -> torch.Tensor:
         fit = [f["heldout"] == 0 for f in (self.features[i] for i in subset)]
         x = np.concatenate([self.features[i]["projected_grad"][m] for i, m in zip(subset, fit, strict=True)])
@@ -156,17 +161,27 @@ class SubsetEstimator:
         return {task: self.score(task, delta) for task in subset}
 
 
+def subset_rows(names: Sequence[str], subset_id: int, scores: dict[int, float]) -> list[dict]:
+    """Rows ``subset_id,subset,task,score`` of one subset (task indices -> scores), as the chunk CSVs hold them."""
+    label = SUBSET_SEPARATOR.join(names[t] for t in scores)
+    return [{"subset_id": subset_id, "subset": label, "task": names[t], "score": s} for t, s in scores.items()]
+
+
 def run(
-    bench: Benchmark, policy_path: str | Path, feature_paths: Sequence[str | Path], chunk: int, output: str | Path
+    bench: Benchmark,
+    policy_path: str | Path,
+    feature_paths: Sequence[str | Path],
+    chunk: int,
+    output: str | Path,
+    timing: str | Path | None = None,
 ) -> None:
+    start = time.perf_counter()
     cfg = bench["estimate"]
     subsets = draw_subsets(len(bench["tasks"]), cfg["subset_size"], cfg["num_subsets"], seed=bench["seed"])
     ids = chunk_ids(len(subsets), cfg["num_chunks"], chunk)
     estimator = SubsetEstimator(bench, policy_path, feature_paths)
     rows = []
     for subset_id in progress(ids, total=len(ids), desc=f"estimate chunk {chunk}"):
-        subset = subsets[subset_id]
-        label = SUBSET_SEPARATOR.join(estimator.names[t] for t in subset)
-        for task, score in estimator.estimate(subset).items():
-            rows.append({"subset_id": subset_id, "subset": label, "task": estimator.names[task], "score": score})
+        rows += subset_rows(estimator.names, subset_id, estimator.estimate(subsets[subset_id]))
     write_csv(pd.DataFrame(rows, columns=SUBSET_COLUMNS), output)
+    write_timing(timing, "estimate", time.perf_counter() - start, chunk=chunk, subsets=len(ids))

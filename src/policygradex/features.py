@@ -8,6 +8,7 @@ policies, never fitted), and ``projected_grad`` = P^T g_t (N x d); and the scala
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import torch
 
 from policygradex.config import Benchmark, task_names
 from policygradex.gradients import per_sample_grads, projection_matrix
-from policygradex.io import write_npz
+from policygradex.io import write_npz, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy
 from policygradex.rollouts import collect_episodes, gae
 
@@ -62,9 +63,13 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
     }
 
 
-def run(bench: Benchmark, policy_path: str | Path, task: str, output: str | Path) -> None:
+def run(
+    bench: Benchmark, policy_path: str | Path, task: str, output: str | Path, timing: str | Path | None = None
+) -> None:
+    start = time.perf_counter()
     features = compute_features(bench, policy_path, task)
     write_npz(output, **features)
+    write_timing(timing, "features", time.perf_counter() - start, task=task)
     n, d = features["projected_grad"].shape
     print(
         f"features {task}: {n} samples ({int(features['heldout'].sum())} held out),"

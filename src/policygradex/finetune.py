@@ -16,7 +16,9 @@ def run(
     group: int,
     output: str | Path,
     log_csv: str | Path,
+    total_steps: int | None = None,
 ) -> None:
+    """Fine-tune group ``group`` of ``clusters_path`` for ``total_steps`` (default: finetune.total_steps)."""
     names = task_names(bench)
     clusters = read_clusters(clusters_path, names)
     members = list(clusters.loc[clusters["group"] == group, "task"])
@@ -25,7 +27,7 @@ def run(
     train_ppo(
         bench,
         [names.index(t) for t in members],
-        bench["finetune"]["total_steps"],
+        total_steps or bench["finetune"]["total_steps"],
         seed=bench["seed"] + 1 + group,
         output=output,
         log_csv=log_csv,

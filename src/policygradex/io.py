@@ -47,6 +47,12 @@ def write_json(data: Any, path: str | Path) -> None:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def write_timing(path: str | Path | None, stage: str, seconds: float, **info: Any) -> None:
+    """Record a stage's compute seconds (read by ``speedup``); nothing when ``path`` is None."""
+    if path is not None:
+        write_json({"stage": stage, "seconds": seconds, **info}, path)
+
+
 def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez_compressed(handle, **arrays)

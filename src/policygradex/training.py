@@ -57,20 +57,8 @@ class TrainLog(BaseCallback):
         next(self._ticks, None)
 
 
-def train_ppo(
-    bench: Benchmark,
-    task_ids: Sequence[int],
-    total_steps: int,
-    seed: int,
-    output: str | Path,
-    log_csv: str | Path,
-    init_policy: str | Path | None = None,
-    desc: str = "ppo",
-) -> PPO:
-    """Train PPO on ``task_ids`` for ``total_steps`` env steps, from ``init_policy`` if given (theta*).
-
-    Writes the policy to ``output`` and one row per rollout to ``log_csv``.
-    """
+def make_ppo(bench: Benchmark, task_ids: Sequence[int], seed: int, init_state: dict | None = None) -> PPO:
+    """A PPO learner over ``envs_per_task`` copies of each task, starting from ``init_state`` (theta*) if given."""
     ppo = bench["ppo"]
     env = make_vec_env(bench, task_ids, ppo["envs_per_task"], seed=seed)
     model = PPO(
@@ -89,9 +77,27 @@ def train_ppo(
         device=resolve_device(bench["device"]),
         verbose=0,
     )
-    if init_policy is not None:
-        start, _ = load_policy(init_policy, bench)
-        model.policy.load_state_dict(start.state_dict())
+    if init_state is not None:
+        model.policy.load_state_dict(init_state)
+    return model
+
+
+def train_ppo(
+    bench: Benchmark,
+    task_ids: Sequence[int],
+    total_steps: int,
+    seed: int,
+    output: str | Path,
+    log_csv: str | Path,
+    init_policy: str | Path | None = None,
+    desc: str = "ppo",
+) -> PPO:
+    """Train PPO on ``task_ids`` for ``total_steps`` env steps, from ``init_policy`` if given (theta*).
+
+    Writes the policy to ``output`` and one row per rollout to ``log_csv``.
+    """
+    init_state = load_policy(init_policy, bench)[0].state_dict() if init_policy is not None else None
+    model = make_ppo(bench, task_ids, seed, init_state)
     log = TrainLog(total_steps, desc)
     model.learn(total_timesteps=total_steps, callback=log)
     model.policy.to("cpu")

@@ -1,6 +1,6 @@
 rule affinity:
     input:
-        chunk_files,
+        estimate_chunks,
     output:
         report(
             "results/{benchmark}/affinity.csv",

@@ -8,7 +8,15 @@ from snakemake.exceptions import WorkflowError
 SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))  # the workflow always uses this checkout's package
 
-from policygradex.config import ConfigError, benchmark, stage_view_json, task_names, validate_config
+from policygradex.baselines import baseline_methods
+from policygradex.config import (
+    ConfigError,
+    benchmark,
+    full_training_chunks,
+    stage_view_json,
+    task_names,
+    validate_config,
+)
 
 try:
     validate_config(config)  # fills the schema's defaults; fails before any job runs
@@ -25,13 +33,24 @@ wildcard_constraints:
     task=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     chunk=r"\d+",
     group=r"\d+",
+    method=r"single_finetuned|per_task|grad_similarity|full_training|random_\d+",
 
 
-def artifacts(name):
+CORE = ["meta/policy.pt", "affinity.csv", "clusters.csv", "evaluation.csv", "report.html"]
+EVIDENCE = ["approx_error.json", "comparison.csv"]
+FULL_TRAINING = ["affinity_full.csv", "speedup.json"]
+
+
+def artifacts(name, evidence=True):
     """Every stage's user-facing output for benchmark `name`: requesting them all (rule all, `make demo`) also
-    rebuilds any of them that was deleted, and then everything downstream of it."""
-    stages = ["meta/policy.pt", "affinity.csv", "clusters.csv", "evaluation.csv", "report.html"]
-    return [f"results/{name}/{stage}" for stage in stages]
+    rebuilds any of them that was deleted, and then everything downstream of it. `evidence` adds the checks
+    of the method's claims (first-order error, grouping quality against baselines, speedup)."""
+    files = CORE
+    if evidence:
+        files = files + EVIDENCE
+        if config["benchmarks"][name]["full_training"]["enabled"]:
+            files = files + FULL_TRAINING
+    return [f"results/{name}/{f}" for f in files]
 
 
 def bench(wildcards):
@@ -47,27 +66,63 @@ def settings(stage):
     return lambda wildcards: stage_view_json(bench(wildcards), stage)
 
 
-def feature_files(wildcards):
-    names = task_names(bench(wildcards))
-    return expand("results/{benchmark}/features/{task}.npz", benchmark=wildcards.benchmark, task=names)
+def per_chunk(pattern, count):
+    """Input function: `pattern` expanded over the chunks 0..count(benchmark)-1."""
+
+    def files(wildcards):
+        chunks = range(count(bench(wildcards)))
+        return expand(pattern, benchmark=wildcards.benchmark, chunk=chunks)
+
+    return files
 
 
-def chunk_files(wildcards):
-    chunks = range(bench(wildcards)["estimate"]["num_chunks"])
-    return expand("results/{benchmark}/subsets/chunk_{chunk}.csv", benchmark=wildcards.benchmark, chunk=chunks)
+def per_task(pattern):
+    def files(wildcards):
+        return expand(pattern, benchmark=wildcards.benchmark, task=task_names(bench(wildcards)))
+
+    return files
 
 
-def group_ids(wildcards):
-    """Groups of the clustering, read from the checkpoint's clusters.csv once it exists."""
+feature_files = per_task("results/{benchmark}/features/{task}.npz")
+feature_timings = per_task("results/{benchmark}/timing/features/{task}.json")
+estimate_chunks = per_chunk("results/{benchmark}/subsets/chunk_{chunk}.csv", lambda b: b["estimate"]["num_chunks"])
+estimate_timings = per_chunk(
+    "results/{benchmark}/timing/estimate/chunk_{chunk}.json", lambda b: b["estimate"]["num_chunks"]
+)
+full_chunks = per_chunk("results/{benchmark}/full/chunk_{chunk}.csv", full_training_chunks)
+full_deltas = per_chunk("results/{benchmark}/full/chunk_{chunk}.npz", full_training_chunks)
+full_timings = per_chunk("results/{benchmark}/timing/full_finetune/chunk_{chunk}.json", full_training_chunks)
+
+
+def group_ids(clusters):
     import pandas as pd
 
-    clusters = checkpoints.cluster.get(benchmark=wildcards.benchmark).output.clusters
     return sorted(pd.read_csv(clusters)["group"].unique())
 
 
 def group_policies(wildcards):
+    """The clustering's group policies, the fan-out read from the checkpoint's clusters.csv."""
+    clusters = checkpoints.cluster.get(benchmark=wildcards.benchmark).output.clusters
     return expand(
-        "results/{benchmark}/groups/{group}/policy.pt",
-        benchmark=wildcards.benchmark,
-        group=group_ids(wildcards),
+        "results/{benchmark}/groups/{group}/policy.pt", benchmark=wildcards.benchmark, group=group_ids(clusters)
     )
+
+
+def baseline_group_policies(wildcards):
+    clusters = checkpoints.baseline.get(benchmark=wildcards.benchmark, method=wildcards.method).output[0]
+    return expand(
+        "results/{benchmark}/baselines/{method}/groups/{group}/policy.pt",
+        benchmark=wildcards.benchmark,
+        method=wildcards.method,
+        group=group_ids(clusters),
+    )
+
+
+def require_full_training(wildcards):
+    """affinity_full.csv and speedup.json need every subset really fine-tuned: say how to turn that on."""
+    if not bench(wildcards)["full_training"]["enabled"]:
+        raise WorkflowError(
+            f"results/{wildcards.benchmark}/affinity_full.csv needs "
+            f"config.benchmarks.{wildcards.benchmark}.full_training.enabled: true"
+        )
+    return full_chunks(wildcards)

@@ -3,7 +3,8 @@ rule estimate:
         policy="results/{benchmark}/meta/policy.pt",
         features=feature_files,
     output:
-        "results/{benchmark}/subsets/chunk_{chunk}.csv",
+        scores="results/{benchmark}/subsets/chunk_{chunk}.csv",
+        timing="results/{benchmark}/timing/estimate/chunk_{chunk}.json",
     log:
         "logs/{benchmark}/estimate/chunk_{chunk}.log",
     benchmark:
@@ -18,5 +19,6 @@ rule estimate:
         ENV
     shell:
         "python -m policygradex estimate --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
-        " --policy {input.policy} --features {input.features} --chunk {wildcards.chunk} --output {output}"
+        " --policy {input.policy} --features {input.features} --chunk {wildcards.chunk}"
+        " --output {output.scores} --timing {output.timing}"
         " > {log} 2>&1"

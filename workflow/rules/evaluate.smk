@@ -22,4 +22,4 @@ rule evaluate:
     shell:
         "python -m policygradex evaluate --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
         " --policy {input.policy} --clusters {input.clusters} --group-policies {input.group_policies}"
-        " --output {output} > {log} 2>&1"
+        " --method policygradex --output {output} > {log} 2>&1"

@@ -2,7 +2,8 @@ rule features:
     input:
         policy="results/{benchmark}/meta/policy.pt",
     output:
-        "results/{benchmark}/features/{task}.npz",
+        features="results/{benchmark}/features/{task}.npz",
+        timing="results/{benchmark}/timing/features/{task}.json",
     log:
         "logs/{benchmark}/features/{task}.log",
     params:
@@ -15,4 +16,4 @@ rule features:
         ENV
     shell:
         "python -m policygradex features --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
-        " --policy {input.policy} --task {wildcards.task} --output {output} > {log} 2>&1"
+        " --policy {input.policy} --task {wildcards.task} --output {output.features} --timing {output.timing} > {log} 2>&1"

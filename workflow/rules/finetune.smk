@@ -11,6 +11,7 @@ rule finetune:
         "logs/{benchmark}/finetune/{group}.benchmark.tsv"
     params:
         settings=settings("finetune"),
+        total_steps=lambda wildcards: bench(wildcards)["finetune"]["total_steps"],
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
@@ -20,4 +21,4 @@ rule finetune:
     shell:
         "python -m policygradex finetune --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
         " --policy {input.policy} --clusters {input.clusters} --group {wildcards.group}"
-        " --output {output.policy} --log-csv {output.log_csv} > {log} 2>&1"
+        " --total-steps {params.total_steps} --output {output.policy} --log-csv {output.log_csv} > {log} 2>&1"

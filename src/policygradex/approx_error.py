@@ -1,0 +1,118 @@
+"""How good is the first-order estimate? Two kinds of evidence against real fine-tuning.
+
+For each of the first ``approx_error.validation_subsets`` estimation subsets S, with
+delta = theta_finetuned(S) - theta* from real PPO fine-tuning (``full_finetune``), and for each task i of S,
+over the task's held-out samples t (never used to fit anything):
+
+- ``log_prob`` (the paper's property): prediction p_t = log pi*(a_t|s_t) + g_t^T delta with the exact
+  (unprojected) gradient g_t at theta*, against the real r_t = log pi_{theta* + delta}(a_t|s_t);
+  rel_error = sum_t |p_t - r_t| / sum_t |r_t|.
+- ``log_prob_change``: the same error relative to the change it predicts,
+  rel_error = sum_t |p_t - r_t| / sum_t |r_t - log pi*(a_t|s_t)|; a much harder normalisation.
+- ``score`` (end to end): task i's score from ``estimate`` (the surrogate delta-theta) against its score under
+  the really fine-tuned parameters with the same scoring function; rel_error = |estimated - actual| / |actual|.
+  The two deltas differ in length by design, so the rank agreement (Spearman) is the meaningful figure here.
+
+Outputs ``approx_error.csv`` (``subset_id,subset,task,kind,estimated,actual,rel_error``) and ``approx_error.json``
+(median and mean rel_error per kind, Spearman correlation of estimated and actual scores).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.stats import spearmanr
+from torch.func import functional_call
+
+from policygradex.config import Benchmark
+from policygradex.estimate import SUBSET_COLUMNS, SubsetEstimator
+from policygradex.full_training import FULL_KEYS
+from policygradex.gradients import per_sample_grads
+from policygradex.io import ArtifactError, read_csv, read_npz, write_csv, write_json
+from policygradex.policy import unflatten
+
+ERROR_COLUMNS = ["subset_id", "subset", "task", "kind", "estimated", "actual", "rel_error"]
+
+
+@torch.no_grad()
+def _real_log_prob(estimator: SubsetEstimator, delta: torch.Tensor, obs: torch.Tensor, actions: torch.Tensor):
+    params = unflatten(estimator.theta_flat + delta, estimator.theta)
+    return functional_call(estimator.module, params, (obs, actions))
+
+
+def log_prob_errors(
+    estimator: SubsetEstimator, task: int, delta: torch.Tensor
+) -> dict[str, tuple[float, float, float]]:
+    """kind -> (mean predicted, mean real, relative error) of log pi on the task's held-out samples."""
+    f = estimator.features[task]
+    held = f["heldout"].astype(bool)
+    obs, actions = torch.as_tensor(f["obs"][held]), torch.as_tensor(f["actions"][held])
+    base = torch.as_tensor(f["log_prob"][held])
+    grads = per_sample_grads(estimator.module, estimator.theta, obs, actions)
+    predicted = base + grads @ delta
+    real = _real_log_prob(estimator, delta, obs, actions)
+    error = (predicted - real).abs().sum()
+    return {
+        "log_prob": (predicted.mean().item(), real.mean().item(), (error / real.abs().sum()).item()),
+        "log_prob_change": (
+            (predicted - base).mean().item(),
+            (real - base).mean().item(),
+            (error / (real - base).abs().sum().clamp_min(1e-12)).item(),
+        ),
+    }
+
+
+def summarise(errors: pd.DataFrame) -> dict:
+    summary: dict = {"validation_subsets": int(errors["subset_id"].nunique())}
+    for kind, rows in errors.groupby("kind"):
+        summary[kind] = {
+            "median_rel_error": float(rows["rel_error"].median()),
+            "mean_rel_error": float(rows["rel_error"].mean()),
+            "rows": len(rows),
+        }
+    scores = errors[errors["kind"] == "score"]
+    if len(scores) > 2:
+        summary["score"]["spearman"] = float(spearmanr(scores["estimated"], scores["actual"]).statistic)
+    return summary
+
+
+def run(
+    bench: Benchmark,
+    policy_path: str | Path,
+    feature_paths: Sequence[str | Path],
+    estimate_chunks: Sequence[str | Path],
+    full_chunks: Sequence[str | Path],
+    full_deltas: Sequence[str | Path],
+    output: str | Path,
+    summary_output: str | Path,
+) -> None:
+    estimator = SubsetEstimator(bench, policy_path, feature_paths)
+    estimated = pd.concat([read_csv(p, SUBSET_COLUMNS) for p in estimate_chunks]).set_index(["subset_id", "task"])
+    actual = pd.concat([read_csv(p, SUBSET_COLUMNS) for p in full_chunks]).set_index(["subset_id", "task"])
+    deltas: dict[int, np.ndarray] = {}
+    for path in full_deltas:
+        data = read_npz(path, FULL_KEYS)
+        deltas |= dict(zip(data["subset_id"].tolist(), data["delta"], strict=True))
+    rows = []
+    for subset_id in range(bench["approx_error"]["validation_subsets"]):
+        if subset_id not in deltas:
+            raise ArtifactError(f"no real fine-tuning of subset {subset_id} in {', '.join(map(str, full_deltas))}")
+        delta = estimator.as_tensor(deltas[subset_id])
+        subset_rows = actual.loc[subset_id]
+        label = subset_rows["subset"].iloc[0]
+        for name in subset_rows.index:
+            task = estimator.names.index(name)
+            for kind, (est, act, rel) in log_prob_errors(estimator, task, delta).items():
+                rows.append((subset_id, label, name, kind, est, act, rel))
+            est = float(estimated.loc[(subset_id, name), "score"])
+            act = float(subset_rows.loc[name, "score"])
+            rows.append((subset_id, label, name, "score", est, act, abs(est - act) / max(abs(act), 1e-12)))
+    errors = pd.DataFrame(rows, columns=ERROR_COLUMNS)
+    write_csv(errors, output)
+    summary = summarise(errors)
+    write_json(summary, summary_output)
+    print(f"approx_error: {summary}")

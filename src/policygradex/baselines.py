@@ -1,0 +1,77 @@
+"""Groupings to compare PolicyGradEx against, each written as a clusters.csv like the method's own.
+
+- ``single_finetuned``: one group of all n tasks (the meta-policy fine-tuned further, with k times the budget
+  of one group so that every method spends the same total);
+- ``per_task``: one group per task (k = n);
+- ``random_<r>``: a random balanced partition into k groups (seed r);
+- ``grad_similarity``: cosine similarity of the tasks' mean policy gradients at theta* (mean over samples of
+  A_t P^T g_t, i.e. the projected PPO gradient), clustered by the same algorithm as the affinity;
+- ``full_training``: the same clustering of ``affinity_full.csv`` (every subset really fine-tuned).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from policygradex.affinity import read_affinity
+from policygradex.cluster import cluster, relabel
+from policygradex.config import Benchmark, task_names
+from policygradex.features import FEATURE_KEYS
+from policygradex.io import read_npz, write_csv
+
+
+def baseline_methods(bench: Benchmark) -> list[str]:
+    methods = ["single_finetuned", "per_task", "grad_similarity"]
+    methods += [f"random_{r}" for r in range(bench["compare"]["random_seeds"])]
+    if bench["full_training"]["enabled"]:
+        methods.append("full_training")
+    return methods
+
+
+def random_partition(n: int, k: int, seed: int) -> np.ndarray:
+    """A uniformly random partition of n tasks into k groups of near-equal size."""
+    return relabel(np.random.default_rng(seed).permutation(n) % k)
+
+
+def gradient_similarity(mean_grads: np.ndarray) -> np.ndarray:
+    unit = mean_grads / np.linalg.norm(mean_grads, axis=1, keepdims=True).clip(1e-12)
+    return unit @ unit.T
+
+
+def mean_policy_gradient(features: dict[str, np.ndarray]) -> np.ndarray:
+    fit = features["heldout"] == 0
+    return (features["advantage"][fit, None] * features["projected_grad"][fit]).mean(axis=0)
+
+
+def grouping(
+    bench: Benchmark, method: str, feature_paths: Sequence[str | Path] = (), affinity_full: str | Path | None = None
+) -> np.ndarray:
+    n, k = len(bench["tasks"]), bench["cluster"]["k"]
+    algorithm, seed = bench["cluster"]["method"], bench["seed"]
+    if method == "single_finetuned":
+        return np.zeros(n, dtype=int)
+    if method == "per_task":
+        return np.arange(n)
+    if method.startswith("random_"):
+        return random_partition(n, k, seed=seed * 1000 + int(method.removeprefix("random_")))
+    if method == "grad_similarity":
+        grads = np.array([mean_policy_gradient(read_npz(p, FEATURE_KEYS)) for p in feature_paths])
+        return cluster(gradient_similarity(grads), k, algorithm, seed)
+    if method == "full_training":
+        return cluster(read_affinity(affinity_full, task_names(bench)).to_numpy(), k, algorithm, seed)
+    raise ValueError(f"unknown baseline '{method}'; allowed: {', '.join(baseline_methods(bench))}")
+
+
+def run(
+    bench: Benchmark,
+    method: str,
+    feature_paths: Sequence[str | Path],
+    affinity_full: str | Path | None,
+    output: str | Path,
+) -> None:
+    labels = grouping(bench, method, feature_paths, affinity_full)
+    write_csv(pd.DataFrame({"task": task_names(bench), "group": labels}), output)

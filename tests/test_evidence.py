@@ -1,0 +1,147 @@
+"""Baselines, comparison and speedup bookkeeping on synthetic inputs."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from policygradex.approx_error import log_prob_errors, summarise
+from policygradex.baselines import gradient_similarity, grouping, mean_policy_gradient, random_partition
+from policygradex.cluster import cluster, quality
+from policygradex.compare import comparison_table
+from policygradex.speedup import affinity_agreement, total_seconds
+
+
+def test_random_partition_is_balanced_and_seeded():
+    labels = random_partition(10, 3, seed=1)
+    assert sorted(np.bincount(labels)) == [3, 3, 4]
+    np.testing.assert_array_equal(labels, random_partition(10, 3, seed=1))
+    assert not np.array_equal(labels, random_partition(10, 3, seed=2))
+
+
+def test_gradient_similarity_groups_aligned_gradients():
+    rng = np.random.default_rng(0)
+    directions = rng.normal(size=(3, 40))
+    planted = np.repeat([0, 1, 2], 4)
+    grads = directions[planted] + 0.3 * rng.normal(size=(12, 40))
+    sim = gradient_similarity(grads)
+    np.testing.assert_allclose(np.diag(sim), 1.0, rtol=1e-6)
+    assert quality(cluster(sim, 3, "spectral", 0), planted)["ari"] == 1.0
+
+
+def test_mean_policy_gradient_uses_fit_samples_weighted_by_advantage():
+    features = {
+        "heldout": np.array([False, False, True]),
+        "advantage": np.array([1.0, -1.0, 5.0]),
+        "projected_grad": np.array([[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]]),
+    }
+    np.testing.assert_allclose(mean_policy_gradient(features), [0.5, -0.5])
+
+
+def test_trivial_baselines(bench):
+    assert set(grouping(bench, "single_finetuned")) == {0}
+    np.testing.assert_array_equal(grouping(bench, "per_task"), np.arange(4))
+    with pytest.raises(ValueError, match="unknown baseline 'oracle'"):
+        grouping(bench, "oracle")
+
+
+def _evaluation(method, returns, groups):
+    return pd.DataFrame(
+        {
+            "method": method,
+            "task": [f"t{i}" for i in range(len(returns))],
+            "group": groups,
+            "mean_return": returns,
+            "success_rate": 0.0,
+            "episodes": 5,
+        }
+    )
+
+
+def test_comparison_pools_random_seeds_and_measures_against_single():
+    evaluations = pd.concat(
+        [
+            _evaluation("single", [-40.0, -60.0], [0, 0]),
+            _evaluation("policygradex", [-20.0, -20.0], [0, 1]),
+            _evaluation("random_0", [-30.0, -50.0], [0, 1]),
+            _evaluation("random_1", [-30.0, -30.0], [0, 1]),
+        ]
+    )
+    table = comparison_table(evaluations).set_index("method")
+    assert table.loc["policygradex", "vs_single_pct"] == pytest.approx(60.0)  # -20 vs -50
+    assert table.loc["random", "mean_return"] == pytest.approx(-35.0)
+    assert table.loc["random", "runs"] == 2 and table.loc["random", "return_std"] == pytest.approx(
+        np.std([-40, -30], ddof=1)
+    )
+    assert table.loc["policygradex", "k"] == 2 and table.loc["single", "k"] == 1
+    assert list(table.index)[0] == "policygradex"  # sorted best first
+
+
+def test_comparison_needs_the_single_policy():
+    with pytest.raises(ValueError, match="single"):
+        comparison_table(_evaluation("policygradex", [-1.0], [0]))
+
+
+def test_speedup_bookkeeping(tmp_path):
+    paths = []
+    for i, seconds in enumerate([1.5, 2.5]):
+        paths.append(tmp_path / f"t{i}.json")
+        paths[-1].write_text(json.dumps({"stage": "x", "seconds": seconds}))
+    assert total_seconds(paths) == 4.0
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match="bad.json"):
+        total_seconds([tmp_path / "bad.json"])
+    t = np.arange(16.0).reshape(4, 4)
+    assert affinity_agreement(t, 2 * t + 1) == {
+        "spearman": pytest.approx(1.0),
+        "spearman_rowwise_mean": pytest.approx(1.0),
+    }
+    assert affinity_agreement(t, -t)["spearman"] == pytest.approx(-1.0)
+
+
+def test_approx_error_summary():
+    errors = pd.DataFrame(
+        {
+            "subset_id": [0, 0, 1, 0, 0, 1],
+            "kind": ["log_prob"] * 3 + ["score"] * 3,
+            "estimated": [0, 0, 0, 1.0, 2.0, 3.0],
+            "actual": [0, 0, 0, 10.0, 20.0, 30.0],
+            "rel_error": [0.01, 0.03, 0.02, 0.9, 0.9, 0.9],
+        }
+    )
+    summary = summarise(errors)
+    assert summary["validation_subsets"] == 2
+    assert summary["log_prob"]["median_rel_error"] == pytest.approx(0.02)
+    assert summary["score"]["spearman"] == pytest.approx(1.0)
+
+
+class _FakeEstimator:
+    """The pieces of SubsetEstimator that log_prob_errors reads, around a real tiny policy."""
+
+    def __init__(self, bench):
+        from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten
+
+        torch.manual_seed(0)
+        self.module = ActorLogProb(build_policy(bench))
+        self.theta = actor_params(self.module)
+        self.theta_flat = flatten(self.theta)
+        obs, actions = torch.randn(50, 2), torch.randn(50, 2)
+        with torch.no_grad():
+            log_prob = self.module(obs, actions)
+        self.features = [
+            {"heldout": np.ones(50, bool), "obs": obs.numpy(), "actions": actions.numpy(), "log_prob": log_prob.numpy()}
+        ]
+
+
+def test_first_order_error_shrinks_quadratically(bench):
+    """The Taylor remainder of log pi is O(|delta|^2) while the change is O(|delta|), so the error relative to the
+    change is O(|delta|): halving the step about halves it; a tiny step is almost exact."""
+    estimator = _FakeEstimator(bench)
+    direction = torch.randn(estimator.theta_flat.numel())
+    direction /= direction.norm()
+    big = log_prob_errors(estimator, 0, 0.2 * direction)["log_prob_change"][2]
+    small = log_prob_errors(estimator, 0, 0.1 * direction)["log_prob_change"][2]
+    assert small < 0.65 * big
+    assert log_prob_errors(estimator, 0, 1e-4 * direction)["log_prob"][2] < 1e-4

@@ -1,0 +1,117 @@
+# Grouping quality against baselines: each baseline grouping is fine-tuned and evaluated like the method's.
+
+
+def baseline_inputs(wildcards):
+    if wildcards.method == "grad_similarity":
+        return {"features": feature_files(wildcards)}
+    if wildcards.method == "full_training":
+        return {"affinity_full": f"results/{wildcards.benchmark}/affinity_full.csv"}
+    return {}
+
+
+def baseline_args(wildcards, input):
+    if "features" in input.keys():
+        return "--features " + " ".join(input.features)
+    if "affinity_full" in input.keys():
+        return f"--affinity-full {input.affinity_full}"
+    return ""
+
+
+def baseline_steps(wildcards):
+    """Every method spends the same total budget: one group of all tasks gets k groups' worth."""
+    b = bench(wildcards)
+    factor = b["cluster"]["k"] if wildcards.method == "single_finetuned" else 1
+    return factor * b["finetune"]["total_steps"]
+
+
+def comparison_inputs(wildcards):
+    methods = baseline_methods(bench(wildcards))
+    return [f"results/{wildcards.benchmark}/evaluation.csv"] + expand(
+        "results/{benchmark}/baselines/{method}/evaluation.csv", benchmark=wildcards.benchmark, method=methods
+    )
+
+
+checkpoint baseline:
+    input:
+        unpack(baseline_inputs),
+    output:
+        "results/{benchmark}/baselines/{method}/clusters.csv",
+    log:
+        "logs/{benchmark}/baseline/{method}.log",
+    params:
+        settings=settings("baseline"),
+        inputs=baseline_args,
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "python -m policygradex baseline --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        " --method {wildcards.method} {params.inputs} --output {output} > {log} 2>&1"
+
+
+use rule finetune as finetune_baseline with:
+    input:
+        policy="results/{benchmark}/meta/policy.pt",
+        clusters="results/{benchmark}/baselines/{method}/clusters.csv",
+    output:
+        policy="results/{benchmark}/baselines/{method}/groups/{group}/policy.pt",
+        log_csv="results/{benchmark}/baselines/{method}/groups/{group}/train_log.csv",
+    log:
+        "logs/{benchmark}/baselines/{method}/finetune/{group}.log",
+    benchmark:
+        "logs/{benchmark}/baselines/{method}/finetune/{group}.benchmark.tsv"
+    params:
+        settings=settings("finetune"),
+        total_steps=baseline_steps,
+
+
+rule evaluate_baseline:
+    input:
+        clusters="results/{benchmark}/baselines/{method}/clusters.csv",
+        group_policies=baseline_group_policies,
+    output:
+        "results/{benchmark}/baselines/{method}/evaluation.csv",
+    log:
+        "logs/{benchmark}/baselines/{method}/evaluate.log",
+    params:
+        settings=settings("evaluate"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "python -m policygradex evaluate --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        " --threads {threads} --clusters {input.clusters} --group-policies {input.group_policies}"
+        " --method {wildcards.method} --output {output} > {log} 2>&1"
+
+
+rule compare:
+    input:
+        comparison_inputs,
+    output:
+        table=report(
+            "results/{benchmark}/comparison.csv",
+            caption="../report/compare.rst",
+            category="6. Evidence",
+        ),
+        plot=report(
+            "results/{benchmark}/plots/comparison.png",
+            caption="../report/compare.rst",
+            category="6. Evidence",
+        ),
+    log:
+        "logs/{benchmark}/compare.log",
+    params:
+        settings=settings("compare"),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "python -m policygradex compare --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        " --evaluations {input} --output {output.table} --plot {output.plot} > {log} 2>&1"
