@@ -21,7 +21,7 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
-ARTIFACTS := $(foreach f,meta/policy.pt affinity.csv clusters.csv evaluation.csv report.html,results/$(BENCHMARK)/$(f))
+ARTIFACTS := $(foreach f,meta/policy.pt affinity.csv clusters.csv evaluation.csv hessian.csv report.html,results/$(BENCHMARK)/$(f))
 
 demo: venv
 	$(SNAKEMAKE) $(ARTIFACTS)

@@ -26,6 +26,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/full_training.smk"
 include: "workflow/rules/compare.smk"
+include: "workflow/rules/hessian.smk"
 
 
 rule all:

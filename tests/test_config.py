@@ -13,7 +13,7 @@ def test_default_config_is_valid_and_filled():
     assert len(bench["tasks"]) == 12
     assert bench["observe_task"] == "none"
     assert bench["ppo"]["gamma"] == 0.99  # a default from the schema
-    assert bench["estimate"]["score"] == "surrogate"
+    assert bench["estimate"]["score"] == "return"
 
 
 def test_stage_view_holds_only_what_the_stage_reads(bench):

@@ -18,7 +18,7 @@ from tests.conftest import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2"]
-CORE = ["meta/policy.pt", "affinity.csv", "clusters.csv", "evaluation.csv", "report.html"]
+CORE = ["meta/policy.pt", "affinity.csv", "clusters.csv", "evaluation.csv", "hessian.csv", "report.html"]
 EVIDENCE = ["approx_error.json", "comparison.csv", "affinity_full.csv", "speedup.json"]
 TARGETS = [f"results/tiny/{f}" for f in CORE + EVIDENCE]
 
@@ -76,14 +76,16 @@ def test_every_stage_writes_its_artifacts(workdir):
     assert (workdir / "logs" / "tiny" / "meta_train.log").exists()
 
 
-def test_rerun_has_nothing_to_do_and_deleting_affinity_reruns_only_downstream(workdir):
+def test_rerun_has_nothing_to_do_and_deleting_affinity_reruns_only_downstream(workdir, tmp_path):
     dry = snakemake(workdir, "-n", *TARGETS)
     assert "Nothing to be done" in dry.stdout, dry.stdout[-2000:]
-    (workdir / "results" / "tiny" / "affinity.csv").unlink()
-    dry = snakemake(workdir, "-n", *TARGETS)
-    # affinity.csv feeds the clustering (and its fine-tunes, planned once the checkpoint has run), the report,
-    # the speedup and, through evaluation.csv, the comparison; nothing upstream reruns.
-    assert planned_jobs(dry) == {"affinity", "cluster", "evaluate", "report", "speedup", "compare"}
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy)  # keeps mtimes and .snakemake metadata
+    (copy / "results" / "tiny" / "affinity.csv").unlink()
+    dry = snakemake(copy, "-n", *TARGETS)
+    # affinity.csv feeds the clustering (whose fine-tunes are planned once the checkpoint has run), the
+    # evaluation and Hessian of the group policies, the report, the speedup and the comparison.
+    assert planned_jobs(dry) == {"affinity", "cluster", "evaluate", "hessian", "report", "speedup", "compare"}
 
 
 def test_changing_k_reclusters_without_retraining_the_meta_policy(workdir, tmp_path):
@@ -120,3 +122,110 @@ def test_unknown_benchmark_fails_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "unknown benchmark 'metaworld'" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_same_seed_gives_byte_identical_affinity_and_clusters(workdir, tmp_path):
+    (tmp_path / "config.yaml").write_text((workdir / "config.yaml").read_text())
+    result = snakemake(tmp_path, "results/tiny/clusters.csv")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("affinity.csv", "clusters.csv"):
+        first = (workdir / "results" / "tiny" / name).read_bytes()
+        assert (tmp_path / "results" / "tiny" / name).read_bytes() == first, name
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+
+
+def _nan_gradient(path: Path) -> None:
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays["projected_grad"][3, 1] = np.nan
+    np.savez(path, **arrays)
+
+
+def _drop_row(path: Path) -> None:
+    frame = pd.read_csv(path, index_col=0)
+    frame.iloc[:-1].to_csv(path)
+
+
+def _unknown_task(path: Path) -> None:
+    frame = pd.read_csv(path)
+    frame.loc[0, "task"] = "north-9.9"
+    frame.to_csv(path, index=False)
+
+
+def _drop_score(path: Path) -> None:
+    pd.read_csv(path).drop(columns="score").to_csv(path, index=False)
+
+
+@pytest.mark.parametrize(
+    ("artifact", "corrupt", "stage", "message"),
+    [
+        ("features/east-0.5.npz", _truncate, "estimate", "east-0.5.npz: truncated or not an npz file"),
+        ("features/west-1.0.npz", _nan_gradient, "estimate", "west-1.0.npz: array 'projected_grad' holds NaN"),
+        ("meta/policy.pt", _truncate, "features", "policy.pt: not a readable policy file"),
+        ("subsets/chunk_1.csv", _drop_score, "affinity", "chunk_1.csv: missing columns ['score']"),
+        ("affinity.csv", _drop_row, "cluster", "affinity.csv: rows"),
+        ("clusters.csv", _unknown_task, "finetune", "clusters.csv: unknown tasks north-9.9"),
+    ],
+)
+def test_corrupt_artifact_fails_with_the_file_and_the_problem(workdir, tmp_path, artifact, corrupt, stage, message):
+    """Each kind of artifact, damaged, makes the stage that reads it fail naming the file, via Snakemake."""
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy)
+    corrupt(copy / "results" / "tiny" / artifact)
+    downstream = {
+        "estimate": "results/tiny/subsets/chunk_0.csv",
+        "features": "results/tiny/features/east-1.0.npz",
+        "affinity": "results/tiny/affinity.csv",
+        "cluster": "results/tiny/clusters.csv",
+        "finetune": "results/tiny/groups/0/policy.pt",
+    }[stage]
+    result = snakemake(copy, "--forcerun", stage, "--allowed-rules", stage, "--", downstream)
+    assert result.returncode != 0
+    logs = "".join(p.read_text() for p in (copy / "logs" / "tiny").rglob("*.log"))
+    assert message in logs, logs[-2000:]
+
+
+def test_full_finetune_chunk_resumes_after_a_crash(workdir, tmp_path, monkeypatch):
+    """A chunk of real fine-tunes killed after its first subset redoes only the rest, with the same result."""
+    from policygradex import full_training
+    from policygradex.config import benchmark, load_config, task_names
+
+    bench = benchmark(load_config(workdir / "config.yaml"), "tiny")
+    results = workdir / "results" / "tiny"
+    features = [results / "features" / f"{task}.npz" for task in task_names(bench)]
+    original, calls = full_training.finetune_delta, []
+
+    def crash_on_second(*args, **kwargs):
+        if calls:
+            raise RuntimeError("killed")
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    out = tmp_path / "chunk_0.csv"
+    arguments = (bench, results / "meta" / "policy.pt", features, 0, out, tmp_path / "chunk_0.npz")
+    monkeypatch.setattr(full_training, "finetune_delta", crash_on_second)
+    with pytest.raises(RuntimeError, match="killed"):
+        full_training.run(*arguments)
+    assert (tmp_path / "chunk_0.csv.ckpt").exists() and not out.exists()
+    monkeypatch.undo()
+    full_training.run(*arguments)
+    assert out.read_bytes() == (results / "full" / "chunk_0.csv").read_bytes()
+    assert not (tmp_path / "chunk_0.csv.ckpt").exists()
+
+
+def test_surrogate_score_needs_no_environment_steps(workdir, tmp_path, monkeypatch):
+    """estimate with score: surrogate scores held-out samples only: no env is built, the scores are finite."""
+    from policygradex import estimate, rollouts
+    from policygradex.config import benchmark, load_config, task_names
+
+    bench = benchmark(load_config(workdir / "config.yaml"), "tiny")
+    bench["estimate"]["score"] = "surrogate"
+    results = workdir / "results" / "tiny"
+    monkeypatch.setattr(rollouts, "make_vec_env", lambda *a, **k: pytest.fail("an environment was built"))
+    features = [results / "features" / f"{task}.npz" for task in task_names(bench)]
+    estimate.run(bench, results / "meta" / "policy.pt", features, 0, tmp_path / "chunk.csv")
+    scores = pd.read_csv(tmp_path / "chunk.csv")
+    assert len(scores) == 4 * 2 and np.isfinite(scores["score"]).all()  # 4 subsets of 2 tasks in chunk 0

@@ -23,6 +23,7 @@ from policygradex import (
     features,
     finetune,
     full_training,
+    hessian,
     meta_train,
     report,
     speedup,
@@ -127,6 +128,10 @@ def _compare(b: Benchmark, a: argparse.Namespace) -> None:
     compare.run(a.evaluations, a.output, a.plot)
 
 
+def _hessian(b: Benchmark, a: argparse.Namespace) -> None:
+    hessian.run(b, a.policy, a.clusters, a.group_policies, a.output, a.plot)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policygradex",
@@ -228,6 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _stage(sub, "compare", "grouping quality of every method -> comparison.csv", _compare)
     p.add_argument("--evaluations", nargs="+", required=True, help="evaluation.csv and baselines/*/evaluation.csv")
+    p.add_argument("--output", required=True)
+    p.add_argument("--plot", required=True)
+
+    p = _stage(sub, "hessian", "Hessian trace, observed gap and bound of every policy -> hessian.csv", _hessian)
+    p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
+    p.add_argument("--clusters", required=True)
+    p.add_argument("--group-policies", nargs="+", required=True, help="groups/{group}/policy.pt for group 0, 1, ...")
     p.add_argument("--output", required=True)
     p.add_argument("--plot", required=True)
     return parser

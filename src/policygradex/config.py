@@ -48,6 +48,7 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "speedup": ("estimate", "finetune", "cluster"),
     "baseline": ("cluster", "compare", "full_training"),
     "compare": ("cluster", "compare", "finetune"),
+    "hessian": ("ppo", "hessian"),
 }
 
 
@@ -126,6 +127,11 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
     if validation > subsets:
         raise ConfigError(
             f"{where}.approx_error.validation_subsets: {validation} exceeds estimate.num_subsets = {subsets}"
+        )
+    hessian = bench["hessian"]
+    if hessian["min_probes"] > hessian["max_probes"]:
+        raise ConfigError(
+            f"{where}.hessian.min_probes: {hessian['min_probes']} exceeds max_probes = {hessian['max_probes']}"
         )
     ppo = bench["ppo"]
     rollout = ppo["n_steps"] * ppo["envs_per_task"] * n

@@ -73,6 +73,13 @@ def chunk_ids(count: int, num_chunks: int, chunk: int) -> range:
     return range(bounds[chunk], bounds[chunk + 1])
 
 
+def chunk_subsets(bench: Benchmark, count: int, num_chunks: int, chunk: int) -> dict[int, tuple[int, ...]]:
+    """Subset id -> subset for chunk ``chunk`` of the first ``count`` of the benchmark's estimation subsets."""
+    cfg = bench["estimate"]
+    subsets = draw_subsets(len(bench["tasks"]), cfg["subset_size"], cfg["num_subsets"], seed=bench["seed"])
+    return {i: subsets[i] for i in chunk_ids(count, num_chunks, chunk)}
+
+
 def fit_direction(x: np.ndarray, advantage: np.ndarray, l2_inverse: float) -> np.ndarray:
     """Coefficient w of the weighted logistic regression of 1[A > 0] on x with weights |A| (d,)."""
     labels = (advantage > 0).astype(int)
@@ -142,14 +149,21 @@ class SubsetEstimator:
         return lift(fit_direction(x, adv, self.cfg["l2_inverse"]), self.projection, self.step_length)
 
     @torch.no_grad()
-    def score(self, task: int, delta: torch.Tensor) -> float:
+    def scores(self, tasks: Sequence[int], delta: torch.Tensor) -> dict[int, float]:
+        """Each task's score under theta* + delta (see the module docstring for ``score``)."""
         params = unflatten(self.theta_flat + delta, self.theta)
         if self.cfg["score"] == "return":
             policy = policy_with_actor(self.policy, params)
-            episodes = collect_episodes(
-                policy, self.bench, task, self.cfg["score_episodes"], seed=self.bench["seed"] + task, deterministic=True
-            )
-            return float(np.mean([ep.total_return for ep in episodes]))
+            return {task: self._mean_return(policy, task) for task in tasks}
+        return {task: self._surrogate_gain(params, task) for task in tasks}
+
+    def _mean_return(self, policy: ActorCriticPolicy, task: int) -> float:
+        episodes = collect_episodes(
+            policy, self.bench, task, self.cfg["score_episodes"], seed=self.bench["seed"] + task, deterministic=True
+        )
+        return float(np.mean([ep.total_return for ep in episodes]))
+
+    def _surrogate_gain(self, params: dict[str, torch.Tensor], task: int) -> float:
         f = self.features[task]
         held = f["heldout"].astype(bool)
         obs, actions = torch.as_tensor(f["obs"][held]), torch.as_tensor(f["actions"][held])
@@ -157,8 +171,7 @@ class SubsetEstimator:
         return clipped_gain(log_ratio, torch.as_tensor(f["advantage"][held]), self.bench["ppo"]["clip_range"])
 
     def estimate(self, subset: Sequence[int]) -> dict[int, float]:
-        delta = self.delta_theta(subset)
-        return {task: self.score(task, delta) for task in subset}
+        return self.scores(subset, self.delta_theta(subset))
 
 
 def subset_rows(names: Sequence[str], subset_id: int, scores: dict[int, float]) -> list[dict]:
@@ -177,11 +190,10 @@ def run(
 ) -> None:
     start = time.perf_counter()
     cfg = bench["estimate"]
-    subsets = draw_subsets(len(bench["tasks"]), cfg["subset_size"], cfg["num_subsets"], seed=bench["seed"])
-    ids = chunk_ids(len(subsets), cfg["num_chunks"], chunk)
+    subsets = chunk_subsets(bench, cfg["num_subsets"], cfg["num_chunks"], chunk)
     estimator = SubsetEstimator(bench, policy_path, feature_paths)
     rows = []
-    for subset_id in progress(ids, total=len(ids), desc=f"estimate chunk {chunk}"):
-        rows += subset_rows(estimator.names, subset_id, estimator.estimate(subsets[subset_id]))
+    for subset_id, subset in progress(subsets.items(), total=len(subsets), desc=f"estimate chunk {chunk}"):
+        rows += subset_rows(estimator.names, subset_id, estimator.estimate(subset))
     write_csv(pd.DataFrame(rows, columns=SUBSET_COLUMNS), output)
-    write_timing(timing, "estimate", time.perf_counter() - start, chunk=chunk, subsets=len(ids))
+    write_timing(timing, "estimate", time.perf_counter() - start, chunk=chunk, subsets=len(subsets))

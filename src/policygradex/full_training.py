@@ -12,19 +12,21 @@ row per subset) for the first-order error check.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from policygradex.config import Benchmark, full_training_chunks, full_training_subsets
-from policygradex.estimate import SUBSET_COLUMNS, SubsetEstimator, chunk_ids, draw_subsets, subset_rows
-from policygradex.io import write_csv, write_npz, write_timing
+from policygradex.estimate import SUBSET_COLUMNS, SubsetEstimator, chunk_subsets, subset_rows
+from policygradex.io import atomic_path, write_csv, write_npz, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten
 from policygradex.progress import progress
-from policygradex.training import make_ppo
+from policygradex.training import checkpoint_path, make_ppo
 
 FULL_KEYS = ["subset_id", "delta"]
 
@@ -49,17 +51,30 @@ def run(
     timing: str | Path | None = None,
 ) -> None:
     start = time.perf_counter()
-    cfg = bench["estimate"]
-    subsets = draw_subsets(len(bench["tasks"]), cfg["subset_size"], cfg["num_subsets"], seed=bench["seed"])
-    ids = chunk_ids(full_training_subsets(bench), full_training_chunks(bench), chunk)
+    subsets = chunk_subsets(bench, full_training_subsets(bench), full_training_chunks(bench), chunk)
     estimator = SubsetEstimator(bench, policy_path, feature_paths)
-    rows, deltas = [], []
-    for subset_id in progress(ids, total=len(ids), desc=f"full_finetune chunk {chunk}"):
-        subset = subsets[subset_id]
+    # Resumable at subset granularity: what is done so far is kept beside the output after every subset.
+    checkpoint = checkpoint_path(output)
+    done = (
+        torch.load(checkpoint, weights_only=False)
+        if checkpoint.exists()
+        else {"rows": [], "deltas": {}, "seconds": 0.0}
+    )
+    if done["deltas"]:
+        print(f"full_finetune chunk {chunk}: resuming after {len(done['deltas'])} fine-tuned subsets", file=sys.stderr)
+    todo = {i: s for i, s in subsets.items() if i not in done["deltas"]}
+    earlier = done["seconds"]  # compute seconds of the interrupted runs, so timing.json covers every subset
+    for subset_id, subset in progress(todo.items(), total=len(todo), desc=f"full_finetune chunk {chunk}"):
         delta = finetune_delta(estimator, subset, seed=bench["seed"] + 100_000 + subset_id)
-        deltas.append(delta)
-        scores = {task: estimator.score(task, estimator.as_tensor(delta)) for task in subset}
-        rows += subset_rows(estimator.names, subset_id, scores)
+        scores = estimator.scores(subset, estimator.as_tensor(delta))
+        done["rows"] += subset_rows(estimator.names, subset_id, scores)
+        done["deltas"][subset_id] = delta
+        done["seconds"] = earlier + time.perf_counter() - start
+        with atomic_path(checkpoint) as tmp:
+            torch.save(done, tmp)
+    rows, deltas = done["rows"], [done["deltas"][i] for i in subsets]
     write_csv(pd.DataFrame(rows, columns=SUBSET_COLUMNS), output)
-    write_npz(deltas_output, subset_id=np.array(list(ids)), delta=np.array(deltas, dtype=np.float32))
-    write_timing(timing, "full_finetune", time.perf_counter() - start, chunk=chunk, subsets=len(ids))
+    write_npz(deltas_output, subset_id=np.array(list(subsets)), delta=np.array(deltas, dtype=np.float32))
+    seconds = earlier + time.perf_counter() - start
+    write_timing(timing, "full_finetune", seconds, chunk=chunk, subsets=len(subsets))
+    checkpoint.unlink(missing_ok=True)

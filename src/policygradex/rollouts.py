@@ -39,7 +39,7 @@ def collect_episodes(
     episodes: int,
     seed: int,
     deterministic: bool = False,
-    parallel: int = 8,
+    parallel: int = 16,
 ) -> list[Episode]:
     """Run ``policy`` on task ``task_id`` until ``episodes`` episodes have ended (``parallel`` envs at once)."""
     torch.manual_seed(seed)

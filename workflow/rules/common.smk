@@ -36,7 +36,7 @@ wildcard_constraints:
     method=r"single_finetuned|per_task|grad_similarity|full_training|random_\d+",
 
 
-CORE = ["meta/policy.pt", "affinity.csv", "clusters.csv", "evaluation.csv", "report.html"]
+CORE = ["meta/policy.pt", "affinity.csv", "clusters.csv", "evaluation.csv", "hessian.csv", "report.html"]
 EVIDENCE = ["approx_error.json", "comparison.csv"]
 FULL_TRAINING = ["affinity_full.csv", "speedup.json"]
 

@@ -117,6 +117,20 @@ class PointMassVecEnv(VecEnv):
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
         return [False for _ in self._get_indices(indices)]
 
+    # -- state for resumable training -------------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        """Everything that determines the next steps: positions, clocks, returns and the RNG."""
+        return {
+            "pos": self._pos.copy(),
+            "t": self._t.copy(),
+            "return": self._return.copy(),
+            "rng": self._rng.bit_generator.state,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._pos, self._t, self._return = state["pos"].copy(), state["t"].copy(), state["return"].copy()
+        self._rng.bit_generator.state = state["rng"]
+
     # -- internals --------------------------------------------------------------------------------------
     def _reset_envs(self, envs: np.ndarray) -> None:
         self._pos[envs] = self._rng.uniform(-START_NOISE, START_NOISE, size=(len(envs), 2))

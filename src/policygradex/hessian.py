@@ -1,0 +1,185 @@
+"""Hessian-trace generalization measure of every policy (meta-policy and group policies).
+
+Loss. The per-sample policy-gradient loss l(theta; s, a, A) = -A * log pi_theta(a|s), the objective PPO's
+surrogate linearises (its gradient at the rollout policy equals PPO's), with A the task-standardised GAE
+advantage of the policy's own rollouts. Only the actor's parameters count, as everywhere in PolicyGradEx.
+
+Trace. Hutchinson's estimator Tr(H) = E_v[v^T H v] with Rademacher probes v, each v^T H v from one
+Hessian-vector product (forward-mode jvp over reverse-mode grad, torch.func). Probes are drawn in batches of
+``batch`` until the standard error of the mean is below ``rel_tol`` * |mean| (at least ``min_probes``, at most
+``max_probes``); ``trace_stderr`` and ``num_probes`` are reported.
+
+Gap. ``train_loss`` is the mean loss over N samples of rollouts of the policy on its tasks (the sample the
+measure is computed on), ``test_loss`` over as many fresh held-out rollouts (other seeds);
+observed_gap = test_loss - train_loss.
+
+Bound. The PAC-Bayes Hessian bound of Ju, Li & Zhang (ICML 2022) and Zhang et al.'s noise-stability analysis
+have the form  gap <= sqrt(C * r^2 * Tr(H) / N) + O(N^{-3/4}),  with r = ||theta - theta_0|| the distance
+travelled from the initialisation (theta* for a group policy, PPO's seeded initialisation for theta*) and N the
+number of samples. We report bound = sqrt(r^2 * max(Tr H, 0) / N), i.e. C = 1 and the lower-order term dropped:
+a measure of the same form, not a certified bound. ``non_vacuous`` says whether it is below the trivial bound,
+the range (max - min) of the per-sample loss on the held-out samples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from torch.func import functional_call, grad, jvp  # noqa: E402
+
+from policygradex.cluster import read_clusters  # noqa: E402
+from policygradex.config import Benchmark, task_names  # noqa: E402
+from policygradex.io import atomic_path, write_csv  # noqa: E402
+from policygradex.policy import ActorLogProb, ParamDict, actor_params, flatten, load_policy  # noqa: E402
+from policygradex.progress import progress  # noqa: E402
+from policygradex.rollouts import collect_episodes, gae  # noqa: E402
+from policygradex.training import make_ppo  # noqa: E402
+
+HESSIAN_COLUMNS = [
+    "method", "group", "trace", "trace_stderr", "num_probes", "train_loss", "test_loss", "observed_gap",
+    "bound", "distance", "num_samples", "non_vacuous",
+]  # fmt: skip
+
+
+@dataclass
+class Batch:
+    obs: torch.Tensor
+    actions: torch.Tensor
+    advantage: torch.Tensor
+
+
+def policy_loss(module: ActorLogProb, params: ParamDict, batch: Batch) -> torch.Tensor:
+    """Mean of -A * log pi(a|s) over the batch, as a function of the actor's parameters."""
+    log_prob = functional_call(module, params, (batch.obs, batch.actions))
+    return -(batch.advantage * log_prob).mean()
+
+
+def per_sample_loss(module: ActorLogProb, batch: Batch) -> torch.Tensor:
+    with torch.no_grad():
+        return -batch.advantage * module(batch.obs, batch.actions)
+
+
+def hutchinson_trace(
+    loss, params: ParamDict, min_probes: int, max_probes: int, rel_tol: float, seed: int, batch: int = 10
+) -> tuple[float, float, int]:
+    """(estimate, standard error, probes) of the trace of the Hessian of ``loss(params)`` (see module doc)."""
+    generator = torch.Generator().manual_seed(seed)
+    gradient = grad(loss)
+    samples: list[float] = []
+    while len(samples) < max_probes:
+        for _ in range(min(batch, max_probes - len(samples))):
+            probe = {
+                name: (torch.randint(0, 2, p.shape, generator=generator) * 2 - 1).to(p.dtype)
+                for name, p in params.items()
+            }
+            _, hvp = jvp(gradient, (params,), (probe,))
+            samples.append(sum(float((probe[n] * hvp[n]).sum()) for n in params))
+        mean = float(np.mean(samples))
+        stderr = float(np.std(samples, ddof=1) / math.sqrt(len(samples)))
+        if len(samples) >= min_probes and stderr <= rel_tol * abs(mean):
+            break
+    return mean, stderr, len(samples)
+
+
+def rollout_batch(policy, bench: Benchmark, task_ids: Sequence[int], episodes: int, seed: int) -> Batch:
+    """Samples of the policy's own rollouts on its tasks, advantages standardised per task."""
+    ppo = bench["ppo"]
+    obs, actions, advantages = [], [], []
+    for task in task_ids:
+        episode_list = collect_episodes(policy, bench, task, episodes, seed=seed + task)
+        adv = np.concatenate([gae(ep, ppo["gamma"], ppo["gae_lambda"]) for ep in episode_list])
+        advantages.append((adv - adv.mean()) / (adv.std() + 1e-8))
+        obs.append(np.concatenate([ep.obs for ep in episode_list]))
+        actions.append(np.concatenate([ep.actions for ep in episode_list]))
+    return Batch(
+        torch.as_tensor(np.concatenate(obs)),
+        torch.as_tensor(np.concatenate(actions)),
+        torch.as_tensor(np.concatenate(advantages), dtype=torch.float32),
+    )
+
+
+def measure(
+    bench: Benchmark, policy_path: str | Path, task_ids: Sequence[int], start: torch.Tensor, seed: int
+) -> dict[str, float]:
+    """Trace, losses, gap and bound of one policy on its tasks; ``start`` is theta_0 (flattened actor)."""
+    cfg = bench["hessian"]
+    policy, _ = load_policy(policy_path, bench)
+    module = ActorLogProb(policy)
+    params = actor_params(module)
+    train = rollout_batch(policy, bench, task_ids, cfg["episodes"], seed)
+    test = rollout_batch(policy, bench, task_ids, cfg["episodes"], seed + 50_000)
+    trace, stderr, probes = hutchinson_trace(
+        lambda p: policy_loss(module, p, train), params, cfg["min_probes"], cfg["max_probes"], cfg["rel_tol"], seed
+    )
+    train_loss, test_losses = float(per_sample_loss(module, train).mean()), per_sample_loss(module, test)
+    distance = float((flatten(params) - start).norm())
+    n = len(train.advantage)
+    bound = math.sqrt(distance**2 * max(trace, 0.0) / n)
+    return {
+        "trace": trace,
+        "trace_stderr": stderr,
+        "num_probes": probes,
+        "train_loss": train_loss,
+        "test_loss": float(test_losses.mean()),
+        "observed_gap": float(test_losses.mean()) - train_loss,
+        "bound": bound,
+        "distance": distance,
+        "num_samples": n,
+        "non_vacuous": bool(bound < float(test_losses.max() - test_losses.min())),
+    }
+
+
+def initial_actor(bench: Benchmark) -> torch.Tensor:
+    """theta_0 of meta-training: PPO's initialisation is a function of the seed (SB3 seeds before building)."""
+    model = make_ppo(bench, range(len(bench["tasks"])), seed=bench["seed"])
+    return flatten(actor_params(ActorLogProb(model.policy)))
+
+
+def plot_hessian(table: pd.DataFrame, path: str | Path) -> None:
+    labels = [f"{m} {g}" for m, g in zip(table["method"], table["group"], strict=True)]
+    x = np.arange(len(table))
+    fig, ax = plt.subplots(figsize=(1.5 + 0.9 * len(table), 3.8))
+    ax.bar(x - 0.2, table["bound"], width=0.4, label="Hessian bound sqrt(r^2 Tr(H) / N)")
+    ax.bar(x + 0.2, table["observed_gap"].abs(), width=0.4, label="|observed gap| (test - train loss)")
+    ax.set_xticks(x, labels, rotation=30)
+    ax.set_yscale("log")
+    ax.legend()
+    ax.set_title("Generalization: Hessian measure vs observed gap")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def run(
+    bench: Benchmark,
+    meta_policy: str | Path,
+    clusters_path: str | Path,
+    group_policies: Sequence[str | Path],
+    output: str | Path,
+    plot: str | Path,
+) -> None:
+    names = task_names(bench)
+    clusters = read_clusters(clusters_path, names)
+    seed = bench["seed"] + 20_000
+    theta_star = flatten(actor_params(ActorLogProb(load_policy(meta_policy, bench)[0])))
+    jobs = [("single", 0, meta_policy, list(range(len(names))), initial_actor(bench))]
+    for group, path in enumerate(group_policies):
+        members = [names.index(t) for t in clusters.loc[clusters["group"] == group, "task"]]
+        jobs.append(("policygradex", group, path, members, theta_star))
+    rows = []
+    for method, group, path, members, start in progress(jobs, total=len(jobs), desc="hessian"):
+        rows.append({"method": method, "group": group, **measure(bench, path, members, start, seed)})
+    table = pd.DataFrame(rows, columns=HESSIAN_COLUMNS)
+    write_csv(table, output)
+    plot_hessian(table, plot)
+    print(table.to_string(index=False))

@@ -1,0 +1,32 @@
+rule hessian:
+    input:
+        policy="results/{benchmark}/meta/policy.pt",
+        clusters="results/{benchmark}/clusters.csv",
+        group_policies=group_policies,
+    output:
+        table=report(
+            "results/{benchmark}/hessian.csv",
+            caption="../report/hessian.rst",
+            category="5. Generalization",
+        ),
+        plot=report(
+            "results/{benchmark}/plots/hessian.png",
+            caption="../report/hessian.rst",
+            category="5. Generalization",
+        ),
+    log:
+        "logs/{benchmark}/hessian.log",
+    benchmark:
+        "logs/{benchmark}/hessian.benchmark.tsv"
+    params:
+        settings=settings("hessian"),
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "python -m policygradex hessian --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        " --threads {threads} --policy {input.policy} --clusters {input.clusters}"
+        " --group-policies {input.group_policies} --output {output.table} --plot {output.plot} > {log} 2>&1"
