@@ -41,7 +41,7 @@ def main() -> None:
         torch.manual_seed(0)
         module = ActorLogProb(build_policy(bench))
         params = actor_params(module)
-        batch = Batch(torch.randn(args.samples, 2), torch.randn(args.samples, 2), torch.randn(args.samples))
+        batch = Batch(*(torch.randn(args.samples, 2) for _ in range(2)), *(torch.randn(args.samples) for _ in range(2)))
         times = []
 
         def loss(p, module=module, batch=batch):

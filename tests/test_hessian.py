@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 from torch.func import functional_call
 from torch.func import hessian as exact_hessian
@@ -16,11 +17,12 @@ def _small_problem():
     bench = validate_config(config)["benchmarks"]["tiny"]
     torch.manual_seed(0)
     module = ActorLogProb(build_policy(bench))
-    batch = Batch(torch.randn(64, 2), torch.randn(64, 2), torch.randn(64))
+    batch = Batch(torch.randn(64, 2), torch.randn(64, 2), torch.randn(64), torch.randn(64))
     return module, actor_params(module), batch
 
 
-def test_hutchinson_matches_the_exact_trace_within_its_standard_error():
+@pytest.mark.parametrize("loss", ["nll", "ppo"])
+def test_hutchinson_matches_the_exact_trace_within_its_standard_error(loss):
     module, params, batch = _small_problem()
     names = list(params)
     flat = flatten(params)
@@ -30,11 +32,11 @@ def test_hutchinson_matches_the_exact_trace_within_its_standard_error():
         for name in names:
             pieces[name] = vector[start : start + params[name].numel()].view_as(params[name])
             start += params[name].numel()
-        return policy_loss(module, pieces, batch)
+        return policy_loss(module, pieces, batch, loss)
 
     exact = torch.trace(exact_hessian(loss_of_vector)(flat)).item()
     estimate, stderr, probes = hutchinson_trace(
-        lambda p: policy_loss(module, p, batch), params, min_probes=200, max_probes=200, rel_tol=0.0, seed=1
+        lambda p: policy_loss(module, p, batch, loss), params, min_probes=200, max_probes=200, rel_tol=0.0, seed=1
     )
     assert probes == 200
     assert abs(estimate - exact) <= 3 * stderr, (estimate, exact, stderr)
@@ -51,7 +53,9 @@ def test_stopping_rule_stops_early_on_an_easy_trace():
     assert math.isclose(trace, 3.0 * 5)
 
 
-def test_policy_loss_is_the_advantage_weighted_log_likelihood():
+def test_losses():
     module, params, batch = _small_problem()
     log_prob = functional_call(module, params, (batch.obs, batch.actions))
-    torch.testing.assert_close(policy_loss(module, params, batch), -(batch.advantage * log_prob).mean())
+    torch.testing.assert_close(policy_loss(module, params, batch, "nll"), -log_prob.mean())
+    at_old = Batch(batch.obs, batch.actions, batch.advantage, log_prob.detach())
+    torch.testing.assert_close(policy_loss(module, params, at_old, "ppo"), -batch.advantage.mean())  # ratio 1

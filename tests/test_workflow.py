@@ -73,6 +73,10 @@ def test_every_stage_writes_its_artifacts(workdir):
     assert set(evaluation["method"]) == {"single", "policygradex"}
     assert len(evaluation) == 2 * len(names)
     assert "<img" in (results / "report.html").read_text()
+    hessian = pd.read_csv(results / "hessian.csv")
+    assert list(hessian["method"]) == ["single", "policygradex", "policygradex"]
+    assert (hessian["trace"] > 0).all() and (hessian["bound"] >= 0).all()  # nll: Fisher-like curvature
+    assert (results / "plots" / "hessian.png").stat().st_size > 0
     assert (workdir / "logs" / "tiny" / "meta_train.log").exists()
 
 
