@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
+import yaml
 
 from policygradex.config import validate_config
 
-TINY_TASKS = [
-    {"name": "east-0.5", "goal": [0.5, 0.0], "group": "east"},
-    {"name": "east-1.0", "goal": [1.0, 0.0], "group": "east"},
-    {"name": "west-0.5", "goal": [-0.5, 0.0], "group": "west"},
-    {"name": "west-1.0", "goal": [-1.0, 0.0], "group": "west"},
-]
+TINY_CONFIG = Path(__file__).resolve().parents[1] / ".test" / "config" / "config.yaml"
 
 
 def tiny_config(**overrides) -> dict:
-    """A 4-task pointmass config with tiny budgets (not yet validated)."""
-    bench = {
-        "env": "pointmass",
-        "tasks": copy.deepcopy(TINY_TASKS),
-        "ppo": {"n_steps": 64, "batch_size": 64, "n_epochs": 2, "envs_per_task": 2},
-        "meta_train": {"total_steps": 2048},
-        "features": {"episodes": 6, "projection_dim": 16},
-        "estimate": {"num_subsets": 8, "subset_size": 2, "num_chunks": 2},
-        "cluster": {"k": 2},
-        "finetune": {"total_steps": 1024},
-        "evaluate": {"episodes": 2},
-        "full_training": {"enabled": True, "num_chunks": 2},
-        "approx_error": {"validation_subsets": 2},
-        "compare": {"random_seeds": 1},
-    }
-    bench.update(overrides)
-    return {"benchmarks": {"tiny": bench}}
+    """The 4-task pointmass scenario of .test/config/config.yaml (not yet validated), sections replaced."""
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["benchmarks"]["tiny"].update(copy.deepcopy(overrides))
+    return config
 
 
 @pytest.fixture
