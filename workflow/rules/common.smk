@@ -126,3 +126,34 @@ def require_full_training(wildcards):
             f"config.benchmarks.{wildcards.benchmark}.full_training.enabled: true"
         )
     return full_chunks(wildcards)
+
+
+# Baselines of the comparison (compare.smk).
+def baseline_inputs(wildcards):
+    if wildcards.method == "grad_similarity":
+        return {"features": feature_files(wildcards)}
+    if wildcards.method == "full_training":
+        return {"affinity_full": f"results/{wildcards.benchmark}/affinity_full.csv"}
+    return {}
+
+
+def baseline_args(wildcards, input):
+    if "features" in input.keys():
+        return "--features " + " ".join(input.features)
+    if "affinity_full" in input.keys():
+        return f"--affinity-full {input.affinity_full}"
+    return ""
+
+
+def baseline_steps(wildcards):
+    """Every method spends the same total budget: one group of all tasks gets k groups' worth."""
+    b = bench(wildcards)
+    factor = b["cluster"]["k"] if wildcards.method == "single_finetuned" else 1
+    return factor * b["finetune"]["total_steps"]
+
+
+def comparison_inputs(wildcards):
+    methods = baseline_methods(bench(wildcards))
+    return [f"results/{wildcards.benchmark}/evaluation.csv"] + expand(
+        "results/{benchmark}/baselines/{method}/evaluation.csv", benchmark=wildcards.benchmark, method=methods
+    )
