@@ -21,6 +21,7 @@ from policygradex.affinity import read_affinity  # noqa: E402
 from policygradex.cluster import read_clusters  # noqa: E402
 from policygradex.config import Benchmark, task_names  # noqa: E402
 from policygradex.evaluate import EVALUATION_COLUMNS  # noqa: E402
+from policygradex.hessian import HESSIAN_COLUMNS  # noqa: E402
 from policygradex.io import atomic_path, read_csv  # noqa: E402
 
 
@@ -88,6 +89,7 @@ def run(
     clusters_path: str | Path,
     quality_path: str | Path,
     evaluation_path: str | Path,
+    hessian_path: str | Path,
     plots_dir: str | Path,
     output: str | Path,
 ) -> None:
@@ -96,6 +98,7 @@ def run(
     clusters = read_clusters(clusters_path, names)
     evaluation = read_csv(evaluation_path, EVALUATION_COLUMNS)
     quality = json.loads(Path(quality_path).read_text())
+    hessian = read_csv(hessian_path, HESSIAN_COLUMNS)
     plots = Path(plots_dir)
     plot_affinity(affinity, clusters, plots / "affinity.png")
     plot_clusters(bench, clusters, plots / "clusters.png")
@@ -110,6 +113,8 @@ td,th{{padding:2px 8px}}</style>
 <h2>Affinity</h2>{_img(plots / "affinity.png")}
 <h2>Evaluation</h2>{summary.to_html(float_format="%.3f")}{_img(plots / "evaluation.png")}
 {evaluation.to_html(index=False, float_format="%.3f")}
+<h2>Generalization (Hessian trace)</h2>{_img(plots / "hessian.png")}
+{hessian.to_html(index=False, float_format="%.4g")}
 </body></html>"""
     with atomic_path(output) as tmp:
         tmp.write_text(page)

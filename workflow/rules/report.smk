@@ -4,6 +4,8 @@ rule report:
         clusters="results/{benchmark}/clusters.csv",
         quality="results/{benchmark}/cluster_quality.json",
         evaluation="results/{benchmark}/evaluation.csv",
+        hessian="results/{benchmark}/hessian.csv",
+        hessian_plot="results/{benchmark}/plots/hessian.png",
     output:
         html="results/{benchmark}/report.html",
         plots=report(
@@ -15,7 +17,7 @@ rule report:
         "logs/{benchmark}/report.log",
     params:
         settings=settings("report"),
-        plots_dir="results/{benchmark}/plots",
+        plots_dir=lambda wildcards, input: str(Path(input.hessian_plot).parent),
     resources:
         mem_mb=1000,
         runtime=5,
@@ -24,4 +26,4 @@ rule report:
     shell:
         "python -m policygradex report --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --affinity {input.affinity} --clusters {input.clusters} --quality {input.quality}"
-        " --evaluation {input.evaluation} --plots-dir {params.plots_dir} --output {output.html} > {log} 2>&1"
+        " --evaluation {input.evaluation} --hessian {input.hessian} --plots-dir {params.plots_dir} --output {output.html} > {log} 2>&1"
