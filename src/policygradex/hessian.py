@@ -172,7 +172,7 @@ def plot_hessian(table: pd.DataFrame, path: str | Path) -> None:
     ax.bar(x + 0.2, table["observed_gap"].abs(), width=0.4, label="|observed gap| (test - train loss)")
     ax.set_xticks(x, labels, rotation=30)
     ax.set_yscale("log")
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     ax.set_title("Generalization: Hessian measure vs observed gap")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
