@@ -226,7 +226,9 @@ def interrupted_then_resumed(cluster: Cluster, workdir: Path) -> dict:
     2. Snakemake itself is interrupted (SIGINT, i.e. Ctrl-C) while a finetune job runs: it cancels its jobs and stops.
     Then Snakemake is run again and must finish the DAG. Returns the two runs, the mtimes of the outputs that existed
     after the interruption, the two cancelled job ids and the working directory."""
-    (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
+    # Fine-tuning long enough (seconds, not the tiny config's fraction of one) that the interruption surely lands
+    # while a finetune job runs, however fast the machine.
+    (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config(finetune={"total_steps": 64 * 8 * 120})))
     results = workdir / "results" / "tiny"
     first_log = workdir / "first-run.log"
     with open(first_log, "w") as out:
