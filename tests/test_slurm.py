@@ -342,7 +342,7 @@ def test_an_interrupted_run_resumes_without_redoing_finished_jobs(cluster, slurm
     state = sacct(cluster, [slurm_runs["finetune_job"]])[slurm_runs["finetune_job"]]["State"]
     assert state.startswith("CANCELLED"), state
     # The second run submitted only what was left and left every finished output untouched.
-    assert set(second.jobs.values()) <= {"rule_finetune", "rule_evaluate", "rule_report"}, second.jobs
+    assert set(second.jobs.values()) <= {"rule_finetune", "rule_evaluate", "rule_hessian", "rule_report"}, second.jobs
     assert second.of("rule_finetune") and second.of("rule_evaluate") and second.of("rule_report"), second.jobs
     after = mtimes(slurm_runs["workdir"] / "results" / "tiny")
     assert {name: after[name] for name in before} == before
