@@ -29,7 +29,7 @@ demo: venv
 	@echo "Open results/$(BENCHMARK)/report.html (or report.zip) to see the affinity, clusters and evaluation."
 
 # The evidence for the method's claims: first-order error, speedup over full training, grouping quality
-# against baselines (every subset is really fine-tuned: about 10-15 minutes on 2 cores for pointmass).
+# against baselines (every subset is really fine-tuned: about 15-20 minutes on 2 cores for pointmass).
 EVIDENCE := $(ARTIFACTS) $(foreach f,approx_error.json affinity_full.csv speedup.json comparison.csv,results/$(BENCHMARK)/$(f))
 
 evidence: venv
