@@ -235,6 +235,9 @@ def interrupted_then_resumed(cluster: Cluster, workdir: Path) -> dict:
         proc = subprocess.Popen(
             snakemake_command(workdir, *TARGETS), stdout=out, stderr=subprocess.STDOUT, env=cluster.env,
             stdin=subprocess.DEVNULL,
+            # A command started in the background by a non-interactive shell (CI runners, `cmd &`) inherits
+            # SIGINT ignored, and Python then never turns SIGINT into KeyboardInterrupt: restore the default.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         try:
             meta_log = workdir / "logs" / "tiny" / "meta_train.log"
