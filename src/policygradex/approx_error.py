@@ -45,14 +45,21 @@ def _real_log_prob(estimator: SubsetEstimator, delta: torch.Tensor, obs: torch.T
 
 
 def log_prob_errors(
-    estimator: SubsetEstimator, task: int, delta: torch.Tensor
+    estimator: SubsetEstimator, task: int, delta: torch.Tensor, grads_cache: dict[int, torch.Tensor] | None = None
 ) -> dict[str, tuple[float, float, float]]:
-    """kind -> (mean predicted, mean real, relative error) of log pi on the task's held-out samples."""
+    """kind -> (mean predicted, mean real, relative error) of log pi on the task's held-out samples.
+
+    The exact per-sample gradients at theta* depend only on the task: pass one ``grads_cache`` to every call
+    so that a task shared by several validation subsets has them computed once.
+    """
     f = estimator.features[task]
     held = f["heldout"].astype(bool)
     obs, actions = torch.as_tensor(f["obs"][held]), torch.as_tensor(f["actions"][held])
     base = torch.as_tensor(f["log_prob"][held])
-    grads = per_sample_grads(estimator.module, estimator.theta, obs, actions)
+    cache = {} if grads_cache is None else grads_cache
+    if task not in cache:
+        cache[task] = per_sample_grads(estimator.module, estimator.theta, obs, actions)
+    grads = cache[task]
     predicted = base + grads @ delta
     real = _real_log_prob(estimator, delta, obs, actions)
     error = (predicted - real).abs().sum()
@@ -98,6 +105,7 @@ def run(
         data = read_npz(path, FULL_KEYS)
         deltas |= dict(zip(data["subset_id"].tolist(), data["delta"], strict=True))
     rows = []
+    grads_cache: dict[int, torch.Tensor] = {}
     for subset_id in range(bench["approx_error"]["validation_subsets"]):
         if subset_id not in deltas:
             raise ArtifactError(f"no real fine-tuning of subset {subset_id} in {', '.join(map(str, full_deltas))}")
@@ -106,7 +114,7 @@ def run(
         label = subset_rows["subset"].iloc[0]
         for name in subset_rows.index:
             task = estimator.names.index(name)
-            for kind, (est, act, rel) in log_prob_errors(estimator, task, delta).items():
+            for kind, (est, act, rel) in log_prob_errors(estimator, task, delta, grads_cache).items():
                 rows.append((subset_id, label, name, kind, est, act, rel))
             est = float(estimated.loc[(subset_id, name), "score"])
             act = float(subset_rows.loc[name, "score"])

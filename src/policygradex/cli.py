@@ -44,6 +44,9 @@ EPILOG = """The whole pipeline runs with Snakemake: `snakemake --cores 2 results
 Outputs live under results/{benchmark}/; see README.md for what each file holds."""
 
 
+TIMING_HELP = "JSON file to write the stage's compute seconds to (read by speedup)"
+
+
 def _settings(args: argparse.Namespace) -> Benchmark:
     if args.settings is not None:
         try:
@@ -149,14 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
     p.add_argument("--task", required=True, help="task name")
     p.add_argument("--output", required=True)
-    p.add_argument("--timing", help="JSON file to write the stage's compute seconds to (read by speedup)")
+    p.add_argument("--timing", help=TIMING_HELP)
 
     p = _stage(sub, "estimate", "3. first-order estimates for one chunk of subsets -> subsets/chunk_{c}.csv", _estimate)
     p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
     p.add_argument("--features", nargs="+", required=True, help="every task's features npz, in config order")
     p.add_argument("--chunk", type=int, required=True, help="chunk index 0..num_chunks-1")
     p.add_argument("--output", required=True)
-    p.add_argument("--timing", help="JSON file to write the stage's compute seconds to (read by speedup)")
+    p.add_argument("--timing", help=TIMING_HELP)
 
     p = _stage(sub, "affinity", "4. task-affinity matrix from the subset scores -> affinity.csv", _affinity)
     p.add_argument("--chunks", nargs="+", required=True, help="every subsets/chunk_{c}.csv")
@@ -202,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=int, required=True)
     p.add_argument("--output", required=True, help="scores CSV (as estimate's)")
     p.add_argument("--deltas", required=True, help="npz of theta_finetuned - theta* per subset")
-    p.add_argument("--timing", help="JSON file to write the stage's compute seconds to (read by speedup)")
+    p.add_argument("--timing", help=TIMING_HELP)
 
     p = _stage(
         sub, "approx_error", "first-order error against real fine-tuning -> approx_error.csv/.json", _approx_error

@@ -42,7 +42,7 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "cluster": ("cluster",),
     "finetune": ("ppo", "finetune"),
     "evaluate": ("evaluate",),
-    "report": ("cluster",),
+    "report": (),
     "full_finetune": ("ppo", "estimate", "finetune", "full_training", "approx_error"),
     "approx_error": ("ppo", "estimate", "approx_error"),
     "speedup": ("estimate", "finetune", "cluster"),
