@@ -11,9 +11,12 @@ own folder (benchmarks/out/claims/seed-<s>/) up to every evidence artifact. One 
 - grouping quality: mean return of each method and PolicyGradEx's gain over single / random /
   gradient-similarity groups (comparison.csv).
 
-Writes claims.csv, claims.json and claims.md (markdown table) and prints the table.
+Measures whose artifacts a benchmark does not make (speedup.json without ``full_training.enabled``) or that
+``--targets`` leaves out are left out. Writes claims.csv, claims.json and claims.md (markdown table) and prints
+the table.
 
     python benchmarks/claims.py --seeds 0 1 2
+    python benchmarks/claims.py --benchmark ant --preset evidence --targets clusters.csv --out benchmarks/out/ant
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -32,45 +36,48 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ["clusters.csv", "evaluation.csv", "hessian.csv", "approx_error.json", "speedup.json", "comparison.csv"]
 
 
-def run_seed(benchmark: str, seed: int, out: Path, cores: int) -> dict:
+def run_seed(benchmark: str, seed: int, out: Path, cores: int, preset: str, targets: list[str]) -> dict:
     workdir = out / f"seed-{seed}"
     workdir.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     config["benchmarks"] = {benchmark: {**config["benchmarks"][benchmark], "seed": seed}}
+    config["preset"] = preset
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    start = time.monotonic()
     with open(workdir / "snakemake.log", "w") as log:
         subprocess.run(
             [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-             "--cores", str(cores), *[f"results/{benchmark}/{t}" for t in TARGETS]],
+             "--cores", str(cores), *[f"results/{benchmark}/{t}" for t in targets]],
             check=True,
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
         )  # fmt: skip
     results = workdir / "results" / benchmark
+    row = {"seed": seed, "minutes": (time.monotonic() - start) / 60}
     quality = json.loads((results / "cluster_quality.json").read_text())
-    approx = json.loads((results / "approx_error.json").read_text())
-    speed = json.loads((results / "speedup.json").read_text())
-    comparison = pd.read_csv(results / "comparison.csv").set_index("method")["mean_return"]
-
-    def gain(other: str) -> float:
-        return 100 * (comparison["policygradex"] - comparison[other]) / abs(comparison[other])
-
-    return {
-        "seed": seed,
-        "ari": quality["ari"],
-        "nmi": quality["nmi"],
-        "logp_median_rel_error": approx["log_prob"]["median_rel_error"],
-        "logp_change_median_rel_error": approx["log_prob_change"]["median_rel_error"],
-        "score_spearman": approx["score"].get("spearman", float("nan")),
-        "speedup": speed["speedup"],
-        "affinity_spearman": speed["spearman"],
-        "clusters_ari_vs_full": speed["clusters_ari_estimated_vs_full"],
-        **{f"return_{method}": value for method, value in comparison.items()},
-        "gain_vs_single_pct": float(gain("single")),
-        "gain_vs_random_pct": float(gain("random")),
-        "gain_vs_grad_similarity_pct": float(gain("grad_similarity")),
-    }
+    row |= {"ari": quality["ari"], "nmi": quality["nmi"]}
+    if (results / "approx_error.json").exists():
+        approx = json.loads((results / "approx_error.json").read_text())
+        row |= {
+            "logp_median_rel_error": approx["log_prob"]["median_rel_error"],
+            "logp_change_median_rel_error": approx["log_prob_change"]["median_rel_error"],
+            "score_spearman": approx["score"].get("spearman", float("nan")),
+        }
+    if (results / "speedup.json").exists():
+        speed = json.loads((results / "speedup.json").read_text())
+        row |= {
+            "speedup": speed["speedup"],
+            "affinity_spearman": speed["spearman"],
+            "clusters_ari_vs_full": speed["clusters_ari_estimated_vs_full"],
+        }
+    if (results / "comparison.csv").exists():
+        comparison = pd.read_csv(results / "comparison.csv").set_index("method")["mean_return"]
+        row |= {f"return_{method}": value for method, value in comparison.items()}
+        for other in ("single", "random", "grad_similarity"):
+            gain = (comparison["policygradex"] - comparison[other]) / abs(comparison[other])
+            row[f"gain_vs_{other}_pct"] = float(100 * gain)
+    return row
 
 
 def markdown_table(table: pd.DataFrame) -> str:
@@ -86,11 +93,13 @@ def main() -> None:
     parser.add_argument("--benchmark", default="pointmass")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--preset", default="smoke", help="config.preset (benchmarks without presets ignore it)")
+    parser.add_argument("--targets", nargs="+", default=TARGETS, help="artifacts to build under results/<benchmark>/")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "claims")
     args = parser.parse_args()
     rows = []
     for seed in args.seeds:
-        rows.append(run_seed(args.benchmark, seed, args.out, args.cores))
+        rows.append(run_seed(args.benchmark, seed, args.out, args.cores, args.preset, args.targets))
         print(f"seed {seed}: {rows[-1]}", flush=True)
     table = pd.DataFrame(rows)
     summary = table.drop(columns="seed").agg(["mean", "min", "max"]).reset_index(names="seed")

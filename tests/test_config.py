@@ -39,7 +39,7 @@ def _bad(mutate):
         (lambda b: b["estimate"].update(subset_size=9), "config.benchmarks.tiny.estimate.subset_size", "n = 4"),
         (lambda b: b["meta_train"].update(total_steps=-1), "meta_train.total_steps", "minimum"),
         (lambda b: b["finetune"].update(total_steps=0), "finetune.total_steps", "minimum"),
-        (lambda b: b["tasks"][1].pop("goal"), "config.benchmarks.tiny.tasks[1]", "'goal' is a required property"),
+        (lambda b: b["tasks"][1].pop("goal"), "config.benchmarks.tiny.tasks[1].goal", "need a goal"),
         (lambda b: b.update(env="atari"), "config.benchmarks.tiny.env", "pointmass"),
         (lambda b: b["estimate"].update(score="loss"), "estimate.score", "surrogate"),
         (lambda b: b["estimate"].update(num_subest=3), "config.benchmarks.tiny.estimate", "allowed keys"),
@@ -65,3 +65,73 @@ def test_missing_config_file(tmp_path):
     (tmp_path / "list.yaml").write_text(yaml.safe_dump([1, 2]))
     with pytest.raises(ConfigError, match="mapping"):
         load_config(tmp_path / "list.yaml")
+
+
+def _real(name: str, preset: str | None = None, mutate=None) -> dict:
+    """Benchmark ``name`` of config.yaml, validated (after ``mutate`` on the raw entry, with ``preset``)."""
+    config = yaml.safe_load(open("config.yaml").read())
+    config["benchmarks"] = {name: config["benchmarks"][name]}
+    if preset is not None:
+        config["preset"] = preset
+    if mutate is not None:
+        mutate(config["benchmarks"][name])
+    return validate_config(config)["benchmarks"][name]
+
+
+def test_real_benchmarks_take_the_smoke_preset_unless_told_otherwise():
+    smoke, full = _real("ant"), _real("ant", preset="full")
+    assert smoke["meta_train"]["total_steps"] < full["meta_train"]["total_steps"]
+    assert smoke["episode_length"] == 200 and full["episode_length"] == 1000  # mo_mujoco's standard horizon
+    assert full["ppo"]["vector_strategy"] == "async" and full["ppo"]["gamma"] == 0.99  # preset merged, not replaced
+    assert "presets" not in smoke
+    assert stage_view(smoke, "meta_train")["env_id"] == "mo-ant-v5"
+    assert "max_speed" not in stage_view(smoke, "meta_train")  # a pointmass-only setting
+    with pytest.raises(
+        ConfigError, match="config.preset: 'paper' is not a preset of benchmark 'ant'; its presets: smoke, full"
+    ):
+        _real("ant", preset="paper")
+
+
+def test_metaworld_suites_give_their_task_names():
+    mt10 = _real("metaworld")
+    assert len(mt10["tasks"]) == 10 and mt10["tasks"][0]["name"] == "reach-v3"
+    assert mt10["episode_length"] == 200 and _real("metaworld", preset="full")["episode_length"] == 500
+    assert len(_real("metaworld_mt50")["tasks"]) == 50
+
+
+@pytest.mark.parametrize(
+    ("name", "mutate", "message"),
+    [
+        (
+            "metaworld",
+            lambda b: b.update(tasks=[{"name": "reach-v3"}, {"name": "open-the-fridge-v3"}, {"name": "push-v3"}]),
+            "config.benchmarks.metaworld.tasks[1].name: 'open-the-fridge-v3' is not a Meta-World task",
+        ),
+        (
+            "ant",
+            lambda b: b["tasks"][2].update(weights=[1.0, 0.0]),
+            "config.benchmarks.ant.tasks[2].weights: mo-ant-v5 needs 3 weights, one per reward component"
+            " (x_velocity, y_velocity, energy)",
+        ),
+        ("hopper", lambda b: b.update(env_id="mo-walker-v5"), "config.benchmarks.hopper.env_id"),
+        ("metaworld", lambda b: b.update(observe_task="weights"), "observe_task: 'weights' needs weight-vector"),
+        ("metaworld", lambda b: b.pop("suite"), "config.benchmarks.metaworld.tasks: required"),
+    ],
+)
+def test_bad_real_benchmark_settings_name_the_field(name, mutate, message):
+    with pytest.raises(ConfigError) as err:
+        _real(name, mutate=mutate)
+    assert message in str(err.value)
+
+
+def test_a_benchmark_whose_package_is_missing_says_which(monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "mo_gymnasium" else real_find_spec(n, *a)
+    )
+    with pytest.raises(
+        ConfigError, match="config.benchmarks.hopper.env: 'mo_mujoco' needs the Python package 'mo_gymnasium'"
+    ):
+        _real("hopper")

@@ -107,7 +107,9 @@ def test_changing_k_reclusters_without_retraining_the_meta_policy(workdir, tmp_p
     [
         (lambda b: b["cluster"].update(k=9), "config.benchmarks.tiny.cluster.k"),
         (lambda b: b["estimate"].update(subset_size=5), "config.benchmarks.tiny.estimate.subset_size"),
-        (lambda b: b["tasks"][0].pop("goal"), "'goal' is a required property"),
+        (lambda b: b["tasks"][0].pop("goal"), "config.benchmarks.tiny.tasks[0].goal"),
+        (lambda b: b.update(env="metaworld", observe_task="onehot"), "'east-0.5' is not a Meta-World task"),
+        (lambda b: b.update(env="mo_mujoco", env_id="mo-ant-v5"), "mo-ant-v5 needs 3 weights"),
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, mutate, message):

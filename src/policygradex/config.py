@@ -22,6 +22,8 @@ Benchmark = dict[str, Any]
 #: Keys every stage reads; a change to one of them invalidates every artifact of the benchmark.
 SHARED_KEYS = (
     "env",
+    "env_id",
+    "env_kwargs",
     "tasks",
     "observe_task",
     "episode_length",
@@ -31,6 +33,9 @@ SHARED_KEYS = (
     "device",
     "policy",
 )
+
+#: Settings of the pointmass environment only; left out of the other families' stage views.
+POINTMASS_KEYS = ("max_speed", "success_radius")
 
 #: The config sections each stage reads besides SHARED_KEYS. Snakemake passes exactly this view to the stage,
 #: so that changing, say, ``cluster.k`` reruns the clustering and what follows, not the meta-training.
@@ -88,6 +93,9 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
 
     :raises ConfigError: naming the first offending field and what is allowed there.
     """
+    for name, bench in (config.get("benchmarks") or {}).items() if isinstance(config, dict) else ():
+        if isinstance(bench, dict):
+            _apply_preset(name, bench, config.get("preset", "smoke"))
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema())
     errors = sorted(
         validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path)))
@@ -98,10 +106,47 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
             allowed = sorted(error.schema.get("properties", {}))
             raise ConfigError(f"{_field(error.absolute_path)}: {error.message}; allowed keys: {', '.join(allowed)}")
         raise ConfigError(f"{_field(error.absolute_path)}: {error.message}")
-    if cross_checks:
-        for name, bench in config["benchmarks"].items():
+    for name, bench in config["benchmarks"].items():
+        _fill_env_defaults(name, bench, check=cross_checks)
+        if cross_checks:
             _check_benchmark(name, bench)
     return config
+
+
+def _apply_preset(name: str, bench: Benchmark, preset: str) -> None:
+    """Merge the chosen preset's settings over the benchmark's (section by section) and drop ``presets``."""
+    presets = bench.pop("presets", None)
+    if presets is None:
+        return
+    if preset not in presets:
+        raise ConfigError(
+            f"config.preset: '{preset}' is not a preset of benchmark '{name}'; its presets: {', '.join(presets)}"
+        )
+    for key, value in copy.deepcopy(presets[preset] or {}).items():  # YAML anchors share presets: copy
+        if isinstance(value, dict) and isinstance(bench.get(key), dict):
+            bench[key] = {**bench[key], **value}
+        else:
+            bench[key] = value
+
+
+def _fill_env_defaults(name: str, bench: Benchmark, check: bool) -> None:
+    """The defaults that depend on the environment family (episode length, a Meta-World suite's tasks), after
+    checking that the family's package is installed and its task settings fit (:func:`envs.settings_errors`)."""
+    from policygradex.families import EPISODE_LENGTHS, meta_world_suite, settings_errors  # noqa: PLC0415
+
+    where = f"config.benchmarks.{name}"
+    bench.setdefault("episode_length", EPISODE_LENGTHS[bench["env"]])
+    if "tasks" not in bench:
+        if bench["env"] != "metaworld" or "suite" not in bench:
+            raise ConfigError(f"{where}.tasks: required (a list of tasks; env metaworld may give `suite` instead)")
+        errors = settings_errors({**bench, "tasks": []})
+        if errors:
+            raise ConfigError(f"{where}.{errors[0]}")
+        bench["tasks"] = [{"name": task} for task in meta_world_suite(bench["suite"])]
+    if check:
+        errors = settings_errors(bench)
+        if errors:
+            raise ConfigError(f"{where}.{errors[0]}")
 
 
 def _check_benchmark(name: str, bench: Benchmark) -> None:
@@ -162,7 +207,9 @@ def benchmark(config: Config, name: str) -> Benchmark:
 def stage_view(bench: Benchmark, stage: str) -> Benchmark:
     """The part of a benchmark's settings that ``stage`` reads (see STAGE_SECTIONS)."""
     keys = SHARED_KEYS + STAGE_SECTIONS[stage]
-    return {key: bench[key] for key in keys}
+    if bench["env"] != "pointmass":
+        keys = tuple(key for key in keys if key not in POINTMASS_KEYS)
+    return {key: bench[key] for key in keys if key in bench}
 
 
 def stage_view_json(bench: Benchmark, stage: str) -> str:

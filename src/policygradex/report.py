@@ -21,6 +21,7 @@ from policygradex.affinity import read_affinity  # noqa: E402
 from policygradex.cluster import read_clusters  # noqa: E402
 from policygradex.config import Benchmark, task_names  # noqa: E402
 from policygradex.evaluate import EVALUATION_COLUMNS  # noqa: E402
+from policygradex.families import MO_COMPONENTS  # noqa: E402
 from policygradex.hessian import HESSIAN_COLUMNS  # noqa: E402
 from policygradex.io import atomic_path, read_csv  # noqa: E402
 
@@ -50,20 +51,51 @@ def plot_affinity(affinity: pd.DataFrame, clusters: pd.DataFrame, path: Path) ->
     _save(fig, path)
 
 
+def task_coordinates(bench: Benchmark) -> tuple[np.ndarray, str, str] | None:
+    """Where to draw each task: pointmass goals, or the first two preference weights of an MO task; None for
+    tasks without a geometry (Meta-World)."""
+    if bench["env"] == "pointmass":
+        return np.array([t["goal"] for t in bench["tasks"]], dtype=float), "goal x", "goal y"
+    if bench["env"] == "mo_mujoco":
+        components = MO_COMPONENTS[bench["env_id"]]
+        weights = np.array([t["weights"][:2] for t in bench["tasks"]], dtype=float)
+        return weights, f"weight of {components[0]}", f"weight of {components[1]}"
+    return None
+
+
 def plot_clusters(bench: Benchmark, clusters: pd.DataFrame, path: Path) -> None:
-    """Each task's goal, coloured by its group, marker by its planted label when there is one."""
-    fig, ax = plt.subplots(figsize=(5, 5))
+    """Each task coloured by its group (marker by its planted label when there is one), placed by its goal or
+    preference weights; tasks without a geometry are listed in one column per group."""
     group_of = dict(zip(clusters["task"], clusters["group"], strict=True))
+    coordinates = task_coordinates(bench)
+    if coordinates is None:
+        groups = sorted(clusters["group"].unique())
+        tallest = clusters.groupby("group").size().max()
+        fig, ax = plt.subplots(figsize=(2.2 * len(groups), 0.9 + 0.3 * tallest))
+        for column, group in enumerate(groups):
+            members = clusters.loc[clusters["group"] == group, "task"].tolist()
+            ax.text(column, 0, f"group {group}", ha="center", weight="bold", color=plt.cm.tab10(group % 10))
+            for row, task in enumerate(members, start=1):
+                ax.text(column, row, task, ha="center", fontsize=9)
+        ax.set_xlim(-0.6, len(groups) - 0.4)
+        ax.set_ylim(tallest + 0.6, -0.6)
+        ax.axis("off")
+        ax.set_title("Tasks by cluster")
+        _save(fig, path)
+        return
+    xy, xlabel, ylabel = coordinates
+    fig, ax = plt.subplots(figsize=(5, 5))
     planted = sorted({t.get("group", "") for t in bench["tasks"]})
     markers = "os^Dvp*hX"
-    for task in bench["tasks"]:
-        x, y = task["goal"]
+    for task, (x, y) in zip(bench["tasks"], xy, strict=True):
         marker = markers[planted.index(task.get("group", "")) % len(markers)]
         ax.scatter(x, y, s=120, marker=marker, color=plt.cm.tab10(group_of[task["name"]] % 10))
         ax.annotate(task["name"], (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8)
     ax.scatter(0, 0, marker="+", color="black", s=100)
     ax.set_aspect("equal")
-    ax.set_title("Task goals: colour = cluster, marker = planted group")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title("Tasks: colour = cluster, marker = planted group")
     _save(fig, path)
 
 

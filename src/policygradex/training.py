@@ -8,7 +8,9 @@ Training is resumable: every ``ppo.checkpoint_every`` steps, between two PPO upd
 continue is written atomically to ``<output>.ckpt`` beside the output (the SB3 model with its optimizer and
 step counter, the RNG states, the environments' state and last observations, the training log so far). A
 restarted run resumes from it, says so in its log, reaches the same final step count and, on CPU, the same
-parameters as an uninterrupted run. The checkpoint is deleted once the output is written.
+parameters as an uninterrupted run. The checkpoint is deleted once the output is written. MuJoCo environments
+cannot be snapshotted, so a resumed run of a real benchmark starts fresh episodes (same step count, not the
+same parameters).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pandas as pd
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv
 
 from policygradex.config import Benchmark
 from policygradex.envs import make_vec_env
@@ -122,12 +125,14 @@ def load_checkpoint(path: Path, bench: Benchmark, task_ids: Sequence[int], seed:
         state = torch.load(path, weights_only=False)
     except Exception as err:
         raise ArtifactError(f"{path}: unreadable training checkpoint ({err}); delete it to restart") from err
-    env = make_vec_env(bench, task_ids, bench["ppo"]["envs_per_task"], seed=seed)
+    env = _vec_env(bench, task_ids, seed)
     model = PPO.load(io.BytesIO(state["model"]), env=env, device=resolve_device(bench["device"]))
     if state["env_state"] is not None:
         env.set_state(state["env_state"])
-    model._last_obs = state["last_obs"]
-    model._last_episode_starts = state["last_episode_starts"]
+        model._last_obs = state["last_obs"]
+        model._last_episode_starts = state["last_episode_starts"]
+    else:
+        model._last_obs = None  # SB3 resets the environments before the first rollout
     model.ep_info_buffer.extend(state["ep_info_buffer"])
     model.ep_success_buffer.extend(state["ep_success_buffer"])
     torch.set_rng_state(state["torch_rng"])
@@ -136,10 +141,16 @@ def load_checkpoint(path: Path, bench: Benchmark, task_ids: Sequence[int], seed:
     return model, state["rows"]
 
 
+def _vec_env(bench: Benchmark, task_ids: Sequence[int], seed: int) -> VecEnv:
+    ppo = bench["ppo"]
+    asynchronous = ppo["vector_strategy"] == "async"
+    return make_vec_env(bench, task_ids, ppo["envs_per_task"], seed=seed, asynchronous=asynchronous)
+
+
 def make_ppo(bench: Benchmark, task_ids: Sequence[int], seed: int, init_state: dict | None = None) -> PPO:
     """A PPO learner over ``envs_per_task`` copies of each task, starting from ``init_state`` (theta*) if given."""
     ppo = bench["ppo"]
-    env = make_vec_env(bench, task_ids, ppo["envs_per_task"], seed=seed)
+    env = _vec_env(bench, task_ids, seed)
     model = PPO(
         "MlpPolicy",
         env,
@@ -190,6 +201,7 @@ def train_ppo(
         callback=[log, checkpointer],
         reset_num_timesteps=False,
     )
+    model.get_env().close()
     model.policy.to("cpu")
     save_policy(
         model.policy, output, steps=int(model.num_timesteps), tasks=[bench["tasks"][i]["name"] for i in task_ids]

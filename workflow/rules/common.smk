@@ -63,6 +63,12 @@ def settings(stage):
     return lambda wildcards: stage_view_json(bench(wildcards), stage)
 
 
+def training_threads(wildcards):
+    """Cores of a training job: all it may have when its environments step in subprocesses
+    (`vector_strategy: async`; Snakemake caps this at --cores), else one."""
+    return workflow.cores if bench(wildcards)["ppo"]["vector_strategy"] == "async" else 1
+
+
 def per_chunk(pattern, count):
     """Input function: `pattern` expanded over the chunks 0..count(benchmark)-1."""
 

@@ -12,7 +12,7 @@ rule finetune:
     params:
         settings=settings("finetune"),
         total_steps=lambda wildcards: bench(wildcards)["finetune"]["total_steps"],
-    threads: 1
+    threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=60,

@@ -14,7 +14,7 @@ rule full_finetune:
         "logs/{benchmark}/full_finetune/chunk_{chunk}.benchmark.tsv"
     params:
         settings=settings("full_finetune"),
-    threads: 1
+    threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=120,

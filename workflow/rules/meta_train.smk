@@ -12,7 +12,7 @@ rule meta_train:
         "logs/{benchmark}/meta_train.benchmark.tsv"
     params:
         settings=settings("meta_train"),
-    threads: 1
+    threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=60,

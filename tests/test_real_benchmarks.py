@@ -1,0 +1,54 @@
+"""Each real benchmark's whole DAG (every stage, the evidence included) on a tiny budget: slow, `make test-slow`.
+
+The benchmark's entry of config.yaml with its smoke preset, shrunk further, runs in a temporary folder; the
+default suite checks the same entries' configs and environments (test_config, test_envs) without training.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.test_workflow import ROOT, snakemake
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "episode_length": 40,
+    "ppo": {"n_steps": 32, "batch_size": 64, "n_epochs": 1, "envs_per_task": 1},
+    "meta_train": {"total_steps": 512},
+    "features": {"episodes": 3, "projection_dim": 16},
+    "estimate": {"num_subsets": 4, "num_chunks": 2, "score_episodes": 1},
+    "finetune": {"total_steps": 256},
+    "evaluate": {"episodes": 2},
+    "hessian": {"episodes": 1, "min_probes": 2, "max_probes": 4},
+    "approx_error": {"validation_subsets": 1},
+    "compare": {"random_seeds": 1},
+}
+TARGETS = ["report.html", "approx_error.json", "comparison.csv"]
+
+
+@pytest.mark.parametrize("name", ["halfcheetah", "hopper", "ant", "metaworld"])
+def test_real_benchmark_runs_every_stage(tmp_path, name):
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    bench = config["benchmarks"][name]
+    smoke = bench["presets"]["smoke"]
+    bench["presets"] = {"smoke": {**smoke, **TINY, "estimate": {**smoke["estimate"], **TINY["estimate"]}}}
+    config["benchmarks"] = {name: bench}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, *[f"results/{name}/{target}" for target in TARGETS])
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results" / name
+    clusters = pd.read_csv(results / "clusters.csv")
+    assert clusters["group"].nunique() == bench["cluster"]["k"]
+    evaluation = pd.read_csv(results / "evaluation.csv")
+    assert set(evaluation["method"]) == {"single", "policygradex"}
+    assert evaluation["mean_return"].notna().all() and evaluation["success_rate"].between(0, 1).all()
+    for group in clusters["group"].unique():
+        assert (results / "groups" / str(group) / "policy.pt").exists()
+    assert json.loads((results / "cluster_quality.json").read_text())["k"] == bench["cluster"]["k"]
+    assert set(pd.read_csv(results / "comparison.csv")["method"]) >= {"policygradex", "single", "random"}
+    assert (results / "plots" / "clusters.png").stat().st_size > 0
