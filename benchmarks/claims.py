@@ -3,7 +3,8 @@
 For each seed, the default config.yaml with ``benchmarks.<benchmark>.seed`` replaced is run by Snakemake in its
 own folder (benchmarks/out/claims/seed-<s>/) up to every evidence artifact. One row per seed:
 
-- recovery of the planted groups: ARI and NMI of clusters.csv (cluster_quality.json);
+- recovery of the planted groups: ARI and NMI of clusters.csv (cluster_quality.json), and the median gradient
+  consistency of the features (how well the rollouts pin each task's policy gradient down, features.py);
 - first-order error: median relative error of log pi (and of its change), Spearman of estimated vs real
   scores (approx_error.json);
 - speedup of the estimated over the full-training affinity, their Spearman and clustering agreement
@@ -29,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -57,6 +59,8 @@ def run_seed(benchmark: str, seed: int, out: Path, cores: int, preset: str, targ
     row = {"seed": seed, "minutes": (time.monotonic() - start) / 60}
     quality = json.loads((results / "cluster_quality.json").read_text())
     row |= {"ari": quality["ari"], "nmi": quality["nmi"]}
+    consistency = [float(np.load(f)["gradient_consistency"]) for f in sorted((results / "features").glob("*.npz"))]
+    row["gradient_consistency_median"] = float(np.median(consistency))
     if (results / "approx_error.json").exists():
         approx = json.loads((results / "approx_error.json").read_text())
         row |= {

@@ -38,7 +38,7 @@ from policygradex.estimate import SubsetEstimator, draw_subsets  # noqa: E402
 from policygradex.features import compute_features  # noqa: E402
 from policygradex.full_training import finetune_delta  # noqa: E402
 from policygradex.io import write_npz  # noqa: E402
-from policygradex.training import train_ppo  # noqa: E402
+from policygradex.training import train_policy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,7 @@ def measure(n: int, full_sample: int, workdir: Path) -> dict:
 
     start = time.perf_counter()
     policy = workdir / "policy.pt"
-    train_ppo(bench, range(n), bench["meta_train"]["total_steps"], bench["seed"], policy, workdir / "log.csv")
+    train_policy(bench, range(n), bench["meta_train"]["total_steps"], bench["seed"], policy, workdir / "log.csv")
     meta_s = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -41,7 +41,7 @@ from policygradex.estimate import SubsetEstimator, draw_subsets  # noqa: E402
 from policygradex.features import compute_features  # noqa: E402
 from policygradex.io import write_npz  # noqa: E402
 from policygradex.policy import save_policy  # noqa: E402
-from policygradex.training import make_ppo  # noqa: E402
+from policygradex.training import make_learner  # noqa: E402
 
 
 def load_bench(name: str, preset: str) -> dict:
@@ -66,7 +66,7 @@ def measure(name: str, preset: str, steps: int, repeats: int, subsets: int, work
     n = len(bench["tasks"])
     learn_seconds = []
     for repeat in range(repeats):
-        model = make_ppo(bench, range(n), seed=repeat)
+        model = make_learner(bench, range(n), seed=repeat)
         learn_seconds.append(timed(model.learn, total_timesteps=steps))
         model.get_env().close()
     policy_path = workdir / name / "policy.pt"

@@ -64,3 +64,22 @@ def test_clipped_gain():
     # ratio 2 on a positive advantage is clipped to 1.2; on a negative one it costs fully.
     gain = clipped_gain(torch.log(torch.tensor([2.0, 2.0])), advantage, 0.2)
     assert gain == pytest.approx(((1.2 - 1) + (-2 + 1)) / 2)
+
+
+def test_gradient_consistency_tells_signal_from_noise(capsys):
+    from policygradex.estimate import _warn_if_noisy
+    from policygradex.features import gradient_consistency
+
+    rng = np.random.default_rng(0)
+    n, d = 4000, 32
+    advantage = rng.standard_normal(n)
+    heldout = np.arange(n) >= n // 2
+    direction = rng.standard_normal(d)
+    signal = 0.2 * advantage[:, None] * direction + rng.standard_normal((n, d))  # E[A g] = 0.2 * direction
+    noise = rng.standard_normal((n, d))  # E[A g] = 0
+    assert gradient_consistency(signal, advantage, heldout) > 0.9
+    assert abs(gradient_consistency(noise, advantage, heldout)) < 0.4
+    _warn_if_noisy(["a", "b"], [{"gradient_consistency": np.array(0.95)}] * 2)
+    assert capsys.readouterr().err == ""
+    _warn_if_noisy(["a", "b"], [{"gradient_consistency": np.array(0.05)}, {"gradient_consistency": np.array(0.1)}])
+    assert "median gradient consistency 0.08 < 0.2 (lowest: a 0.05, b 0.10)" in capsys.readouterr().err

@@ -1,9 +1,11 @@
 import numpy as np
 import torch
 
+from policygradex.config import validate_config
 from policygradex.gradients import per_sample_grads, projection_matrix
 from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, unflatten
 from policygradex.rollouts import Episode, gae
+from tests.conftest import tiny_config
 
 
 def _policy_and_batch(bench, n=7):
@@ -69,3 +71,18 @@ def test_gae_matches_hand_computation():
     d = [1 + 0.9 * 0.2 - 0.5, 0 + 0.9 * 0.1 - 0.2, 2 + 0.9 * 0.4 - 0.1]
     expected = [d[0] + gamma * lam * (d[1] + gamma * lam * d[2]), d[1] + gamma * lam * d[2], d[2]]
     np.testing.assert_allclose(gae(ep, gamma, lam), expected)
+
+
+def test_sac_actor_log_prob_matches_sb3_squashed_gaussian():
+    bench = validate_config(tiny_config(trainer="sac"))["benchmarks"]["tiny"]
+    torch.manual_seed(0)
+    policy = build_policy(bench)
+    obs = torch.randn(7, 2)
+    actions, log_prob = policy.actor.action_log_prob(obs)  # SB3's sample and its log-probability
+    module = ActorLogProb(policy)
+    torch.testing.assert_close(module(obs, actions), log_prob)
+    names = set(actor_params(module))
+    assert names and all(name.startswith("policy.actor.") for name in names)  # the twin critics are left out
+    grads = per_sample_grads(module, actor_params(module), obs, actions.detach())
+    assert grads.shape == (7, sum(p.numel() for p in actor_params(module).values()))
+    assert torch.isfinite(grads).all()

@@ -21,7 +21,7 @@ TINY = {
     "ppo": {"n_steps": 32, "batch_size": 64, "n_epochs": 1, "envs_per_task": 1},
     "meta_train": {"total_steps": 512},
     "features": {"episodes": 3, "projection_dim": 16},
-    "estimate": {"num_subsets": 4, "num_chunks": 2, "score_episodes": 1},
+    "estimate": {"num_subsets": 12, "num_chunks": 2, "score_episodes": 1},  # 12 subsets of n/2 cover every pair
     "finetune": {"total_steps": 256},
     "evaluate": {"episodes": 2},
     "hessian": {"episodes": 1, "min_probes": 2, "max_probes": 4},
@@ -31,12 +31,19 @@ TINY = {
 TARGETS = ["report.html", "approx_error.json", "comparison.csv"]
 
 
-@pytest.mark.parametrize("name", ["halfcheetah", "hopper", "ant", "metaworld"])
-def test_real_benchmark_runs_every_stage(tmp_path, name):
+SAC = {"learning_starts": 64, "batch_size": 64, "buffer_size": 5000, "train_freq": 4}
+
+
+@pytest.mark.parametrize(
+    ("name", "trainer"),
+    [("halfcheetah", "ppo"), ("hopper", "ppo"), ("ant", "ppo"), ("metaworld", "ppo"), ("hopper", "sac")],
+)
+def test_real_benchmark_runs_every_stage(tmp_path, name, trainer):
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     bench = config["benchmarks"][name]
     smoke = bench["presets"]["smoke"]
-    bench["presets"] = {"smoke": {**smoke, **TINY, "estimate": {**smoke["estimate"], **TINY["estimate"]}}}
+    tiny = {**smoke, **TINY, "estimate": {**smoke["estimate"], **TINY["estimate"]}, "trainer": trainer, "sac": SAC}
+    bench["presets"] = {"smoke": tiny}
     config["benchmarks"] = {name: bench}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path, *[f"results/{name}/{target}" for target in TARGETS])

@@ -1,4 +1,5 @@
-"""Resumable training: a run interrupted after a checkpoint and restarted ends where an uninterrupted run ends."""
+"""Resumable training (PPO and SAC): a run interrupted after a checkpoint and restarted ends where an
+uninterrupted run ends."""
 
 import pandas as pd
 import pytest
@@ -7,15 +8,19 @@ import torch
 import policygradex.training as training
 from policygradex.config import validate_config
 from policygradex.io import ArtifactError
-from policygradex.training import checkpoint_path, train_ppo
+from policygradex.training import checkpoint_path, train_policy
 from tests.conftest import tiny_config
 
-STEPS = 8 * 64 * 8  # 8 updates of 64 steps x 8 environments
+STEPS = 8 * 64 * 8  # PPO: 8 updates of 64 steps x 8 environments; SAC: 1024 steps of 4 environments
+OFF_POLICY_STEPS = 1000 * 4 + 96  # SAC: a log row after 1000 steps x 4 environments, and one at the end
 
 
-@pytest.fixture
-def bench():
-    config = tiny_config()
+@pytest.fixture(params=["ppo", "sac"])
+def bench(request):
+    config = tiny_config(
+        trainer=request.param,
+        sac={"learning_starts": 128, "batch_size": 64, "train_freq": 4, "buffer_size": 10000, "checkpoint_every": 1024},
+    )
     config["benchmarks"]["tiny"]["ppo"]["checkpoint_every"] = 2 * 64 * 8
     return validate_config(config)["benchmarks"]["tiny"]
 
@@ -34,7 +39,8 @@ def _train(bench, out, callback_crash_at=None, monkeypatch=None):
                 raise Crash(f"killed at {model.num_timesteps}")
 
         monkeypatch.setattr(training, "save_checkpoint", save_then_crash)
-    return train_ppo(bench, [0, 1, 2, 3], STEPS, seed=3, output=out / "policy.pt", log_csv=out / "log.csv")
+    steps = STEPS if bench["trainer"] == "ppo" else OFF_POLICY_STEPS
+    return train_policy(bench, [0, 1, 2, 3], steps, seed=3, output=out / "policy.pt", log_csv=out / "log.csv")
 
 
 def test_resume_reaches_the_same_steps_and_parameters(bench, tmp_path, monkeypatch, capsys):
@@ -47,7 +53,7 @@ def test_resume_reaches_the_same_steps_and_parameters(bench, tmp_path, monkeypat
     monkeypatch.undo()
     resumed = _train(bench, crashed)
     assert "resuming from checkpoint" in capsys.readouterr().err
-    assert resumed.num_timesteps == straight.num_timesteps == STEPS
+    assert resumed.num_timesteps == straight.num_timesteps == (STEPS if bench["trainer"] == "ppo" else OFF_POLICY_STEPS)
     for (name, a), b in zip(straight.policy.state_dict().items(), resumed.policy.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=f"parameter {name} differs after resuming")
     log = pd.read_csv(crashed / "log.csv")
@@ -58,4 +64,4 @@ def test_resume_reaches_the_same_steps_and_parameters(bench, tmp_path, monkeypat
 def test_corrupt_checkpoint_is_a_clear_error(bench, tmp_path):
     checkpoint_path(tmp_path / "policy.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ArtifactError, match="unreadable training checkpoint.*delete it to restart"):
-        train_ppo(bench, [0], 1024, seed=0, output=tmp_path / "policy.pt", log_csv=tmp_path / "log.csv")
+        train_policy(bench, [0], 1024, seed=0, output=tmp_path / "policy.pt", log_csv=tmp_path / "log.csv")

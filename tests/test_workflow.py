@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from tests.conftest import tiny_config
@@ -235,3 +236,16 @@ def test_surrogate_score_needs_no_environment_steps(workdir, tmp_path, monkeypat
     estimate.run(bench, results / "meta" / "policy.pt", features, 0, tmp_path / "chunk.csv")
     scores = pd.read_csv(tmp_path / "chunk.csv")
     assert len(scores) == 4 * 2 and np.isfinite(scores["score"]).all()  # 4 subsets of 2 tasks in chunk 0
+
+
+def test_sac_trainer_runs_every_core_stage(tmp_path):
+    sac = {"learning_starts": 256, "batch_size": 64, "buffer_size": 10000, "train_freq": 4}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(tiny_config(trainer="sac", sac=sac)))
+    result = snakemake(tmp_path, "results/tiny/report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results" / "tiny"
+    meta = torch.load(results / "meta" / "policy.pt", weights_only=True)
+    assert any(name.startswith("critic_target.") for name in meta["state_dict"])  # a SAC policy
+    evaluation = pd.read_csv(results / "evaluation.csv")
+    assert set(evaluation["method"]) == {"single", "policygradex"} and evaluation["mean_return"].notna().all()
+    assert (pd.read_csv(results / "hessian.csv")["trace"] > 0).all()

@@ -144,7 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
 
-    p = _stage(sub, "meta_train", "1. multitask PPO on all tasks -> meta/policy.pt", _meta_train)
+    p = _stage(
+        sub,
+        "meta_train",
+        "1. multitask RL (the config's trainer: PPO or SAC) on all tasks -> meta/policy.pt",
+        _meta_train,
+    )
     p.add_argument("--output", required=True, help="policy file to write (policy.pt)")
     p.add_argument("--log-csv", required=True, help="training curve to write (train_log.csv)")
 
@@ -176,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", type=int, required=True)
     p.add_argument("--output", required=True)
     p.add_argument("--log-csv", required=True)
-    p.add_argument("--total-steps", type=int, help="PPO steps (default: the config's finetune.total_steps)")
+    p.add_argument("--total-steps", type=int, help="training steps (default: the config's finetune.total_steps)")
 
     p = _stage(sub, "evaluate", "7. returns and success of the group policies and theta* -> evaluation.csv", _evaluate)
     p.add_argument("--policy", help="meta-policy theta*: also evaluated on every task, as method 'single'")
@@ -197,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _stage(
         sub,
         "full_finetune",
-        "ground truth: PPO fine-tuning of one chunk of subsets -> full/chunk_{c}.csv",
+        "ground truth: real fine-tuning (the trainer) of one chunk of subsets -> full/chunk_{c}.csv",
         _full_finetune,
     )
     p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")

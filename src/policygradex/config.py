@@ -31,6 +31,7 @@ SHARED_KEYS = (
     "success_radius",
     "seed",
     "device",
+    "trainer",
     "policy",
 )
 
@@ -40,20 +41,20 @@ POINTMASS_KEYS = ("max_speed", "success_radius")
 #: The config sections each stage reads besides SHARED_KEYS. Snakemake passes exactly this view to the stage,
 #: so that changing, say, ``cluster.k`` reruns the clustering and what follows, not the meta-training.
 STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
-    "meta_train": ("ppo", "meta_train"),
+    "meta_train": ("ppo", "sac", "meta_train"),
     "features": ("ppo", "features"),
     "estimate": ("ppo", "estimate"),
     "affinity": (),
     "cluster": ("cluster",),
-    "finetune": ("ppo", "finetune"),
+    "finetune": ("ppo", "sac", "finetune"),
     "evaluate": ("evaluate",),
     "report": (),
-    "full_finetune": ("ppo", "estimate", "finetune", "full_training", "approx_error"),
+    "full_finetune": ("ppo", "sac", "estimate", "finetune", "full_training", "approx_error"),
     "approx_error": ("ppo", "estimate", "approx_error"),
     "speedup": ("estimate", "finetune", "cluster"),
     "baseline": ("cluster", "compare", "full_training"),
     "compare": ("cluster", "compare", "finetune"),
-    "hessian": ("ppo", "hessian"),
+    "hessian": ("ppo", "sac", "hessian"),
 }
 
 
@@ -180,7 +181,7 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
         )
     ppo = bench["ppo"]
     rollout = ppo["n_steps"] * ppo["envs_per_task"] * n
-    if ppo["batch_size"] > rollout:
+    if bench["trainer"] == "ppo" and ppo["batch_size"] > rollout:
         raise ConfigError(f"{where}.ppo.batch_size: {ppo['batch_size']} exceeds one rollout of {rollout} samples")
 
 
@@ -209,6 +210,8 @@ def stage_view(bench: Benchmark, stage: str) -> Benchmark:
     keys = SHARED_KEYS + STAGE_SECTIONS[stage]
     if bench["env"] != "pointmass":
         keys = tuple(key for key in keys if key not in POINTMASS_KEYS)
+    if bench["trainer"] != "sac":
+        keys = tuple(key for key in keys if key != "sac")
     return {key: bench[key] for key in keys if key in bench}
 
 
@@ -225,6 +228,11 @@ def full_training_subsets(bench: Benchmark) -> int:
 
 def full_training_chunks(bench: Benchmark) -> int:
     return min(bench["full_training"]["num_chunks"], full_training_subsets(bench))
+
+
+def trainer_settings(bench: Benchmark) -> dict[str, Any]:
+    """The settings section of the benchmark's trainer (``ppo`` or ``sac``)."""
+    return bench[bench["trainer"]]
 
 
 def task_names(bench: Benchmark) -> list[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.linear_model import LogisticRegression
-from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.policies import BasePolicy
 from torch.func import functional_call
 
 from policygradex.config import Benchmark, task_names
@@ -103,13 +104,31 @@ def clipped_gain(log_ratio: torch.Tensor, advantage: torch.Tensor, clip_range: f
     return float((objective - advantage).mean())
 
 
-def policy_with_actor(policy: ActorCriticPolicy, params: dict[str, torch.Tensor]) -> ActorCriticPolicy:
+def policy_with_actor(policy: BasePolicy, params: dict[str, torch.Tensor]) -> BasePolicy:
     """A copy of ``policy`` whose actor parameters are ``params`` (names as in ActorLogProb)."""
     module = ActorLogProb(copy.deepcopy(policy))
     with torch.no_grad():
         for name, value in params.items():
             module.get_parameter(name).copy_(value)
     return module.policy
+
+
+#: Median gradient consistency (see features.py) below which the estimate warns that it fits mostly noise.
+NOISY_CONSISTENCY = 0.2
+
+
+def _warn_if_noisy(names: Sequence[str], features: Sequence[dict[str, np.ndarray]]) -> None:
+    consistency = [float(f["gradient_consistency"]) for f in features if "gradient_consistency" in f]
+    median = float(np.median(consistency)) if consistency else 1.0
+    if median < NOISY_CONSISTENCY:
+        ranked = sorted(zip(names, consistency, strict=True), key=lambda pair: pair[1])
+        worst = ", ".join(f"{name} {value:.2f}" for name, value in ranked[:3])
+        print(
+            f"warning: median gradient consistency {median:.2f} < {NOISY_CONSISTENCY} (lowest: {worst}):"
+            " the per-task policy gradients are mostly noise at this many feature episodes, so the affinity"
+            " will be too; raise features.episodes",
+            file=sys.stderr,
+        )
 
 
 class SubsetEstimator:
@@ -135,6 +154,7 @@ class SubsetEstimator:
         if len(dims) != 1 or any(int(f["num_params"]) != theta_flat.numel() for f in self.features):
             raise ArtifactError("features files disagree with each other or with the policy (projection or size)")
         self.projection = projection_matrix(theta_flat.numel(), dims.pop(), int(self.features[0]["projection_seed"]))
+        _warn_if_noisy(self.names, self.features)
         self.step_length = self.cfg["step_size"] * theta_flat.norm().item()
         self.theta_flat = theta_flat
 
@@ -157,7 +177,7 @@ class SubsetEstimator:
             return {task: self._mean_return(policy, task) for task in tasks}
         return {task: self._surrogate_gain(params, task) for task in tasks}
 
-    def _mean_return(self, policy: ActorCriticPolicy, task: int) -> float:
+    def _mean_return(self, policy: BasePolicy, task: int) -> float:
         episodes = collect_episodes(
             policy, self.bench, task, self.cfg["score_episodes"], seed=self.bench["seed"] + task, deterministic=True
         )

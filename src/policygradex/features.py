@@ -4,6 +4,10 @@ Output ``features/{task}.npz`` holds, per sample t of the task's rollouts: ``obs
 (log pi at theta*), ``advantage`` (GAE, standardised per task so that tasks with larger rewards do not dominate
 the shared fit), ``episode`` (episode index), ``heldout`` (True for the episodes kept to score estimated
 policies, never fitted), and ``projected_grad`` = P^T g_t (N x d); and the scalars that regenerate P.
+
+It also holds ``gradient_consistency``: the cosine between the task's projected policy gradient (mean of A_t P^T
+g_t) on the fitted episodes and on the held-out ones. Near 1, the rollouts pin the gradient down; near 0, it is
+noise at this many episodes, and so will be every estimate built on it (raise ``features.episodes``).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
     projection = projection_matrix(grads.shape[1], cfg["projection_dim"], seed=bench["seed"])
     with torch.no_grad():
         log_prob = module(obs, actions)
+    projected = (grads @ projection).numpy()
     return {
         "task": np.array(task),
         "obs": obs.numpy(),
@@ -55,12 +60,19 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
         "advantage": advantage.astype(np.float32),
         "episode": episode,
         "heldout": heldout,
-        "projected_grad": (grads @ projection).numpy(),
+        "projected_grad": projected,
+        "gradient_consistency": np.array(gradient_consistency(projected, advantage, heldout)),
         "episode_return": np.array([ep.total_return for ep in episodes]),
         "projection_seed": np.array(bench["seed"]),
         "num_params": np.array(grads.shape[1]),
         "theta_norm": np.array(flatten(params).norm().item()),
     }
+
+
+def gradient_consistency(projected_grad: np.ndarray, advantage: np.ndarray, heldout: np.ndarray) -> float:
+    """cos(policy gradient on the fitted samples, policy gradient on the held-out ones), in projected space."""
+    fit, held = ((advantage[m, None] * projected_grad[m]).mean(0) for m in (~heldout, heldout))
+    return float(fit @ held / (np.linalg.norm(fit) * np.linalg.norm(held) + 1e-12))
 
 
 def run(
@@ -73,5 +85,6 @@ def run(
     n, d = features["projected_grad"].shape
     print(
         f"features {task}: {n} samples ({int(features['heldout'].sum())} held out),"
-        f" D={int(features['num_params'])} -> d={d}"
+        f" D={int(features['num_params'])} -> d={d}; gradient consistency"
+        f" {float(features['gradient_consistency']):.2f} (cosine of the fitted and held-out halves' gradients)"
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from policygradex.cluster import read_clusters
 from policygradex.config import Benchmark, task_names
-from policygradex.training import train_ppo
+from policygradex.training import train_policy
 
 
 def run(
@@ -24,7 +24,7 @@ def run(
     members = list(clusters.loc[clusters["group"] == group, "task"])
     if not members:
         raise ValueError(f"{clusters_path} has no group {group}; groups are {sorted(clusters['group'].unique())}")
-    train_ppo(
+    train_policy(
         bench,
         [names.index(t) for t in members],
         total_steps or bench["finetune"]["total_steps"],

@@ -26,16 +26,17 @@ from policygradex.estimate import SUBSET_COLUMNS, SubsetEstimator, chunk_subsets
 from policygradex.io import atomic_path, write_csv, write_npz, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten
 from policygradex.progress import progress
-from policygradex.training import checkpoint_path, make_ppo
+from policygradex.training import checkpoint_path, make_learner
 
 FULL_KEYS = ["subset_id", "delta"]
 
 
 def finetune_delta(estimator: SubsetEstimator, subset: Sequence[int], seed: int) -> np.ndarray:
-    """theta_finetuned - theta* (actor parameters) after PPO on ``subset`` with the finetune budget."""
+    """theta_finetuned - theta* (actor parameters) after fine-tuning on ``subset`` with the finetune budget."""
     bench = estimator.bench
-    model = make_ppo(bench, subset, seed, init_state=estimator.policy.state_dict())
+    model = make_learner(bench, subset, seed, init_state=estimator.policy.state_dict())
     model.learn(total_timesteps=bench["finetune"]["total_steps"])
+    model.get_env().close()
     model.policy.to("cpu")
     tuned = flatten(actor_params(ActorLogProb(model.policy)))
     return (tuned - estimator.theta_flat).numpy()

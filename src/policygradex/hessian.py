@@ -19,7 +19,7 @@ observed_gap = test_loss - train_loss.
 
 Bound. The PAC-Bayes Hessian bound of Ju, Li & Zhang (ICML 2022) and Zhang et al.'s noise-stability analysis
 have the form  gap <= sqrt(C * r^2 * Tr(H) / N) + O(N^{-3/4}),  with r = ||theta - theta_0|| the distance
-travelled from the initialisation (theta* for a group policy, PPO's seeded initialisation for theta*) and N the
+travelled from the initialisation (theta* for a group policy, the learner's seeded initialisation for theta*) and N the
 number of samples. We report bound = sqrt(r^2 * max(Tr H, 0) / N), i.e. C = 1 and the lower-order term dropped:
 a measure of the same form, not a certified bound. ``non_vacuous`` says whether it is below the trivial bound,
 the range (max - min) of the per-sample loss on the held-out samples; ``bound_holds`` whether it covers the
@@ -48,7 +48,7 @@ from policygradex.io import atomic_path, write_csv  # noqa: E402
 from policygradex.policy import ActorLogProb, ParamDict, actor_params, flatten, load_policy  # noqa: E402
 from policygradex.progress import progress  # noqa: E402
 from policygradex.rollouts import collect_episodes, gae  # noqa: E402
-from policygradex.training import make_ppo  # noqa: E402
+from policygradex.training import make_learner  # noqa: E402
 
 HESSIAN_COLUMNS = [
     "method", "group", "trace", "trace_stderr", "num_probes", "train_loss", "test_loss", "observed_gap",
@@ -159,8 +159,8 @@ def measure(
 
 
 def initial_actor(bench: Benchmark) -> torch.Tensor:
-    """theta_0 of meta-training: PPO's initialisation is a function of the seed (SB3 seeds before building)."""
-    model = make_ppo(bench, range(len(bench["tasks"])), seed=bench["seed"])
+    """theta_0 of meta-training: the learner's initialisation is a function of the seed (SB3 seeds first)."""
+    model = make_learner(bench, range(len(bench["tasks"])), seed=bench["seed"])
     return flatten(actor_params(ActorLogProb(model.policy)))
 
 

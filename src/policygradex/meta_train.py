@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from policygradex.config import Benchmark
-from policygradex.training import train_ppo
+from policygradex.training import train_policy
 
 
 def run(bench: Benchmark, output: str | Path, log_csv: str | Path) -> None:
-    train_ppo(
+    train_policy(
         bench,
         range(len(bench["tasks"])),
         bench["meta_train"]["total_steps"],

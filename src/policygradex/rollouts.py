@@ -10,16 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.policies import BasePolicy
 
 from policygradex.config import Benchmark
 from policygradex.envs import make_vec_env
+from policygradex.policy import act, env_actions, state_value
 
 
 @dataclass
 class Episode:
     obs: np.ndarray  # (T, obs_dim)
-    actions: np.ndarray  # (T, act_dim), the sampled (unclipped) actions whose log-probability is taken
+    actions: np.ndarray  # (T, act_dim), the policy's actions (before clipping to the bounds): log pi is of these
     rewards: np.ndarray  # (T,)
     values: np.ndarray  # (T,) critic values V(s_t)
     log_prob: np.ndarray  # (T,) log pi(a_t | s_t) under the rolled-out policy
@@ -33,7 +34,7 @@ class Episode:
 
 @torch.no_grad()
 def collect_episodes(
-    policy: ActorCriticPolicy,
+    policy: BasePolicy,
     bench: Benchmark,
     task_id: int,
     episodes: int,
@@ -50,9 +51,9 @@ def collect_episodes(
     done_episodes: list[Episode] = []
     while len(done_episodes) < episodes:
         obs_t = torch.as_tensor(obs, dtype=torch.float32)
-        actions, values, log_prob = policy(obs_t, deterministic=deterministic)
+        actions, values, log_prob = act(policy, obs_t, deterministic=deterministic)
         actions_np = actions.numpy()
-        next_obs, rewards, dones, infos = env.step(actions_np)
+        next_obs, rewards, dones, infos = env.step(env_actions(policy, actions_np))
         for e in range(n):
             buffers[e].append((obs[e], actions_np[e], rewards[e], values[e, 0].item(), log_prob[e].item()))
             if dones[e]:
@@ -60,7 +61,7 @@ def collect_episodes(
                 bootstrap = 0.0
                 if info.get("TimeLimit.truncated", False):
                     terminal = torch.as_tensor(info["terminal_observation"][None], dtype=torch.float32)
-                    bootstrap = policy.predict_values(terminal)[0, 0].item()
+                    bootstrap = state_value(policy, terminal)[0, 0].item()
                 o, a, r, v, lp = (np.asarray(x) for x in zip(*buffers[e], strict=True))
                 done_episodes.append(
                     Episode(

@@ -1,12 +1,13 @@
-"""Multitask PPO (stable-baselines3) on a set of tasks: meta-training on all n, fine-tuning on a group.
+"""Multitask RL (stable-baselines3 PPO or SAC) on a set of tasks: meta-training on all n, fine-tuning on a group.
 
 Both stages are the same algorithm with different tasks, budgets and starting points, so they share
-:func:`train_ppo`. The vector env holds ``envs_per_task`` copies of every task, so each PPO update mixes the
-tasks in equal parts.
+:func:`train_policy`. The vector env holds ``envs_per_task`` copies of every task, so each update mixes the
+tasks in equal parts. The benchmark's ``trainer`` picks the algorithm; its settings section (``ppo`` or ``sac``)
+gives the environment copies, the vector strategy and the checkpoint interval.
 
-Training is resumable: every ``ppo.checkpoint_every`` steps, between two PPO updates, everything needed to
-continue is written atomically to ``<output>.ckpt`` beside the output (the SB3 model with its optimizer and
-step counter, the RNG states, the environments' state and last observations, the training log so far). A
+Training is resumable: every ``checkpoint_every`` steps, between two updates, everything needed to continue is
+written atomically to ``<output>.ckpt`` beside the output (the SB3 model with its optimizer and step counter,
+SAC's replay buffer, the RNG states, the environments' state and last observations, the training log). A
 restarted run resumes from it, says so in its log, reaches the same final step count and, on CPU, the same
 parameters as an uninterrupted run. The checkpoint is deleted once the output is written. MuJoCo environments
 cannot be snapshotted, so a resumed run of a real benchmark starts fresh episodes (same step count, not the
@@ -26,11 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from stable_baselines3 import PPO
+from stable_baselines3 import PPO, SAC
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
-from policygradex.config import Benchmark
+from policygradex.config import Benchmark, trainer_settings
 from policygradex.envs import make_vec_env
 from policygradex.io import ArtifactError, atomic_path, write_csv
 from policygradex.policy import load_policy, policy_kwargs, resolve_device, save_policy
@@ -38,10 +41,32 @@ from policygradex.progress import progress
 
 LOG_COLUMNS = ["steps", "seconds", "mean_return", "success_rate"]
 
+#: The SB3 algorithm of each trainer.
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC}
+
+#: The settings of each trainer's section that are the SB3 algorithm's keyword arguments of the same name.
+HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
+    "ppo": ("learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "ent_coef"),
+    "sac": (
+        "learning_rate",
+        "buffer_size",
+        "learning_starts",
+        "batch_size",
+        "tau",
+        "gamma",
+        "train_freq",
+        "gradient_steps",
+        "ent_coef",
+    ),
+}
+
+#: Steps between two rows of the training log for off-policy learners (PPO logs once per rollout).
+OFF_POLICY_LOG_EVERY = 1000
+
 
 class TrainLog(BaseCallback):
-    """Records one row per PPO rollout (steps, mean return and success of the episodes that ended) and
-    reports progress. ``rows`` carries the rows of a resumed run's earlier part."""
+    """Records one row per PPO rollout, or per OFF_POLICY_LOG_EVERY steps of SAC (steps, mean return and success
+    of the recent episodes), and reports progress. ``rows`` carries the rows of a resumed run's earlier part."""
 
     def __init__(self, total_steps: int, desc: str, rows: list[dict[str, float]] | None = None) -> None:
         super().__init__()
@@ -53,14 +78,25 @@ class TrainLog(BaseCallback):
         self._ticks = None
 
     def _on_training_start(self) -> None:
-        per_update = self.model.n_steps * self.model.n_envs
-        remaining = -(-(self.total_steps - self.model.num_timesteps) // per_update)
+        on_policy = isinstance(self.model, OnPolicyAlgorithm)
+        self.every = (self.model.n_steps if on_policy else OFF_POLICY_LOG_EVERY) * self.model.n_envs
+        self._last = self.model.num_timesteps
+        remaining = -(-(self.total_steps - self.model.num_timesteps) // self.every)
         self._ticks = progress(iter(range(remaining)), total=remaining, desc=self.desc)
 
     def _on_step(self) -> bool:
         return True
 
     def _on_rollout_end(self) -> None:
+        if self.num_timesteps // self.every > self._last // self.every:  # rows at the same steps after a resume
+            self._record()
+
+    def _on_training_end(self) -> None:
+        if not self.rows or self.rows[-1]["steps"] < self.num_timesteps:
+            self._record()
+
+    def _record(self) -> None:
+        self._last = self.num_timesteps
         episodes = list(self.model.ep_info_buffer)
         successes = list(self.model.ep_success_buffer)
         self.rows.append(
@@ -99,7 +135,7 @@ def checkpoint_path(output: str | Path) -> Path:
     return output.with_name(output.name + ".ckpt")
 
 
-def save_checkpoint(model: PPO, rows: list[dict[str, float]], path: Path) -> None:
+def save_checkpoint(model: BaseAlgorithm, rows: list[dict[str, float]], path: Path) -> None:
     buffer = io.BytesIO()
     model.save(buffer)
     env = model.get_env()
@@ -114,19 +150,29 @@ def save_checkpoint(model: PPO, rows: list[dict[str, float]], path: Path) -> Non
         "last_episode_starts": model._last_episode_starts,
         "ep_info_buffer": list(model.ep_info_buffer),
         "ep_success_buffer": list(model.ep_success_buffer),
+        "replay_buffer": None,
     }
+    if getattr(model, "replay_buffer", None) is not None:
+        replay = io.BytesIO()
+        model.save_replay_buffer(replay)
+        state["replay_buffer"] = replay.getvalue()
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
 
-def load_checkpoint(path: Path, bench: Benchmark, task_ids: Sequence[int], seed: int) -> tuple[PPO, list[dict]]:
+def load_checkpoint(
+    path: Path, bench: Benchmark, task_ids: Sequence[int], seed: int
+) -> tuple[BaseAlgorithm, list[dict]]:
     """The model and log rows saved at ``path``, with RNG and environment state restored."""
     try:
         state = torch.load(path, weights_only=False)
     except Exception as err:
         raise ArtifactError(f"{path}: unreadable training checkpoint ({err}); delete it to restart") from err
     env = _vec_env(bench, task_ids, seed)
-    model = PPO.load(io.BytesIO(state["model"]), env=env, device=resolve_device(bench["device"]))
+    algorithm = ALGORITHMS[bench["trainer"]]
+    model = algorithm.load(io.BytesIO(state["model"]), env=env, device=resolve_device(bench["device"]))
+    if state.get("replay_buffer") is not None:
+        model.load_replay_buffer(io.BytesIO(state["replay_buffer"]))
     if state["env_state"] is not None:
         env.set_state(state["env_state"])
         model._last_obs = state["last_obs"]
@@ -142,37 +188,33 @@ def load_checkpoint(path: Path, bench: Benchmark, task_ids: Sequence[int], seed:
 
 
 def _vec_env(bench: Benchmark, task_ids: Sequence[int], seed: int) -> VecEnv:
-    ppo = bench["ppo"]
-    asynchronous = ppo["vector_strategy"] == "async"
-    return make_vec_env(bench, task_ids, ppo["envs_per_task"], seed=seed, asynchronous=asynchronous)
+    settings = trainer_settings(bench)
+    asynchronous = settings["vector_strategy"] == "async"
+    return make_vec_env(bench, task_ids, settings["envs_per_task"], seed=seed, asynchronous=asynchronous)
 
 
-def make_ppo(bench: Benchmark, task_ids: Sequence[int], seed: int, init_state: dict | None = None) -> PPO:
-    """A PPO learner over ``envs_per_task`` copies of each task, starting from ``init_state`` (theta*) if given."""
-    ppo = bench["ppo"]
-    env = _vec_env(bench, task_ids, seed)
-    model = PPO(
+def make_learner(bench: Benchmark, task_ids: Sequence[int], seed: int, init_state: dict | None = None) -> BaseAlgorithm:
+    """The benchmark's learner (PPO or SAC) over ``envs_per_task`` copies of each task, starting from
+    ``init_state`` (theta*, with its critics) if given."""
+    settings = trainer_settings(bench)
+    hyperparameters = {key: settings[key] for key in HYPERPARAMETERS[bench["trainer"]]}
+    if init_state is not None and "learning_starts" in hyperparameters:
+        hyperparameters["learning_starts"] = 0  # fine-tuning acts with theta* from its first step
+    model = ALGORITHMS[bench["trainer"]](
         "MlpPolicy",
-        env,
-        learning_rate=ppo["learning_rate"],
-        n_steps=ppo["n_steps"],
-        batch_size=ppo["batch_size"],
-        n_epochs=ppo["n_epochs"],
-        gamma=ppo["gamma"],
-        gae_lambda=ppo["gae_lambda"],
-        clip_range=ppo["clip_range"],
-        ent_coef=ppo["ent_coef"],
+        _vec_env(bench, task_ids, seed),
         policy_kwargs=policy_kwargs(bench),
         seed=seed,
         device=resolve_device(bench["device"]),
         verbose=0,
+        **hyperparameters,
     )
     if init_state is not None:
         model.policy.load_state_dict(init_state)
     return model
 
 
-def train_ppo(
+def train_policy(
     bench: Benchmark,
     task_ids: Sequence[int],
     total_steps: int,
@@ -180,12 +222,13 @@ def train_ppo(
     output: str | Path,
     log_csv: str | Path,
     init_policy: str | Path | None = None,
-    desc: str = "ppo",
-) -> PPO:
-    """Train PPO on ``task_ids`` for ``total_steps`` env steps, from ``init_policy`` if given (theta*).
+    desc: str = "train",
+) -> BaseAlgorithm:
+    """Train the benchmark's learner on ``task_ids`` for ``total_steps`` env steps, from ``init_policy`` if given
+    (theta*).
 
-    Resumes from ``<output>.ckpt`` when a previous run left one. Writes the policy to ``output`` and one row
-    per rollout to ``log_csv``.
+    Resumes from ``<output>.ckpt`` when a previous run left one. Writes the policy to ``output`` and the
+    training curve (see :class:`TrainLog`) to ``log_csv``.
     """
     checkpoint = checkpoint_path(output)
     if checkpoint.exists():
@@ -193,9 +236,9 @@ def train_ppo(
         print(f"{desc}: resuming from checkpoint {checkpoint} at step {model.num_timesteps}", file=sys.stderr)
     else:
         init_state = load_policy(init_policy, bench)[0].state_dict() if init_policy is not None else None
-        model, rows = make_ppo(bench, task_ids, seed, init_state), []
+        model, rows = make_learner(bench, task_ids, seed, init_state), []
     log = TrainLog(total_steps, desc, rows)
-    checkpointer = Checkpointer(checkpoint, bench["ppo"]["checkpoint_every"], log)
+    checkpointer = Checkpointer(checkpoint, trainer_settings(bench)["checkpoint_every"], log)
     model.learn(
         total_timesteps=max(total_steps - model.num_timesteps, 0),
         callback=[log, checkpointer],

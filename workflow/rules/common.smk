@@ -14,6 +14,7 @@ from policygradex.config import (
     full_training_chunks,
     stage_view_json,
     task_names,
+    trainer_settings,
     validate_config,
 )
 
@@ -66,7 +67,7 @@ def settings(stage):
 def training_threads(wildcards):
     """Cores of a training job: all it may have when its environments step in subprocesses
     (`vector_strategy: async`; Snakemake caps this at --cores), else one."""
-    return workflow.cores if bench(wildcards)["ppo"]["vector_strategy"] == "async" else 1
+    return workflow.cores if trainer_settings(bench(wildcards))["vector_strategy"] == "async" else 1
 
 
 def per_chunk(pattern, count):
