@@ -1,0 +1,56 @@
+"""How well a workflow run's rollouts pin each task's policy gradient down: the gradient consistency of every
+``features/{task}.npz`` under the given results folders (see src/policygradex/features.py), recomputed from the
+stored projected gradients, advantages and held-out split, so runs made before the key existed count too.
+
+Prints a markdown table (median, min, max per folder) and writes gradient_consistency.csv under ``--out``.
+
+    python benchmarks/gradient_consistency.py results/pointmass results/ant
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from claims import markdown_table  # noqa: E402
+
+from policygradex.features import gradient_consistency  # noqa: E402
+
+
+def folder_row(folder: Path) -> dict:
+    values = []
+    for path in sorted((folder / "features").glob("*.npz")):
+        with np.load(path) as f:
+            values.append(gradient_consistency(f["projected_grad"], f["advantage"], f["heldout"].astype(bool)))
+            episodes = int(f["episode"].max()) + 1
+    return {
+        "results": str(folder),
+        "tasks": len(values),
+        "episodes_per_task": episodes,
+        "median": float(np.median(values)),
+        "min": float(np.min(values)),
+        "max": float(np.max(values)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", type=Path, nargs="+", help="results/<benchmark> folders of workflow runs")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "gradient_consistency")
+    args = parser.parse_args()
+    table = pd.DataFrame([folder_row(folder) for folder in args.folders])
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out / "gradient_consistency.csv", index=False)
+    print(markdown_table(table))
+
+
+if __name__ == "__main__":
+    main()
