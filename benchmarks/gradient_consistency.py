@@ -1,6 +1,6 @@
 """How well a workflow run's rollouts pin each task's policy gradient down: the gradient consistency of every
-``features/{task}.npz`` under the given results folders (see src/policygradex/features.py), recomputed from the
-stored projected gradients, advantages and held-out split, so runs made before the key existed count too.
+``features/{task}.npz`` under the given results folders (see src/policygradex/features.py; recomputed from the
+stored projected gradients, advantages and held-out split for files written before it was stored).
 
 Prints a markdown table (median, min, max per folder) and writes gradient_consistency.csv under ``--out``.
 
@@ -22,14 +22,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from claims import markdown_table  # noqa: E402
 
-from policygradex.features import gradient_consistency  # noqa: E402
+from policygradex.features import consistency_of  # noqa: E402
 
 
 def folder_row(folder: Path) -> dict:
     values = []
     for path in sorted((folder / "features").glob("*.npz")):
         with np.load(path) as f:
-            values.append(gradient_consistency(f["projected_grad"], f["advantage"], f["heldout"].astype(bool)))
+            values.append(consistency_of(dict(f)))
             episodes = int(f["episode"].max()) + 1
     return {
         "results": str(folder),

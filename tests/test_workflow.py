@@ -73,7 +73,11 @@ def test_every_stage_writes_its_artifacts(workdir):
     assert list(evaluation.columns) == ["method", "task", "group", "mean_return", "success_rate", "episodes"]
     assert set(evaluation["method"]) == {"single", "policygradex"}
     assert len(evaluation) == 2 * len(names)
-    assert "<img" in (results / "report.html").read_text()
+    page = (results / "report.html").read_text()
+    assert "<img" in page and "Gradient consistency" in page
+    assert (results / "plots" / "gradient_consistency.png").stat().st_size > 0
+    with np.load(results / "features" / "east-0.5.npz") as f:
+        assert -1 <= float(f["gradient_consistency"]) <= 1
     hessian = pd.read_csv(results / "hessian.csv")
     assert list(hessian["method"]) == ["single", "policygradex", "policygradex"]
     assert (hessian["trace"] > 0).all() and (hessian["bound"] >= 0).all()  # nll: Fisher-like curvature

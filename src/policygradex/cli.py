@@ -106,7 +106,9 @@ def _evaluate(b: Benchmark, a: argparse.Namespace) -> None:
 
 
 def _report(b: Benchmark, a: argparse.Namespace) -> None:
-    report.run(b, a.benchmark, a.affinity, a.clusters, a.quality, a.evaluation, a.hessian, a.plots_dir, a.output)
+    report.run(
+        b, a.benchmark, a.affinity, a.clusters, a.quality, a.evaluation, a.hessian, a.features, a.plots_dir, a.output
+    )
 
 
 def _full_finetune(b: Benchmark, a: argparse.Namespace) -> None:
@@ -196,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quality", required=True)
     p.add_argument("--evaluation", required=True)
     p.add_argument("--hessian", required=True, help="hessian.csv (its plot is read from the plots folder)")
+    p.add_argument("--features", nargs="+", required=True, help="features/{task}.npz of every task, in config order")
     p.add_argument("--plots-dir", required=True)
     p.add_argument("--output", required=True)
 

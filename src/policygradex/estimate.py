@@ -32,7 +32,7 @@ from stable_baselines3.common.policies import BasePolicy
 from torch.func import functional_call
 
 from policygradex.config import Benchmark, task_names
-from policygradex.features import FEATURE_KEYS
+from policygradex.features import FEATURE_KEYS, consistency_of
 from policygradex.gradients import projection_matrix
 from policygradex.io import ArtifactError, read_npz, write_csv, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
@@ -118,8 +118,8 @@ NOISY_CONSISTENCY = 0.2
 
 
 def _warn_if_noisy(names: Sequence[str], features: Sequence[dict[str, np.ndarray]]) -> None:
-    consistency = [float(f["gradient_consistency"]) for f in features if "gradient_consistency" in f]
-    median = float(np.median(consistency)) if consistency else 1.0
+    consistency = [consistency_of(f) for f in features]
+    median = float(np.median(consistency))
     if median < NOISY_CONSISTENCY:
         ranked = sorted(zip(names, consistency, strict=True), key=lambda pair: pair[1])
         worst = ", ".join(f"{name} {value:.2f}" for name, value in ranked[:3])

@@ -75,6 +75,13 @@ def gradient_consistency(projected_grad: np.ndarray, advantage: np.ndarray, held
     return float(fit @ held / (np.linalg.norm(fit) * np.linalg.norm(held) + 1e-12))
 
 
+def consistency_of(features: dict[str, np.ndarray]) -> float:
+    """A features file's gradient consistency: stored, or recomputed for files written before it was."""
+    if "gradient_consistency" in features:
+        return float(features["gradient_consistency"])
+    return gradient_consistency(features["projected_grad"], features["advantage"], features["heldout"].astype(bool))
+
+
 def run(
     bench: Benchmark, policy_path: str | Path, task: str, output: str | Path, timing: str | Path | None = None
 ) -> None:

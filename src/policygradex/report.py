@@ -20,10 +20,12 @@ import pandas as pd  # noqa: E402
 from policygradex.affinity import read_affinity  # noqa: E402
 from policygradex.cluster import read_clusters  # noqa: E402
 from policygradex.config import Benchmark, task_names  # noqa: E402
+from policygradex.estimate import NOISY_CONSISTENCY  # noqa: E402
 from policygradex.evaluate import EVALUATION_COLUMNS  # noqa: E402
 from policygradex.families import MO_COMPONENTS  # noqa: E402
+from policygradex.features import FEATURE_KEYS, consistency_of  # noqa: E402
 from policygradex.hessian import HESSIAN_COLUMNS  # noqa: E402
-from policygradex.io import atomic_path, read_csv  # noqa: E402
+from policygradex.io import atomic_path, read_csv, read_npz  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -99,6 +101,21 @@ def plot_clusters(bench: Benchmark, clusters: pd.DataFrame, path: Path) -> None:
     _save(fig, path)
 
 
+def plot_gradient_consistency(names: list[str], consistency: list[float], path: Path) -> None:
+    """Each task's gradient consistency (features.py) against the level below which estimate warns."""
+    fig, ax = plt.subplots(figsize=(1.5 + 0.45 * len(names), 3.5))
+    ax.bar(
+        range(len(names)), consistency, color=["tab:red" if c < NOISY_CONSISTENCY else "tab:blue" for c in consistency]
+    )
+    ax.axhline(NOISY_CONSISTENCY, color="black", ls="--", lw=1, label=f"{NOISY_CONSISTENCY}: mostly noise below")
+    ax.set_xticks(range(len(names)), names, rotation=90)
+    ax.set_ylim(-1, 1)
+    ax.set_ylabel("cos(fitted, held-out gradient)")
+    ax.set_title("Gradient consistency of the features per task")
+    ax.legend(loc="lower right", fontsize=8)
+    _save(fig, path)
+
+
 def plot_evaluation(evaluation: pd.DataFrame, path: Path) -> None:
     table = evaluation.pivot(index="task", columns="method", values="mean_return")
     fig, ax = plt.subplots(figsize=(1.5 + 0.5 * len(table), 4))
@@ -122,10 +139,12 @@ def run(
     quality_path: str | Path,
     evaluation_path: str | Path,
     hessian_path: str | Path,
+    feature_paths: list[str | Path],
     plots_dir: str | Path,
     output: str | Path,
 ) -> None:
     names = task_names(bench)
+    consistency = [consistency_of(read_npz(path, FEATURE_KEYS)) for path in feature_paths]
     affinity = read_affinity(affinity_path, names)
     clusters = read_clusters(clusters_path, names)
     evaluation = read_csv(evaluation_path, EVALUATION_COLUMNS)
@@ -135,6 +154,7 @@ def run(
     plot_affinity(affinity, clusters, plots / "affinity.png")
     plot_clusters(bench, clusters, plots / "clusters.png")
     plot_evaluation(evaluation, plots / "evaluation.png")
+    plot_gradient_consistency(names, consistency, plots / "gradient_consistency.png")
     summary = evaluation.groupby("method")[["mean_return", "success_rate"]].mean()
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>PolicyGradEx: {html.escape(name)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} img{{max-width:100%}}
@@ -143,6 +163,9 @@ td,th{{padding:2px 8px}}</style>
 <h2>Clusters</h2><pre>{html.escape(json.dumps(quality, indent=2))}</pre>{_img(plots / "clusters.png")}
 {clusters.to_html(index=False)}
 <h2>Affinity</h2>{_img(plots / "affinity.png")}
+<p>Gradient consistency: the cosine between each task's policy gradient on the fitted and on the held-out
+episodes. Near 1 the rollouts determine the gradient; near 0 it is noise, and so is the affinity (raise
+features.episodes).</p>{_img(plots / "gradient_consistency.png")}
 <h2>Evaluation</h2>{summary.to_html(float_format="%.3f")}{_img(plots / "evaluation.png")}
 {evaluation.to_html(index=False, float_format="%.3f")}
 <h2>Generalization (Hessian trace)</h2>{_img(plots / "hessian.png")}

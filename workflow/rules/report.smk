@@ -6,10 +6,17 @@ rule report:
         evaluation="results/{benchmark}/evaluation.csv",
         hessian="results/{benchmark}/hessian.csv",
         hessian_plot="results/{benchmark}/plots/hessian.png",
+        features=feature_files,
     output:
         html="results/{benchmark}/report.html",
         plots=report(
-            multiext("results/{benchmark}/plots/", "affinity.png", "clusters.png", "evaluation.png"),
+            multiext(
+                "results/{benchmark}/plots/",
+                "affinity.png",
+                "clusters.png",
+                "evaluation.png",
+                "gradient_consistency.png",
+            ),
             caption="../report/plots.rst",
             category="5. Plots",
         ),
@@ -26,4 +33,5 @@ rule report:
     shell:
         "python -m policygradex report --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --affinity {input.affinity} --clusters {input.clusters} --quality {input.quality}"
-        " --evaluation {input.evaluation} --hessian {input.hessian} --plots-dir {params.plots_dir} --output {output.html} > {log} 2>&1"
+        " --evaluation {input.evaluation} --hessian {input.hessian} --features {input.features}"
+        " --plots-dir {params.plots_dir} --output {output.html} > {log} 2>&1"
