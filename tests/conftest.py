@@ -10,7 +10,8 @@ import yaml
 
 from policygradex.config import validate_config
 
-TINY_CONFIG = Path(__file__).resolve().parents[1] / ".test" / "config" / "config.yaml"
+ROOT = Path(__file__).resolve().parents[1]
+TINY_CONFIG = ROOT / ".test" / "config" / "config.yaml"
 
 
 def tiny_config(**overrides) -> dict:
@@ -18,6 +19,18 @@ def tiny_config(**overrides) -> dict:
     config = yaml.safe_load(TINY_CONFIG.read_text())
     config["benchmarks"]["tiny"].update(copy.deepcopy(overrides))
     return config
+
+
+def real_bench(name: str, preset: str | None = None, mutate=None) -> dict:
+    """Benchmark ``name`` of the shipped config.yaml, validated (after ``mutate`` on the raw entry, with the
+    top-level ``preset`` when given)."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["benchmarks"] = {name: config["benchmarks"][name]}
+    if preset is not None:
+        config["preset"] = preset
+    if mutate is not None:
+        mutate(config["benchmarks"][name])
+    return validate_config(config)["benchmarks"][name]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from policygradex.config import ConfigError, benchmark, load_config, stage_view, validate_config
-from tests.conftest import tiny_config
+from tests.conftest import real_bench, tiny_config
 
 
 def test_default_config_is_valid_and_filled():
@@ -67,19 +67,8 @@ def test_missing_config_file(tmp_path):
         load_config(tmp_path / "list.yaml")
 
 
-def _real(name: str, preset: str | None = None, mutate=None) -> dict:
-    """Benchmark ``name`` of config.yaml, validated (after ``mutate`` on the raw entry, with ``preset``)."""
-    config = yaml.safe_load(open("config.yaml").read())
-    config["benchmarks"] = {name: config["benchmarks"][name]}
-    if preset is not None:
-        config["preset"] = preset
-    if mutate is not None:
-        mutate(config["benchmarks"][name])
-    return validate_config(config)["benchmarks"][name]
-
-
 def test_real_benchmarks_take_the_smoke_preset_unless_told_otherwise():
-    smoke, full = _real("ant"), _real("ant", preset="full")
+    smoke, full = real_bench("ant"), real_bench("ant", preset="full")
     assert smoke["meta_train"]["total_steps"] < full["meta_train"]["total_steps"]
     assert smoke["episode_length"] == 200 and full["episode_length"] == 1000  # mo_mujoco's standard horizon
     assert full["ppo"]["vector_strategy"] == "async" and full["ppo"]["gamma"] == 0.99  # preset merged, not replaced
@@ -89,14 +78,14 @@ def test_real_benchmarks_take_the_smoke_preset_unless_told_otherwise():
     with pytest.raises(
         ConfigError, match="config.preset: 'paper' is not a preset of benchmark 'ant'; its presets: smoke, full"
     ):
-        _real("ant", preset="paper")
+        real_bench("ant", preset="paper")
 
 
 def test_metaworld_suites_give_their_task_names():
-    mt10 = _real("metaworld")
+    mt10 = real_bench("metaworld")
     assert len(mt10["tasks"]) == 10 and mt10["tasks"][0]["name"] == "reach-v3"
-    assert mt10["episode_length"] == 200 and _real("metaworld", preset="full")["episode_length"] == 500
-    assert len(_real("metaworld_mt50")["tasks"]) == 50
+    assert mt10["episode_length"] == 200 and real_bench("metaworld", preset="full")["episode_length"] == 500
+    assert len(real_bench("metaworld_mt50")["tasks"]) == 50
 
 
 @pytest.mark.parametrize(
@@ -120,7 +109,7 @@ def test_metaworld_suites_give_their_task_names():
 )
 def test_bad_real_benchmark_settings_name_the_field(name, mutate, message):
     with pytest.raises(ConfigError) as err:
-        _real(name, mutate=mutate)
+        real_bench(name, mutate=mutate)
     assert message in str(err.value)
 
 
@@ -134,4 +123,4 @@ def test_a_benchmark_whose_package_is_missing_says_which(monkeypatch):
     with pytest.raises(
         ConfigError, match="config.benchmarks.hopper.env: 'mo_mujoco' needs the Python package 'mo_gymnasium'"
     ):
-        _real("hopper")
+        real_bench("hopper")

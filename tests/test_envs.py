@@ -6,20 +6,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-import yaml
 
-from policygradex.config import validate_config
 from policygradex.envs import make_task_env, make_vec_env
 from policygradex.envs.wrappers import EpisodeSuccess
 from policygradex.gradients import per_sample_grads
 from policygradex.policy import ActorLogProb, actor_params, build_policy
 from policygradex.rollouts import collect_episodes
-
-
-def real_bench(name: str) -> dict:
-    config = yaml.safe_load(open("config.yaml").read())
-    config["benchmarks"] = {name: config["benchmarks"][name]}
-    return validate_config(config)["benchmarks"][name]
+from tests.conftest import real_bench
 
 
 def test_ant_direction_reward_counts_the_survival_bonus_once():

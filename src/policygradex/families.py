@@ -22,8 +22,6 @@ MO_COMPONENTS: dict[str, tuple[str, ...]] = {
     "mo-ant-v5": ("x_velocity", "y_velocity", "energy"),
 }
 
-META_WORLD_SUITES = ("MT10", "MT50")
-
 
 def meta_world_suite(suite: str) -> list[str]:
     """The task names of a Meta-World suite, in Meta-World's order."""

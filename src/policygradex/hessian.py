@@ -161,6 +161,7 @@ def measure(
 def initial_actor(bench: Benchmark) -> torch.Tensor:
     """theta_0 of meta-training: the learner's initialisation is a function of the seed (SB3 seeds first)."""
     model = make_learner(bench, range(len(bench["tasks"])), seed=bench["seed"])
+    model.get_env().close()  # only the initial parameters are needed: stop the environments (subprocesses)
     return flatten(actor_params(ActorLogProb(model.policy)))
 
 
