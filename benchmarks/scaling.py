@@ -34,10 +34,11 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from policygradex.config import load_config, validate_config  # noqa: E402
-from policygradex.estimate import SubsetEstimator, draw_subsets  # noqa: E402
+from policygradex.estimate import SubsetEstimator  # noqa: E402
 from policygradex.features import compute_features  # noqa: E402
 from policygradex.full_training import finetune_delta  # noqa: E402
 from policygradex.io import write_npz  # noqa: E402
+from policygradex.subsets import draw_subsets  # noqa: E402
 from policygradex.training import train_policy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -37,10 +37,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from claims import markdown_table  # noqa: E402
 
 from policygradex.config import task_names, validate_config  # noqa: E402
-from policygradex.estimate import SubsetEstimator, draw_subsets  # noqa: E402
+from policygradex.estimate import SubsetEstimator  # noqa: E402
 from policygradex.features import compute_features  # noqa: E402
 from policygradex.io import write_npz  # noqa: E402
 from policygradex.policy import save_policy  # noqa: E402
+from policygradex.subsets import draw_subsets  # noqa: E402
 from policygradex.training import make_learner  # noqa: E402
 
 

@@ -45,6 +45,11 @@ def _bad(mutate):
         (lambda b: b["estimate"].update(num_subest=3), "config.benchmarks.tiny.estimate", "allowed keys"),
         (lambda b: b["tasks"][1].update(name="east-0.5"), "tasks", "unique"),
         (lambda b: b["tasks"][0].update(goal=[1.0]), "tasks[0].goal", "too short"),
+        (
+            lambda b: b["estimate"].update(num_subsets=4, num_chunks=1),
+            "config.benchmarks.tiny.estimate.num_subsets",
+            "without a shared subset",
+        ),
     ],
 )
 def test_bad_config_names_the_field(mutate, field, hint):

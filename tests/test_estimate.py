@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from policygradex.estimate import chunk_ids, clipped_gain, draw_subsets, fit_direction, lift
+from policygradex.estimate import clipped_gain, fit_direction, lift
+from policygradex.subsets import chunk_ids, draw_subsets, min_covering_count, uncovered_pairs
 
 
 def test_surrogate_recovers_a_known_direction():
@@ -48,6 +49,14 @@ def test_subsets_cover_every_pair_and_are_deterministic():
     assert all(len(set(s)) == 3 for s in subsets)
     covered = {pair for s in subsets for pair in itertools.combinations(s, 2)}
     assert covered == set(itertools.combinations(range(10), 2))
+
+
+def test_too_few_subsets_leave_pairs_uncovered_and_the_minimum_covers_them():
+    need = min_covering_count(n=8, size=4, seed=0)
+    assert need >= 28 // 6 + 1  # 28 pairs, at most 6 per subset of 4
+    assert uncovered_pairs(8, draw_subsets(8, 4, need, seed=0)) == []
+    missing = uncovered_pairs(8, draw_subsets(8, 4, need - 1, seed=0))
+    assert missing and all(i < j for i, j in missing)
 
 
 def test_chunks_partition_the_subsets():

@@ -164,6 +164,7 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
     if not 2 <= size <= n:
         raise ConfigError(f"{where}.estimate.subset_size: {size} must be between 2 and n = {n} tasks")
     subsets = bench["estimate"]["num_subsets"]
+    _check_pair_coverage(where, names, size, subsets, bench["seed"])
     if bench["estimate"]["num_chunks"] > subsets:
         raise ConfigError(
             f"{where}.estimate.num_chunks: {bench['estimate']['num_chunks']} chunks for {subsets} subsets"
@@ -183,6 +184,21 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
     rollout = ppo["n_steps"] * ppo["envs_per_task"] * n
     if bench["trainer"] == "ppo" and ppo["batch_size"] > rollout:
         raise ConfigError(f"{where}.ppo.batch_size: {ppo['batch_size']} exceeds one rollout of {rollout} samples")
+
+
+def _check_pair_coverage(where: str, names: list[str], size: int, count: int, seed: int) -> None:
+    """Every pair of tasks must share a subset, or its affinity T[i, j] is undefined: fail now, not in affinity."""
+    from policygradex.subsets import draw_subsets, min_covering_count, uncovered_pairs  # noqa: PLC0415
+
+    missing = uncovered_pairs(len(names), draw_subsets(len(names), size, count, seed))
+    if missing:
+        i, j = missing[0]
+        need = min_covering_count(len(names), size, seed)
+        raise ConfigError(
+            f"{where}.estimate.num_subsets: {count} subsets of {size} tasks leave {len(missing)} task pairs (first:"
+            f" {names[i]} and {names[j]}) without a shared subset, so their affinity is undefined; at this seed"
+            f" {need} subsets cover every pair (or raise estimate.subset_size)"
+        )
 
 
 def load_config(path: str | Path) -> Config:

@@ -18,7 +18,6 @@ No RL training happens here; that is where the speedup over fine-tuning every su
 from __future__ import annotations
 
 import copy
-import itertools
 import sys
 import time
 from collections.abc import Sequence
@@ -38,40 +37,10 @@ from policygradex.io import ArtifactError, read_npz, write_csv, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
 from policygradex.progress import progress
 from policygradex.rollouts import collect_episodes
+from policygradex.subsets import chunk_ids, draw_subsets
 
 SUBSET_COLUMNS = ["subset_id", "subset", "task", "score"]
 SUBSET_SEPARATOR = ";"
-
-
-def draw_subsets(n: int, size: int, count: int, seed: int) -> list[tuple[int, ...]]:
-    """``count`` random subsets of ``size`` of range(n), drawn so that every pair of tasks co-occurs early.
-
-    Each subset is seeded with a pair that has been covered least so far (ties broken at random) and filled
-    uniformly at random; T[i, j] needs at least one subset holding both i and j. Deterministic in ``seed``.
-    """
-    rng = np.random.default_rng(seed)
-    coverage = np.zeros((n, n), dtype=np.int64)
-    pairs = list(itertools.combinations(range(n), 2))
-    subsets = []
-    for _ in range(count):
-        counts = np.array([coverage[i, j] for i, j in pairs])
-        least = np.flatnonzero(counts == counts.min())
-        i, j = pairs[rng.choice(least)]
-        rest = rng.choice([t for t in range(n) if t not in (i, j)], size=size - 2, replace=False)
-        subset = tuple(sorted([i, j, *rest.tolist()]))
-        for a, b in itertools.combinations(subset, 2):
-            coverage[a, b] += 1
-            coverage[b, a] += 1
-        subsets.append(subset)
-    return subsets
-
-
-def chunk_ids(count: int, num_chunks: int, chunk: int) -> range:
-    """Subset ids handled by ``chunk``: a contiguous, near-equal share of range(count)."""
-    if not 0 <= chunk < num_chunks:
-        raise ValueError(f"chunk {chunk} is outside 0..{num_chunks - 1}")
-    bounds = np.linspace(0, count, num_chunks + 1).round().astype(int)
-    return range(bounds[chunk], bounds[chunk + 1])
 
 
 def chunk_subsets(bench: Benchmark, count: int, num_chunks: int, chunk: int) -> dict[int, tuple[int, ...]]:

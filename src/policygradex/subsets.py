@@ -1,0 +1,57 @@
+"""The random task subsets of the estimate (and of full training): drawing them, covering pairs, chunking.
+
+numpy only, so the config check can draw the subsets before any job runs and say which task pairs would never
+share one (the affinity T[i, j] needs at least one subset holding both i and j).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def draw_subsets(n: int, size: int, count: int, seed: int) -> list[tuple[int, ...]]:
+    """``count`` random subsets of ``size`` of range(n), drawn so that every pair of tasks co-occurs early.
+
+    Each subset is seeded with a pair that has been covered least so far (ties broken at random) and filled
+    uniformly at random. Deterministic in ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    coverage = np.zeros((n, n), dtype=np.int64)
+    pairs = list(itertools.combinations(range(n), 2))
+    subsets = []
+    for _ in range(count):
+        counts = np.array([coverage[i, j] for i, j in pairs])
+        least = np.flatnonzero(counts == counts.min())
+        i, j = pairs[rng.choice(least)]
+        rest = rng.choice([t for t in range(n) if t not in (i, j)], size=size - 2, replace=False)
+        subset = tuple(sorted([i, j, *rest.tolist()]))
+        for a, b in itertools.combinations(subset, 2):
+            coverage[a, b] += 1
+            coverage[b, a] += 1
+        subsets.append(subset)
+    return subsets
+
+
+def uncovered_pairs(n: int, subsets: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
+    """The pairs (i < j) of range(n) that no subset holds together."""
+    covered = {pair for s in subsets for pair in itertools.combinations(sorted(s), 2)}
+    return [pair for pair in itertools.combinations(range(n), 2) if pair not in covered]
+
+
+def min_covering_count(n: int, size: int, seed: int) -> int:
+    """The fewest subsets :func:`draw_subsets` needs (at this seed) to cover every pair of range(n)."""
+    count = max(1, -(-n * (n - 1) // (size * (size - 1))))  # no fewer than pairs / pairs per subset
+    while uncovered_pairs(n, draw_subsets(n, size, count, seed)):
+        count += 1
+    return count
+
+
+def chunk_ids(count: int, num_chunks: int, chunk: int) -> range:
+    """Subset ids handled by ``chunk``: a contiguous, near-equal share of range(count)."""
+    if not 0 <= chunk < num_chunks:
+        raise ValueError(f"chunk {chunk} is outside 0..{num_chunks - 1}")
+    bounds = np.linspace(0, count, num_chunks + 1).round().astype(int)
+    return range(bounds[chunk], bounds[chunk + 1])
