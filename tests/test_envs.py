@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from policygradex.envs import make_task_env, make_vec_env
+from policygradex.envs import make_task_env, make_vec_env, mo_mujoco
 from policygradex.envs.wrappers import EpisodeSuccess
+from policygradex.families import MO_COMPONENTS, MO_SHARED_TERMS
 from policygradex.gradients import per_sample_grads
 from policygradex.policy import ActorLogProb, actor_params, build_policy
 from policygradex.rollouts import collect_episodes
@@ -30,6 +31,17 @@ def test_ant_direction_reward_counts_the_survival_bonus_once():
         # a plain w . r would pay the bonus sum(w) = -0.21 times: a west task would be paid for falling over
         assert reward > float(weights @ info["reward_vector"])
         assert not terminated
+
+
+@pytest.mark.parametrize("env_id", sorted(MO_COMPONENTS))
+def test_each_mo_env_has_its_components_and_shared_terms(env_id):
+    assert set(MO_SHARED_TERMS) == set(MO_COMPONENTS)
+    env = mo_mujoco.make_env(env_id, np.zeros(len(MO_COMPONENTS[env_id])), episode_length=5, seed=0)
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(env.action_space.sample())
+    assert len(info["reward_vector"]) == len(MO_COMPONENTS[env_id])
+    # with no weight on any objective, what is left is the shared part alone, counted once
+    assert reward == pytest.approx(sum(info[term] for term in MO_SHARED_TERMS[env_id]))
 
 
 @pytest.mark.parametrize(("name", "code_size"), [("halfcheetah", 2), ("ant", 0), ("metaworld", 10)])

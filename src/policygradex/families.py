@@ -22,6 +22,14 @@ MO_COMPONENTS: dict[str, tuple[str, ...]] = {
     "mo-ant-v5": ("x_velocity", "y_velocity", "energy"),
 }
 
+#: The ``info`` terms MO-Gymnasium adds to *every* reward component of each environment (a survival bonus, the
+#: ant's contact cost): a part of the reward common to all objectives rather than an objective of its own.
+MO_SHARED_TERMS: dict[str, tuple[str, ...]] = {
+    "mo-halfcheetah-v5": (),
+    "mo-hopper-v5": ("reward_survive",),
+    "mo-ant-v5": ("reward_survive", "reward_contact"),
+}
+
 
 def meta_world_suite(suite: str) -> list[str]:
     """The task names of a Meta-World suite, in Meta-World's order."""
