@@ -38,25 +38,32 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ["clusters.csv", "evaluation.csv", "hessian.csv", "approx_error.json", "speedup.json", "comparison.csv"]
 
 
-def run_seed(benchmark: str, seed: int, out: Path, cores: int, preset: str, targets: list[str]) -> dict:
-    workdir = out / f"seed-{seed}"
+def run_workflow(workdir: Path, config: dict, targets: list[str], cores: int) -> float:
+    """Write ``config`` to ``workdir``/config.yaml, build ``targets`` there with Snakemake (log appended to
+    snakemake.log) and return the wall-clock seconds; the repository's Snakefile and package are used."""
     workdir.mkdir(parents=True, exist_ok=True)
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["benchmarks"] = {benchmark: {**config["benchmarks"][benchmark], "seed": seed}}
-    config["preset"] = preset
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     start = time.monotonic()
-    with open(workdir / "snakemake.log", "w") as log:
+    with open(workdir / "snakemake.log", "a") as log:
         subprocess.run(
             [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-             "--cores", str(cores), *[f"results/{benchmark}/{t}" for t in targets]],
+             "--cores", str(cores), *targets],
             check=True,
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
         )  # fmt: skip
+    return time.monotonic() - start
+
+
+def run_seed(benchmark: str, seed: int, out: Path, cores: int, preset: str, targets: list[str]) -> dict:
+    workdir = out / f"seed-{seed}"
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["benchmarks"] = {benchmark: {**config["benchmarks"][benchmark], "seed": seed}}
+    config["preset"] = preset
+    seconds = run_workflow(workdir, config, [f"results/{benchmark}/{t}" for t in targets], cores)
+    row = {"seed": seed, "minutes": seconds / 60}
     results = workdir / "results" / benchmark
-    row = {"seed": seed, "minutes": (time.monotonic() - start) / 60}
     quality = json.loads((results / "cluster_quality.json").read_text())
     row |= {"ari": quality["ari"], "nmi": quality["nmi"]}
     consistency = [float(np.load(f)["gradient_consistency"]) for f in sorted((results / "features").glob("*.npz"))]

@@ -41,7 +41,10 @@ def resolve_device(device: str) -> torch.device:
 
 
 def policy_kwargs(bench: Benchmark) -> dict[str, Any]:
-    return {"net_arch": list(bench["policy"]["net_arch"]), "activation_fn": torch.nn.Tanh}
+    kwargs = {"net_arch": list(bench["policy"]["net_arch"]), "activation_fn": torch.nn.Tanh}
+    if bench["trainer"] == "ppo":
+        kwargs["log_std_init"] = bench["policy"]["log_std_init"]
+    return kwargs
 
 
 def build_policy(bench: Benchmark, env: VecEnv | None = None) -> BasePolicy:

@@ -1,0 +1,75 @@
+"""Wall-clock minutes of each real benchmark's workflow with the ``smoke`` preset, from an empty results/.
+
+Per benchmark, in its own folder (benchmarks/out/smoke/<benchmark>/, emptied first) holding the default
+config.yaml with only that benchmark: Snakemake builds ``clusters.csv`` (meta-training, features, estimate,
+affinity, clustering), then the rest of the DAG (``report.html``, ``approx_error.json``, ``comparison.csv``:
+every stage's artifacts, the baselines included). One row per benchmark: the minutes of each of the two
+commands and how many jobs the whole DAG ran. Writes smoke_timing.csv / .json and prints a markdown table.
+
+    python benchmarks/smoke_timing.py                       # halfcheetah hopper ant metaworld, --cores 2
+    python benchmarks/smoke_timing.py --benchmarks ant --cores 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from claims import markdown_table, run_workflow  # noqa: E402
+
+CLUSTERS = ["clusters.csv"]
+REST = ["report.html", "approx_error.json", "comparison.csv"]
+
+
+def jobs_done(log: Path) -> int:
+    """Jobs Snakemake reports as done in ``log`` (the last "i of n steps" line of each invocation, summed)."""
+    total = 0
+    for invocation in log.read_text().split("Building DAG of jobs...")[1:]:
+        steps = re.findall(r"(\d+) of \d+ steps \(\d+%\) done", invocation)
+        total += int(steps[-1]) if steps else 0
+    return total
+
+
+def time_benchmark(benchmark: str, out: Path, cores: int) -> dict:
+    workdir = out / benchmark
+    shutil.rmtree(workdir, ignore_errors=True)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["benchmarks"] = {benchmark: config["benchmarks"][benchmark]}
+    config["preset"] = "smoke"
+    row = {"benchmark": benchmark, "tasks": None, "cores": cores}
+    for column, targets in (("clusters_min", CLUSTERS), ("rest_of_dag_min", REST)):
+        seconds = run_workflow(workdir, config, [f"results/{benchmark}/{t}" for t in targets], cores)
+        row[column] = seconds / 60
+    row["tasks"] = len(pd.read_csv(workdir / "results" / benchmark / "clusters.csv"))
+    row["jobs"] = jobs_done(workdir / "snakemake.log")
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--benchmarks", nargs="+", default=["halfcheetah", "hopper", "ant", "metaworld"])
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "smoke")
+    args = parser.parse_args()
+    rows = []
+    for benchmark in args.benchmarks:
+        rows.append(time_benchmark(benchmark, args.out, args.cores))
+        print(f"{benchmark}: {rows[-1]}", flush=True)
+    table = pd.DataFrame(rows)
+    table.to_csv(args.out / "smoke_timing.csv", index=False)
+    (args.out / "smoke_timing.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(markdown_table(table))
+
+
+if __name__ == "__main__":
+    main()
