@@ -5,7 +5,7 @@ from policygradex.config import validate_config
 from policygradex.gradients import per_sample_grads, projection_matrix
 from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, unflatten
 from policygradex.rollouts import Episode, gae
-from tests.conftest import tiny_config
+from tests.conftest import real_bench, tiny_config
 
 
 def _policy_and_batch(bench, n=7):
@@ -86,3 +86,10 @@ def test_sac_actor_log_prob_matches_sb3_squashed_gaussian():
     grads = per_sample_grads(module, actor_params(module), obs, actions.detach())
     assert grads.shape == (7, sum(p.numel() for p in actor_params(module).values()))
     assert torch.isfinite(grads).all()
+
+
+def test_ppo_actions_start_at_the_configured_std(bench):
+    assert torch.equal(build_policy(bench).log_std, torch.zeros(2))  # SB3's default where the config is silent
+    ant = real_bench("ant")
+    assert ant["policy"]["log_std_init"] == -2.0
+    torch.testing.assert_close(build_policy(ant).log_std.detach(), torch.full((8,), -2.0))
