@@ -4,7 +4,9 @@ Per benchmark, in its own folder (benchmarks/out/smoke/<benchmark>/, emptied fir
 config.yaml with only that benchmark: Snakemake builds ``clusters.csv`` (meta-training, features, estimate,
 affinity, clustering), then the rest of the DAG (``report.html``, ``approx_error.json``, ``comparison.csv``:
 every stage's artifacts, the baselines included). One row per benchmark: the minutes of each of the two
-commands and how many jobs the whole DAG ran. Writes smoke_timing.csv / .json and prints a markdown table.
+commands, how many jobs the whole DAG ran, and the ARI of the clusters against the planted groups (where the
+benchmark has them; the smoke budgets are too small for it to mean much). Writes smoke_timing.csv / .json and
+prints a markdown table.
 
     python benchmarks/smoke_timing.py                       # halfcheetah hopper ant metaworld, --cores 2
     python benchmarks/smoke_timing.py --benchmarks ant --cores 4
@@ -50,8 +52,10 @@ def time_benchmark(benchmark: str, out: Path, cores: int) -> dict:
     for column, targets in (("clusters_min", CLUSTERS), ("rest_of_dag_min", REST)):
         seconds = run_workflow(workdir, config, [f"results/{benchmark}/{t}" for t in targets], cores)
         row[column] = seconds / 60
-    row["tasks"] = len(pd.read_csv(workdir / "results" / benchmark / "clusters.csv"))
+    results = workdir / "results" / benchmark
+    row["tasks"] = len(pd.read_csv(results / "clusters.csv"))
     row["jobs"] = jobs_done(workdir / "snakemake.log")
+    row["ari"] = json.loads((results / "cluster_quality.json").read_text()).get("ari")  # None without planted groups
     return row
 
 
