@@ -48,15 +48,19 @@ def time_benchmark(benchmark: str, out: Path, cores: int) -> dict:
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     config["benchmarks"] = {benchmark: config["benchmarks"][benchmark]}
     config["preset"] = "smoke"
-    row = {"benchmark": benchmark, "tasks": None, "cores": cores}
-    for column, targets in (("clusters_min", CLUSTERS), ("rest_of_dag_min", REST)):
-        seconds = run_workflow(workdir, config, [f"results/{benchmark}/{t}" for t in targets], cores)
-        row[column] = seconds / 60
+    minutes = {
+        column: run_workflow(workdir, config, [f"results/{benchmark}/{t}" for t in targets], cores) / 60
+        for column, targets in (("clusters_min", CLUSTERS), ("rest_of_dag_min", REST))
+    }
     results = workdir / "results" / benchmark
-    row["tasks"] = len(pd.read_csv(results / "clusters.csv"))
-    row["jobs"] = jobs_done(workdir / "snakemake.log")
-    row["ari"] = json.loads((results / "cluster_quality.json").read_text()).get("ari")  # None without planted groups
-    return row
+    return {
+        "benchmark": benchmark,
+        "tasks": len(pd.read_csv(results / "clusters.csv")),
+        "cores": cores,
+        **minutes,
+        "jobs": jobs_done(workdir / "snakemake.log"),
+        "ari": json.loads((results / "cluster_quality.json").read_text()).get("ari"),  # None without planted groups
+    }
 
 
 def main() -> None:

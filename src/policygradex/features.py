@@ -8,7 +8,7 @@ policies, never fitted), and ``projected_grad`` = P^T g_t (N x d); and the scala
 It also holds ``gradient_consistency``: the cosine between the task's projected policy gradient (mean of A_t P^T
 g_t) on the fitted episodes and on the held-out ones. Near 1, the rollouts pin the gradient down; near 0, it is
 noise at this many episodes, and so will be every estimate built on it (raise ``features.episodes``; where the
-meta-policy's actions are mostly exploration noise, as an ant's at std 1, no number of episodes is enough: lower
+meta-policy's actions are mostly exploration noise, as an ant's at std 1, even 256 episodes are not enough: lower
 ``policy.log_std_init``).
 """
 
