@@ -29,6 +29,14 @@ include: "workflow/rules/compare.smk"
 include: "workflow/rules/hessian.smk"
 
 
+onsuccess:
+    from policygradex.summary import summary
+
+    text = summary(config["benchmarks"])
+    if text:
+        print(text)
+
+
 rule all:
     input:
         [artifacts(name) for name in config["benchmarks"]],

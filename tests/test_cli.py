@@ -42,7 +42,7 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys):
     settings = json.dumps({**tiny_config()["benchmarks"]["tiny"], "cluster": {"k": 0}})
     code = main(["affinity", "--benchmark", "tiny", "--settings", settings, "--chunks", "x.csv", "--output", "a.csv"])
     assert code == 2
-    assert "config.benchmarks.tiny.cluster.k: 0 is less than the minimum of 1" in capsys.readouterr().err
+    assert "config.benchmarks.tiny.cluster.k: 0 is less than the minimum of 2" in capsys.readouterr().err
     good = json.dumps(tiny_config()["benchmarks"]["tiny"])
     code = main(
         [

@@ -50,6 +50,13 @@ def _bad(mutate):
             "config.benchmarks.tiny.estimate.num_subsets",
             "without a shared subset",
         ),
+        (
+            lambda b: b["estimate"].update(num_subsets=8),  # 6 cover every pair of 4 tasks; each half needs 6
+            "config.benchmarks.tiny.estimate.num_subsets",
+            "must be at least 12",
+        ),
+        (lambda b: b["cluster"].update(k="three"), "config.benchmarks.tiny.cluster.k", "an integer >= 2 or 'auto'"),
+        (lambda b: b["cluster"].update(trust={"alpha": 0}), "cluster.trust.alpha", "minimum"),
     ],
 )
 def test_bad_config_names_the_field(mutate, field, hint):

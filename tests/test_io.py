@@ -1,7 +1,11 @@
+import os
+import stat
+
 import numpy as np
+import pandas as pd
 import pytest
 
-from policygradex.io import ArtifactError, atomic_path, read_csv, read_npz, write_npz
+from policygradex.io import ArtifactError, atomic_path, read_csv, read_npz, write_csv, write_npz
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
@@ -38,3 +42,16 @@ def test_read_csv_checks_columns(tmp_path):
     path.write_text("")
     with pytest.raises(ArtifactError, match="not a readable CSV"):
         read_csv(path, ["a"])
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_artifacts_get_the_permissions_of_the_umask(tmp_path, umask, mode):
+    """As open() would create them: colleagues on a shared server can read results under umask 022."""
+    old = os.umask(umask)
+    try:
+        write_csv(pd.DataFrame({"a": [1]}), tmp_path / "out.csv")
+        write_npz(tmp_path / "out.npz", x=np.zeros(2))
+    finally:
+        os.umask(old)
+    for name in ("out.csv", "out.npz"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode

@@ -21,7 +21,8 @@ TINY = {
     "ppo": {"n_steps": 32, "batch_size": 64, "n_epochs": 1, "envs_per_task": 1},
     "meta_train": {"total_steps": 512},
     "features": {"episodes": 3, "projection_dim": 16},
-    "estimate": {"num_subsets": 12, "num_chunks": 2, "score_episodes": 1},  # 12 subsets of n/2 cover every pair
+    # 18 subsets of n/2: each half of the trust check can cover every pair (config check)
+    "estimate": {"num_subsets": 18, "num_chunks": 2, "score_episodes": 1},
     "finetune": {"total_steps": 256},
     "evaluate": {"episodes": 2},
     "hessian": {"episodes": 1, "min_probes": 2, "max_probes": 4},
@@ -50,12 +51,14 @@ def test_real_benchmark_runs_every_stage(tmp_path, name, trainer):
     assert result.returncode == 0, result.stderr[-3000:]
     results = tmp_path / "results" / name
     clusters = pd.read_csv(results / "clusters.csv")
-    assert clusters["group"].nunique() == bench["cluster"]["k"]
+    quality = json.loads((results / "cluster_quality.json").read_text())
+    k = bench.get("cluster", {}).get("k", "auto")  # Meta-World chooses k from the data
+    assert quality["k"] == (k if k != "auto" else clusters["group"].nunique()) and quality["verdict"]
+    assert clusters["group"].nunique() == quality["k"]
     evaluation = pd.read_csv(results / "evaluation.csv")
     assert set(evaluation["method"]) == {"single", "policygradex"}
     assert evaluation["mean_return"].notna().all() and evaluation["success_rate"].between(0, 1).all()
     for group in clusters["group"].unique():
         assert (results / "groups" / str(group) / "policy.pt").exists()
-    assert json.loads((results / "cluster_quality.json").read_text())["k"] == bench["cluster"]["k"]
     assert set(pd.read_csv(results / "comparison.csv")["method"]) >= {"policygradex", "single", "random"}
     assert (results / "plots" / "clusters.png").stat().st_size > 0

@@ -47,7 +47,18 @@ def workdir(tmp_path_factory) -> Path:
     (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
     result = snakemake(workdir, *TARGETS)
     assert result.returncode == 0, result.stderr[-3000:]
+    (workdir / "console.txt").write_text(result.stdout + result.stderr)
     return workdir
+
+
+def test_the_console_ends_with_the_verdict(workdir):
+    """The onsuccess summary: groups, quality against the planted groups and the verdict reach the terminal."""
+    console = (workdir / "console.txt").read_text()
+    quality = json.loads((workdir / "results" / "tiny" / "cluster_quality.json").read_text())
+    summary = console[console.index("PolicyGradEx summary") :]
+    assert "tiny: 2 groups" in summary and f"ARI {quality['ari']:.2f}" in summary
+    verdict = "verdict: structure" if quality["verdict"] == "structure" else "verdict: NO RELIABLE STRUCTURE"
+    assert verdict in summary and quality["reason"] in summary
 
 
 def test_every_stage_writes_its_artifacts(workdir):
@@ -60,13 +71,17 @@ def test_every_stage_writes_its_artifacts(workdir):
             assert f["heldout"].any() and not f["heldout"].all()
     chunks = pd.concat(pd.read_csv(results / "subsets" / f"chunk_{c}.csv") for c in range(2))
     assert list(chunks.columns) == ["subset_id", "subset", "task", "score"]
-    assert sorted(chunks["subset_id"].unique()) == list(range(8))
+    assert sorted(chunks["subset_id"].unique()) == list(range(12))
     affinity = pd.read_csv(results / "affinity.csv", index_col=0)
     assert list(affinity.index) == names and list(affinity.columns) == names
     clusters = pd.read_csv(results / "clusters.csv")
     assert list(clusters["task"]) == names and set(clusters["group"]) == {0, 1}
     quality = json.loads((results / "cluster_quality.json").read_text())
-    assert {"ari", "nmi", "k"} <= set(quality)
+    assert quality["k"] == 2 and quality["k_selection"] == "config"
+    assert quality["verdict"] in ("structure", "no_reliable_structure") and quality["reason"]
+    assert quality["reliability"]["splits"] == 10 and quality["reliability"]["half_subsets"] == 6
+    assert 1 / 201 <= quality["p_value"] <= 1 and quality["permutation"]["permutations"] == 200
+    assert list(clusters["planted"]) == ["east", "east", "west", "west"]
     for group in (0, 1):
         assert (results / "groups" / str(group) / "policy.pt").exists()
     evaluation = pd.read_csv(results / "evaluation.csv")
@@ -75,6 +90,9 @@ def test_every_stage_writes_its_artifacts(workdir):
     assert len(evaluation) == 2 * len(names)
     page = (results / "report.html").read_text()
     assert "<img" in page and "Gradient consistency" in page
+    assert page.index("Can the groups be trusted?") < page.index("<h2>Clusters</h2>")
+    assert (results / "plots" / "similarity.png").stat().st_size > 0
+    assert (results / "plots" / "k_scores.png").stat().st_size > 0
     assert (results / "plots" / "gradient_consistency.png").stat().st_size > 0
     with np.load(results / "features" / "east-0.5.npz") as f:
         assert -1 <= float(f["gradient_consistency"]) <= 1
@@ -93,8 +111,11 @@ def test_rerun_has_nothing_to_do_and_deleting_affinity_reruns_only_downstream(wo
     (copy / "results" / "tiny" / "affinity.csv").unlink()
     dry = snakemake(copy, "-n", *TARGETS)
     # affinity.csv feeds the clustering (whose fine-tunes are planned once the checkpoint has run), the
-    # evaluation and Hessian of the group policies, the report, the speedup and the comparison.
-    assert planned_jobs(dry) == {"affinity", "cluster", "evaluate", "hessian", "report", "speedup", "compare"}
+    # evaluation and Hessian of the group policies, the report, the speedup, the baselines (they group at the
+    # clustering's k, from cluster_quality.json) and the comparison.
+    assert planned_jobs(dry) == {
+        "affinity", "cluster", "evaluate", "hessian", "report", "speedup", "baseline", "evaluate_baseline", "compare"
+    }  # fmt: skip
 
 
 def test_changing_k_reclusters_without_retraining_the_meta_policy(workdir, tmp_path):
@@ -239,7 +260,7 @@ def test_surrogate_score_needs_no_environment_steps(workdir, tmp_path, monkeypat
     features = [results / "features" / f"{task}.npz" for task in task_names(bench)]
     estimate.run(bench, results / "meta" / "policy.pt", features, 0, tmp_path / "chunk.csv")
     scores = pd.read_csv(tmp_path / "chunk.csv")
-    assert len(scores) == 4 * 2 and np.isfinite(scores["score"]).all()  # 4 subsets of 2 tasks in chunk 0
+    assert len(scores) == 6 * 2 and np.isfinite(scores["score"]).all()  # 6 subsets of 2 tasks in chunk 0
 
 
 def test_sac_trainer_runs_every_core_stage(tmp_path):

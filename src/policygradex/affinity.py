@@ -14,29 +14,42 @@ import pandas as pd
 
 from policygradex.estimate import SUBSET_COLUMNS, SUBSET_SEPARATOR
 from policygradex.io import ArtifactError, read_csv, write_csv
+from policygradex.subsets import subset_affinity
 
 
-def affinity_matrix(scores: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
-    """The n x n affinity from ``subset_id,subset,task,score`` rows; fails if a pair never shares a subset."""
+def score_matrices(scores: pd.DataFrame, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``subset_id,subset,task,score`` rows as an m x n score matrix (NaN where a task is not scored) and the m x n
+    membership of the subsets, rows in order of subset id."""
     index = {name: i for i, name in enumerate(names)}
     unknown = sorted(set(scores["task"]) - set(index))
     if unknown:
         raise ArtifactError(f"subset scores name tasks not in the benchmark: {', '.join(unknown)}")
-    n = len(names)
-    total = np.zeros((n, n))
-    count = np.zeros((n, n))
-    for _, rows in scores.groupby("subset_id"):
-        members = [index[t] for t in rows["subset"].iloc[0].split(SUBSET_SEPARATOR)]
-        for task, score in zip(rows["task"], rows["score"], strict=True):
-            total[index[task], members] += score
-            count[index[task], members] += 1
-    if (count == 0).any():
-        i, j = np.argwhere(count == 0)[0]
+    ids = sorted(scores["subset_id"].unique())
+    row = {subset_id: r for r, subset_id in enumerate(ids)}
+    values = np.full((len(ids), len(names)), np.nan)
+    members = np.zeros((len(ids), len(names)), dtype=bool)
+    values[scores["subset_id"].map(row), scores["task"].map(index)] = scores["score"]
+    for subset_id, label in scores.groupby("subset_id")["subset"].first().items():
+        members[row[subset_id], [index[t] for t in label.split(SUBSET_SEPARATOR)]] = True
+    return values, members
+
+
+def read_subset_scores(paths: Sequence[str | Path], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The estimate's chunk CSVs as :func:`score_matrices`."""
+    frames = [read_csv(path, SUBSET_COLUMNS) for path in paths]
+    return score_matrices(pd.concat(frames, ignore_index=True), names)
+
+
+def affinity_matrix(scores: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """The n x n affinity from ``subset_id,subset,task,score`` rows; fails if a pair never shares a subset."""
+    t = subset_affinity(*score_matrices(scores, names))
+    if np.isnan(t).any():
+        i, j = np.argwhere(np.isnan(t))[0]
         raise ArtifactError(
             f"tasks {names[i]} and {names[j]} never share a subset, so T[{names[i]}, {names[j]}] is undefined; "
             "raise estimate.num_subsets"
         )
-    return pd.DataFrame(total / count, index=list(names), columns=list(names))
+    return pd.DataFrame(t, index=list(names), columns=list(names))
 
 
 def read_affinity(path: str | Path, names: Sequence[str] | None = None) -> pd.DataFrame:
@@ -54,5 +67,6 @@ def read_affinity(path: str | Path, names: Sequence[str] | None = None) -> pd.Da
 
 
 def run(names: Sequence[str], chunk_paths: Sequence[str | Path], output: str | Path) -> None:
+    """Average the estimate's subset scores (its chunk CSVs) into affinity.csv."""
     scores = pd.concat([read_csv(path, SUBSET_COLUMNS) for path in chunk_paths], ignore_index=True)
     write_csv(affinity_matrix(scores, names), output, index=True)

@@ -48,9 +48,14 @@ def mean_policy_gradient(features: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def grouping(
-    bench: Benchmark, method: str, feature_paths: Sequence[str | Path] = (), affinity_full: str | Path | None = None
+    bench: Benchmark,
+    method: str,
+    k: int,
+    feature_paths: Sequence[str | Path] = (),
+    affinity_full: str | Path | None = None,
 ) -> np.ndarray:
-    n, k = len(bench["tasks"]), bench["cluster"]["k"]
+    """The labels of baseline ``method`` at k groups (PolicyGradEx's k, so that the groupings compare)."""
+    n = len(bench["tasks"])
     algorithm, seed = bench["cluster"]["method"], bench["seed"]
     if method == "single_finetuned":
         return np.zeros(n, dtype=int)
@@ -60,18 +65,19 @@ def grouping(
         return random_partition(n, k, seed=seed * 1000 + int(method.removeprefix("random_")))
     if method == "grad_similarity":
         grads = np.array([mean_policy_gradient(read_npz(p, FEATURE_KEYS)) for p in feature_paths])
-        return cluster(gradient_similarity(grads), k, algorithm, seed)
+        return cluster(gradient_similarity(grads), k, algorithm)
     if method == "full_training":
-        return cluster(read_affinity(affinity_full, task_names(bench)).to_numpy(), k, algorithm, seed)
+        return cluster(read_affinity(affinity_full, task_names(bench)).to_numpy(), k, algorithm)
     raise ValueError(f"unknown baseline '{method}'; allowed: {', '.join(baseline_methods(bench))}")
 
 
 def run(
     bench: Benchmark,
     method: str,
+    k: int,
     feature_paths: Sequence[str | Path],
     affinity_full: str | Path | None,
     output: str | Path,
 ) -> None:
-    labels = grouping(bench, method, feature_paths, affinity_full)
+    labels = grouping(bench, method, k, feature_paths, affinity_full)
     write_csv(pd.DataFrame({"task": task_names(bench), "group": labels}), output)

@@ -93,8 +93,9 @@ def _affinity(b: Benchmark, a: argparse.Namespace) -> None:
 
 
 def _cluster(b: Benchmark, a: argparse.Namespace) -> None:
-    cfg = b["cluster"]
-    cluster.run(task_names(b), planted_groups(b), a.affinity, cfg["k"], cfg["method"], b["seed"], a.output, a.quality)
+    cluster.run(
+        task_names(b), planted_groups(b), b["cluster"], b["seed"], a.affinity, a.chunks, a.features, a.output, a.quality
+    )
 
 
 def _finetune(b: Benchmark, a: argparse.Namespace) -> None:
@@ -121,12 +122,13 @@ def _approx_error(b: Benchmark, a: argparse.Namespace) -> None:
 
 def _speedup(b: Benchmark, a: argparse.Namespace) -> None:
     speedup.run(
-        b, a.feature_timings, a.estimate_timings, a.full_timings, a.meta_log, a.affinity, a.affinity_full, a.output
-    )
+        b, a.feature_timings, a.estimate_timings, a.full_timings, a.meta_log, a.affinity, a.affinity_full,
+        cluster.chosen_k(a.quality), a.output,
+    )  # fmt: skip
 
 
 def _baseline(b: Benchmark, a: argparse.Namespace) -> None:
-    baselines.run(b, a.method, a.features or [], a.affinity_full, a.output)
+    baselines.run(b, a.method, cluster.chosen_k(a.quality), a.features or [], a.affinity_full, a.output)
 
 
 def _compare(b: Benchmark, a: argparse.Namespace) -> None:
@@ -172,10 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunks", nargs="+", required=True, help="every subsets/chunk_{c}.csv")
     p.add_argument("--output", required=True)
 
-    p = _stage(sub, "cluster", "5. k groups of high affinity -> clusters.csv, cluster_quality.json", _cluster)
+    p = _stage(
+        sub, "cluster", "5. k groups of high affinity and the trust verdict -> clusters.csv, cluster_quality.json",
+        _cluster,
+    )  # fmt: skip
     p.add_argument("--affinity", required=True)
-    p.add_argument("--output", required=True, help="clusters.csv to write (task,group)")
-    p.add_argument("--quality", required=True, help="cluster_quality.json to write")
+    p.add_argument("--chunks", nargs="+", required=True, help="every subsets/chunk_{c}.csv (split-half reliability)")
+    p.add_argument("--features", nargs="+", required=True, help="every task's features npz (gradient consistency)")
+    p.add_argument("--output", required=True, help="clusters.csv to write (task,group[,planted])")
+    p.add_argument("--quality", required=True, help="cluster_quality.json to write (k, reliability, verdict, ...)")
 
     p = _stage(sub, "finetune", "6. fine-tune theta* on one group's tasks -> groups/{group}/policy.pt", _finetune)
     p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
@@ -233,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--meta-log", required=True, help="meta/train_log.csv")
     p.add_argument("--affinity", required=True)
     p.add_argument("--affinity-full", required=True)
+    p.add_argument("--quality", required=True, help="cluster_quality.json (the k both affinities are clustered at)")
     p.add_argument("--output", required=True)
 
     p = _stage(sub, "baseline", "a baseline grouping -> baselines/{method}/clusters.csv", _baseline)
@@ -241,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--features", nargs="*", help="features npz (grad_similarity)")
     p.add_argument("--affinity-full", help="affinity_full.csv (full_training)")
+    p.add_argument("--quality", required=True, help="cluster_quality.json: its k is the baselines' k")
     p.add_argument("--output", required=True)
 
     p = _stage(sub, "compare", "grouping quality of every method -> comparison.csv", _compare)

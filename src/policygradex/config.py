@@ -86,6 +86,15 @@ def _field(path: Any) -> str:
     return "config" + "".join(parts)
 
 
+def _describe(option: dict[str, Any]) -> str:
+    """A schema alternative in words: ``{type: integer, minimum: 2}`` -> "an integer >= 2"."""
+    if "const" in option:
+        return repr(option["const"])
+    kind = option.get("type", "value")
+    text = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    return text + (f" >= {option['minimum']}" if "minimum" in option else "")
+
+
 def validate_config(config: Config, cross_checks: bool = True) -> Config:
     """Validate ``config`` against the schema, fill its defaults in place and return it.
 
@@ -106,6 +115,9 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
         if error.validator == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
             raise ConfigError(f"{_field(error.absolute_path)}: {error.message}; allowed keys: {', '.join(allowed)}")
+        if error.validator == "oneOf":
+            allowed = " or ".join(_describe(option) for option in error.validator_value)
+            raise ConfigError(f"{_field(error.absolute_path)}: {error.instance!r} is not allowed; allowed: {allowed}")
         raise ConfigError(f"{_field(error.absolute_path)}: {error.message}")
     for name, bench in config["benchmarks"].items():
         _fill_env_defaults(name, bench, check=cross_checks)
@@ -158,7 +170,7 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
         raise ConfigError(f"{where}.tasks: task names must be unique, repeated: {', '.join(duplicates)}")
     n = len(names)
     k = bench["cluster"]["k"]
-    if k > n:
+    if k != "auto" and k > n:
         raise ConfigError(f"{where}.cluster.k: {k} groups asked for but there are only n = {n} tasks (need k <= n)")
     size = bench["estimate"]["subset_size"]
     if not 2 <= size <= n:
@@ -187,17 +199,25 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
 
 
 def _check_pair_coverage(where: str, names: list[str], size: int, count: int, seed: int) -> None:
-    """Every pair of tasks must share a subset, or its affinity T[i, j] is undefined: fail now, not in affinity."""
+    """Every pair of tasks must share a subset, or its affinity T[i, j] is undefined; and the trust check's
+    split halves (trust.py) need room to cover every pair too: fail now, not in affinity or cluster."""
     from policygradex.subsets import draw_subsets, min_covering_count, uncovered_pairs  # noqa: PLC0415
 
     missing = uncovered_pairs(len(names), draw_subsets(len(names), size, count, seed))
+    need = min_covering_count(len(names), size, seed)
     if missing:
         i, j = missing[0]
-        need = min_covering_count(len(names), size, seed)
         raise ConfigError(
             f"{where}.estimate.num_subsets: {count} subsets of {size} tasks leave {len(missing)} task pairs (first:"
             f" {names[i]} and {names[j]}) without a shared subset, so their affinity is undefined; at this seed"
-            f" {need} subsets cover every pair (or raise estimate.subset_size)"
+            f" {need} subsets cover every pair, and the trust check's two halves need {2 * need}"
+            " (or raise estimate.subset_size)"
+        )
+    if count < 2 * need:
+        raise ConfigError(
+            f"{where}.estimate.num_subsets: {count} subsets cover every task pair, but the trust check splits them"
+            f" into two halves that must each be able to: at this seed {need} subsets cover every pair, so"
+            f" num_subsets must be at least {2 * need} (or raise estimate.subset_size)"
         )
 
 

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from policygradex.affinity import read_affinity  # noqa: E402
-from policygradex.cluster import read_clusters  # noqa: E402
+from policygradex.cluster import read_clusters, similarity  # noqa: E402
 from policygradex.config import Benchmark, task_names  # noqa: E402
 from policygradex.estimate import NOISY_CONSISTENCY  # noqa: E402
 from policygradex.evaluate import EVALUATION_COLUMNS  # noqa: E402
@@ -34,9 +34,9 @@ def _save(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_affinity(affinity: pd.DataFrame, clusters: pd.DataFrame, path: Path) -> None:
-    """Heatmap of T with tasks ordered by group and group borders drawn."""
-    order = clusters.sort_values(["group", "task"], kind="stable")["task"].tolist()
+def plot_affinity(affinity: pd.DataFrame, clusters: pd.DataFrame, path: Path, label: str, title: str) -> None:
+    """Heatmap of a task x task matrix with tasks ordered by group (config order within one) and borders drawn."""
+    order = clusters.sort_values("group", kind="stable")["task"].tolist()
     t = affinity.loc[order, order].to_numpy()
     fig, ax = plt.subplots(figsize=(1 + 0.45 * len(order), 0.8 + 0.4 * len(order)))
     image = ax.imshow(t, cmap="viridis")
@@ -48,9 +48,52 @@ def plot_affinity(affinity: pd.DataFrame, clusters: pd.DataFrame, path: Path) ->
     for edge in np.cumsum(sizes)[:-1]:
         ax.axhline(edge - 0.5, color="white", lw=2)
         ax.axvline(edge - 0.5, color="white", lw=2)
-    fig.colorbar(image, ax=ax, label="T[i, j]: mean score of i over subsets with i and j")
-    ax.set_title("Estimated task affinity, grouped by cluster")
+    fig.colorbar(image, ax=ax, label=label)
+    ax.set_title(title)
     _save(fig, path)
+
+
+def plot_k_scores(quality: dict, path: Path) -> None:
+    """Split-half stability (and eigengap) of every candidate k, the stability threshold and the chosen k."""
+    scores = pd.DataFrame(quality["k_scores"])
+    threshold = quality["thresholds"]["min_stability"]
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    ax.plot(scores["k"], scores["stability"], "o-", label="split-half stability (ARI)")
+    ax.plot(scores["k"], scores["eigengap"], "s--", color="tab:gray", label="eigengap")
+    ax.axhline(threshold, color="black", lw=1, ls=":", label=f"stability threshold {threshold}")
+    ax.axvline(quality["k"], color="tab:red", lw=1, label=f"k = {quality['k']} ({quality['k_selection']})")
+    ax.set_xlabel("k (number of groups)")
+    ax.set_xticks(scores["k"])
+    ax.set_ylim(min(-0.1, scores["stability"].min() - 0.05), 1.05)
+    ax.set_title("How many groups do the data support?")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    _save(fig, path)
+
+
+def verdict_html(quality: dict) -> str:
+    """The trust verdict in words, first on the page."""
+    reliability = quality["reliability"]
+    if quality["verdict"] == "structure":
+        head = "<p><b>The groups are reliable.</b>"
+    else:
+        head = (
+            "<p style='color:#a00'><b>No reliable structure: the groups may be noise.</b> Before acting on them,"
+            " raise features.episodes (gradient consistency below), lower policy.log_std_init where the"
+            " meta-policy's actions are mostly noise, or raise estimate.num_subsets (README: Can I trust the"
+            " groups?)."
+        )
+    return (
+        f"{head} Why: {html.escape(quality['reason'])}.</p><ul>"
+        f"<li>k = {quality['k']} ({html.escape(quality['k_selection'])})</li>"
+        f"<li>Permutation test: p = {quality['p_value']:.3g} ({quality['permutation']['permutations']} row-permuted"
+        " affinities clustered the same way)</li>"
+        f"<li>Two random halves of the {2 * reliability['half_subsets']} subsets ({reliability['splits']} splits):"
+        f" their clusterings agree at ARI {reliability['stability']:.2f}; their affinities' row-wise Spearman is"
+        f" {reliability['row_spearman_half']:.2f} ({reliability['row_spearman']:.2f} corrected to all subsets)</li>"
+        + (f"<li>Against the planted groups: ARI {quality['ari']:.2f}, NMI {quality['nmi']:.2f}</li>"
+           if "ari" in quality else "")
+        + "</ul>"
+    )  # fmt: skip
 
 
 def task_coordinates(bench: Benchmark) -> tuple[np.ndarray, str, str] | None:
@@ -151,7 +194,16 @@ def run(
     quality = json.loads(Path(quality_path).read_text())
     hessian = read_csv(hessian_path, HESSIAN_COLUMNS)
     plots = Path(plots_dir)
-    plot_affinity(affinity, clusters, plots / "affinity.png")
+    plot_affinity(
+        affinity, clusters, plots / "affinity.png", "T[i, j]: mean score of i over subsets with i and j",
+        "Estimated task affinity, grouped by cluster",
+    )  # fmt: skip
+    sim = pd.DataFrame(similarity(affinity.to_numpy()), index=affinity.index, columns=affinity.columns)
+    plot_affinity(
+        sim, clusters, plots / "similarity.png", "similarity (row ranks, symmetrised)",
+        "What the clustering sees: each task's ranking of its partners",
+    )  # fmt: skip
+    plot_k_scores(quality, plots / "k_scores.png")
     plot_clusters(bench, clusters, plots / "clusters.png")
     plot_evaluation(evaluation, plots / "evaluation.png")
     plot_gradient_consistency(names, consistency, plots / "gradient_consistency.png")
@@ -160,9 +212,12 @@ def run(
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} img{{max-width:100%}}
 td,th{{padding:2px 8px}}</style>
 </head><body><h1>PolicyGradEx report: {html.escape(name)}</h1>
-<h2>Clusters</h2><pre>{html.escape(json.dumps(quality, indent=2))}</pre>{_img(plots / "clusters.png")}
+<h2>Can the groups be trusted?</h2>{verdict_html(quality)}{_img(plots / "k_scores.png")}
+<h2>Clusters</h2>{_img(plots / "clusters.png")}
 {clusters.to_html(index=False)}
-<h2>Affinity</h2>{_img(plots / "affinity.png")}
+<h2>Affinity</h2><p>Left: the estimated affinity (each row on its task's own scale, so rows differ more than
+columns). Right: the matrix the clustering sees, each task's ranking of its partners, symmetrised; groups are the
+bright blocks on the diagonal.</p>{_img(plots / "affinity.png")}{_img(plots / "similarity.png")}
 <p>Gradient consistency: the cosine between each task's policy gradient on the fitted and on the held-out
 episodes. Near 1 the rollouts determine the gradient; near 0 it is noise, and so is the affinity (raise
 features.episodes).</p>{_img(plots / "gradient_consistency.png")}

@@ -50,6 +50,7 @@ def run(
     meta_log: str | Path,
     affinity_path: str | Path,
     affinity_full_path: str | Path,
+    k: int,
     output: str | Path,
 ) -> None:
     names = task_names(bench)
@@ -57,10 +58,8 @@ def run(
     full_s = total_seconds(full_timings)
     estimated = read_affinity(affinity_path, names).to_numpy()
     full = read_affinity(affinity_full_path, names).to_numpy()
-    k, method = bench["cluster"]["k"], bench["cluster"]["method"]
-    same_groups = adjusted_rand_score(
-        cluster(estimated, k, method, bench["seed"]), cluster(full, k, method, bench["seed"])
-    )
+    method = bench["cluster"]["method"]
+    same_groups = adjusted_rand_score(cluster(estimated, k, method), cluster(full, k, method))
     result = {
         "num_tasks": len(names),
         "num_subsets": bench["estimate"]["num_subsets"],

@@ -1,4 +1,5 @@
-"""The random task subsets of the estimate (and of full training): drawing them, covering pairs, chunking.
+"""The random task subsets of the estimate (and of full training): drawing them, covering pairs, chunking, and
+averaging their scores into an affinity.
 
 numpy only, so the config check can draw the subsets before any job runs and say which task pairs would never
 share one (the affinity T[i, j] needs at least one subset holding both i and j).
@@ -55,3 +56,16 @@ def chunk_ids(count: int, num_chunks: int, chunk: int) -> range:
         raise ValueError(f"chunk {chunk} is outside 0..{num_chunks - 1}")
     bounds = np.linspace(0, count, num_chunks + 1).round().astype(int)
     return range(bounds[chunk], bounds[chunk + 1])
+
+
+def subset_affinity(scores: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """T[i, j] = mean of task i's scores over the subsets (rows) holding both i and j; NaN where none does.
+
+    ``scores`` is m x n with task i's score in subset s at [s, i] (anything where i is not in s), ``members``
+    the m x n boolean membership.
+    """
+    held = members.astype(float)
+    total = (np.where(members, scores, 0.0)).T @ held
+    count = held.T @ held
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)

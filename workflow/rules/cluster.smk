@@ -1,7 +1,11 @@
 # A checkpoint: the number of groups, and so the finetune jobs, is known only once clusters.csv exists.
+# The stage also chooses k (cluster.k: auto) and judges the groups (split halves of the subsets, a permutation
+# test): cluster_quality.json holds the verdict, and the Snakefile's onsuccess handler prints it.
 checkpoint cluster:
     input:
         affinity="results/{benchmark}/affinity.csv",
+        chunks=estimate_chunks,
+        features=feature_files,
     output:
         clusters=report(
             "results/{benchmark}/clusters.csv",
@@ -24,4 +28,5 @@ checkpoint cluster:
         ENV
     shell:
         "python -m policygradex cluster --benchmark {wildcards.benchmark} --settings {params.settings:q}"
-        " --affinity {input.affinity} --output {output.clusters} --quality {output.quality} > {log} 2>&1"
+        " --affinity {input.affinity} --chunks {input.chunks} --features {input.features}"
+        " --output {output.clusters} --quality {output.quality} > {log} 2>&1"

@@ -134,11 +134,13 @@ def require_full_training(wildcards):
 
 # Baselines of the comparison (compare.smk).
 def baseline_inputs(wildcards):
+    """Every baseline groups at PolicyGradEx's k (cluster_quality.json); two need more."""
+    inputs = {"quality": f"results/{wildcards.benchmark}/cluster_quality.json"}
     if wildcards.method == "grad_similarity":
-        return {"features": feature_files(wildcards)}
+        inputs["features"] = feature_files(wildcards)
     if wildcards.method == "full_training":
-        return {"affinity_full": f"results/{wildcards.benchmark}/affinity_full.csv"}
-    return {}
+        inputs["affinity_full"] = f"results/{wildcards.benchmark}/affinity_full.csv"
+    return inputs
 
 
 def baseline_args(wildcards, input):
@@ -149,11 +151,13 @@ def baseline_args(wildcards, input):
     return ""
 
 
-def baseline_steps(wildcards):
-    """Every method spends the same total budget: one group of all tasks gets k groups' worth."""
-    b = bench(wildcards)
-    factor = b["cluster"]["k"] if wildcards.method == "single_finetuned" else 1
-    return factor * b["finetune"]["total_steps"]
+def baseline_steps(wildcards, input):
+    """Every method spends the same total budget: one group of all tasks gets k groups' worth (k as clustered:
+    Snakemake evaluates this when the job is scheduled, after cluster_quality.json exists)."""
+    from policygradex.cluster import chosen_k  # imported here: it pulls in the ML stack
+
+    factor = chosen_k(input.quality) if wildcards.method == "single_finetuned" else 1
+    return factor * bench(wildcards)["finetune"]["total_steps"]
 
 
 def comparison_inputs(wildcards):

@@ -18,13 +18,14 @@ checkpoint baseline:
         ENV
     shell:
         "python -m policygradex baseline --benchmark {wildcards.benchmark} --settings {params.settings:q}"
-        " --method {wildcards.method} {params.inputs} --output {output} > {log} 2>&1"
+        " --method {wildcards.method} {params.inputs} --quality {input.quality} --output {output} > {log} 2>&1"
 
 
 use rule finetune as finetune_baseline with:
     input:
         policy="results/{benchmark}/meta/policy.pt",
         clusters="results/{benchmark}/baselines/{method}/clusters.csv",
+        quality="results/{benchmark}/cluster_quality.json",
     output:
         policy="results/{benchmark}/baselines/{method}/groups/{group}/policy.pt",
         log_csv="results/{benchmark}/baselines/{method}/groups/{group}/train_log.csv",

@@ -57,6 +57,7 @@ rule speedup:
         meta_log="results/{benchmark}/meta/train_log.csv",
         affinity="results/{benchmark}/affinity.csv",
         affinity_full="results/{benchmark}/affinity_full.csv",
+        quality="results/{benchmark}/cluster_quality.json",
     output:
         report(
             "results/{benchmark}/speedup.json",
@@ -76,7 +77,7 @@ rule speedup:
         "python -m policygradex speedup --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --feature-timings {input.feature_timings} --estimate-timings {input.estimate_timings}"
         " --full-timings {input.full_timings} --meta-log {input.meta_log} --affinity {input.affinity}"
-        " --affinity-full {input.affinity_full} --output {output} > {log} 2>&1"
+        " --affinity-full {input.affinity_full} --quality {input.quality} --output {output} > {log} 2>&1"
 
 
 rule approx_error:

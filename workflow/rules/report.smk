@@ -13,6 +13,8 @@ rule report:
             multiext(
                 "results/{benchmark}/plots/",
                 "affinity.png",
+                "similarity.png",
+                "k_scores.png",
                 "clusters.png",
                 "evaluation.png",
                 "gradient_consistency.png",

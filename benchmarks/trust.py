@@ -1,0 +1,158 @@
+"""The trust verdict (src/policygradex/trust.py) on real runs, with k from the config and with ``k: auto``.
+
+For each case (benchmark, preset, seed), the default config.yaml with only that benchmark and that seed is built
+by Snakemake up to ``clusters.csv`` in its own folder (benchmarks/out/trust/<benchmark>-<preset>/seed-<s>/). The
+row holds the verdict of cluster_quality.json (k from the config), then the cluster stage is run again in this
+process on the same artifacts with ``cluster.k: auto`` (written to auto/ beside results/), for the k it picks.
+
+Cost: the cluster stage's wall time as Snakemake runs it (``python -m policygradex cluster`` in a fresh process,
+median of ``--repeats`` runs) against the seconds of its trust step (trust.assess, median of as many in-process
+runs, same inputs), measured in the same run of this script.
+
+Writes trust.csv and trust.json (one row per case, with the commit) and prints a markdown table.
+
+    python benchmarks/trust.py                                      # the cases of issue 12
+    python benchmarks/trust.py --cases pointmass:smoke:0 ant:evidence:10 --out benchmarks/out/trust
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from claims import markdown_table, run_workflow  # noqa: E402
+
+from policygradex import cluster as cluster_stage  # noqa: E402
+from policygradex.affinity import read_affinity, read_subset_scores  # noqa: E402
+from policygradex.config import stage_view_json, task_names, validate_config  # noqa: E402
+from policygradex.trust import TrustSettings, assess  # noqa: E402
+
+DEFAULT_CASES = [
+    "pointmass:smoke:0",
+    "pointmass:smoke:1",
+    "pointmass:smoke:2",
+    "ant:evidence:10",
+    "ant:evidence:11",
+    "halfcheetah:smoke:0",
+    "hopper:smoke:0",
+    "ant:smoke:0",
+]
+
+
+def case_config(benchmark: str, preset: str, seed: int) -> dict:
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["benchmarks"] = {benchmark: {**copy.deepcopy(config["benchmarks"][benchmark]), "seed": seed}}
+    config["preset"] = preset
+    return config
+
+
+def commit() -> str:
+    out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src", "config.yaml"], capture_output=True)
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def summarise(prefix: str, quality: dict) -> dict:
+    reliability = quality["reliability"]
+    return {
+        f"{prefix}k": quality["k"],
+        f"{prefix}verdict": quality["verdict"],
+        f"{prefix}p_value": quality["p_value"],
+        f"{prefix}row_spearman": reliability["row_spearman"],
+        f"{prefix}stability": reliability["stability"],
+        f"{prefix}ari": quality.get("ari"),
+    }
+
+
+def stage_cost(workdir: Path, benchmark: str, bench: dict, repeats: int) -> dict:
+    """Median wall seconds of the cluster stage's process and of its trust step (see module docstring)."""
+    results = workdir / "results" / benchmark
+    names = task_names(bench)
+    chunks = sorted(str(p) for p in (results / "subsets").glob("chunk_*.csv"))
+    features = [str(results / "features" / f"{name}.npz") for name in names]
+    out = workdir / "cost"
+    command = [
+        sys.executable, "-m", "policygradex", "cluster", "--benchmark", benchmark,
+        "--settings", stage_view_json(bench, "cluster"), "--affinity", str(results / "affinity.csv"),
+        "--chunks", *chunks, "--features", *features,
+        "--output", str(out / "clusters.csv"), "--quality", str(out / "cluster_quality.json"),
+    ]  # fmt: skip
+    process = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        process.append(time.perf_counter() - start)
+    affinity = read_affinity(results / "affinity.csv", names).to_numpy()
+    scores, members = read_subset_scores(chunks, names)
+    cfg = bench["cluster"]
+    trust = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        assess(
+            affinity, scores, members, cfg["k"], cfg["k_max"], cluster_stage.similarity,
+            lambda sim, k: cluster_stage.partition(sim, k, cfg["method"]),
+            TrustSettings.from_config(cfg["trust"]), bench["seed"],
+        )  # fmt: skip
+        trust.append(time.perf_counter() - start)
+    stage_s, trust_s = float(np.median(process)), float(np.median(trust))
+    return {"cluster_stage_s": stage_s, "trust_step_s": trust_s, "trust_share_pct": 100 * trust_s / stage_s}
+
+
+def run_case(case: str, out: Path, cores: int, repeats: int) -> dict:
+    benchmark, preset, seed = case.split(":")
+    config = case_config(benchmark, preset, int(seed))
+    workdir = out / f"{benchmark}-{preset}" / f"seed-{seed}"
+    minutes = run_workflow(workdir, config, [f"results/{benchmark}/clusters.csv"], cores) / 60
+    bench = validate_config(copy.deepcopy(config))["benchmarks"][benchmark]
+    results = workdir / "results" / benchmark
+    names = task_names(bench)
+    features = [results / "features" / f"{name}.npz" for name in names]
+    row = {"benchmark": benchmark, "preset": preset, "seed": int(seed), "commit": commit(), "minutes": minutes}
+    row["k_config"] = bench["cluster"]["k"]
+    row |= summarise("", json.loads((results / "cluster_quality.json").read_text()))
+    row["gradient_consistency_median"] = cluster_stage.median_consistency(features)
+    auto = {**bench["cluster"], "k": "auto"}
+    cluster_stage.run(
+        names, [t.get("group") for t in bench["tasks"]] if "group" in bench["tasks"][0] else None, auto,
+        bench["seed"], results / "affinity.csv", sorted((results / "subsets").glob("chunk_*.csv")), features,
+        workdir / "auto" / "clusters.csv", workdir / "auto" / "cluster_quality.json",
+    )  # fmt: skip
+    row |= summarise("auto_", json.loads((workdir / "auto" / "cluster_quality.json").read_text()))
+    if benchmark == "pointmass":
+        row |= stage_cost(workdir, benchmark, bench, repeats)
+    row["reason"] = json.loads((results / "cluster_quality.json").read_text())["reason"]
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", nargs="+", default=DEFAULT_CASES, metavar="BENCHMARK:PRESET:SEED")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5, help="runs of the cost measurement (median)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "trust")
+    args = parser.parse_args()
+    rows = []
+    for case in args.cases:
+        rows.append(run_case(case, args.out, args.cores, args.repeats))
+        print(f"{case}: {rows[-1]}", flush=True)
+    table = pd.DataFrame(rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out / "trust.csv", index=False)
+    (args.out / "trust.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(markdown_table(table.drop(columns=["reason"])))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""How many estimation subsets the trust verdict needs: the verdict against m, on tuning seeds.
+
+For each seed, the benchmark is built by Snakemake up to ``affinity.csv`` with ``--max-subsets`` estimation
+subsets (benchmarks/out/trust_subsets/<benchmark>/seed-<s>/). The subsets are drawn one after the other, so the
+first m of them are exactly the subsets a run with ``estimate.num_subsets: m`` would draw: each m of ``--subsets``
+is judged in this process on those first m (trust.assess, the cluster stage's settings), with k from the config
+and with ``k: auto``. One row per (seed, m), written to trust_subsets.csv / .json; a markdown table is printed.
+
+    python benchmarks/trust_subsets.py --seeds 7 --subsets 100 150 200 300 400
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from claims import markdown_table, run_workflow  # noqa: E402
+from trust import case_config, commit  # noqa: E402
+
+from policygradex.affinity import read_subset_scores  # noqa: E402
+from policygradex.cluster import partition, similarity  # noqa: E402
+from policygradex.config import planted_groups, task_names, validate_config  # noqa: E402
+from policygradex.subsets import subset_affinity  # noqa: E402
+from policygradex.trust import TrustSettings, assess  # noqa: E402
+
+
+def judge(bench: dict, scores, members, k) -> dict:
+    cfg = bench["cluster"]
+    result = assess(
+        subset_affinity(scores, members), scores, members, k, cfg["k_max"], similarity,
+        lambda sim, c: partition(sim, c, cfg["method"]), TrustSettings.from_config(cfg["trust"]), bench["seed"],
+    )  # fmt: skip
+    labels = partition(similarity(subset_affinity(scores, members)), result["k"], cfg["method"])
+    planted = planted_groups(bench)
+    return {
+        "k": result["k"],
+        "verdict": result["verdict"],
+        "p_value": result["p_value"],
+        "row_spearman": result["reliability"]["row_spearman"],
+        "stability": result["reliability"]["stability"],
+        "ari": adjusted_rand_score(planted, labels) if planted else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--benchmark", default="pointmass")
+    parser.add_argument("--preset", default="smoke")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7])
+    parser.add_argument("--subsets", type=int, nargs="+", default=[100, 150, 200, 300, 400])
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "trust_subsets")
+    args = parser.parse_args()
+    most = max(args.subsets)
+    rows = []
+    for seed in args.seeds:
+        config = case_config(args.benchmark, args.preset, seed)
+        entry = config["benchmarks"][args.benchmark]
+        target = entry["presets"].setdefault(args.preset, {}) if "presets" in entry else entry
+        target.setdefault("estimate", {})["num_subsets"] = most
+        workdir = args.out / args.benchmark / f"seed-{seed}"
+        minutes = run_workflow(workdir, config, [f"results/{args.benchmark}/affinity.csv"], args.cores) / 60
+        bench = validate_config(copy.deepcopy(config))["benchmarks"][args.benchmark]
+        chunks = sorted((workdir / "results" / args.benchmark / "subsets").glob("chunk_*.csv"))
+        scores, members = read_subset_scores(chunks, task_names(bench))  # rows in subset-id order
+        for m in args.subsets:
+            row = {"benchmark": args.benchmark, "seed": seed, "num_subsets": m, "commit": commit()}
+            row["build_minutes"] = minutes
+            for prefix, k in (("", bench["cluster"]["k"]), ("auto_", "auto")):
+                row |= {prefix + key: value for key, value in judge(bench, scores[:m], members[:m], k).items()}
+            rows.append(row)
+            print(row, flush=True)
+    table = pd.DataFrame(rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out / "trust_subsets.csv", index=False)
+    (args.out / "trust_subsets.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(markdown_table(table))
+
+
+if __name__ == "__main__":
+    main()

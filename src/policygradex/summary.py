@@ -1,0 +1,62 @@
+"""The end-of-run summary on the console: per benchmark, the groups, their quality and the trust verdict.
+
+The Snakefile's ``onsuccess`` handler prints it, so that what a run found (and every warning a stage raised,
+with the log it is in) reaches the person at the terminal, not only the job logs. Standard library only: it
+runs inside Snakemake's own process.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+#: What to try when the verdict is negative (README, "Can I trust the groups?").
+NEGATIVE_ADVICE = (
+    "the groups may be noise: raise features.episodes (gradient consistency), lower policy.log_std_init where the"
+    " meta-policy's actions are mostly noise, or raise estimate.num_subsets (README: 'Can I trust the groups?')"
+)
+
+
+def stage_warnings(logs: Path) -> list[str]:
+    """Lines starting with ``warning:`` in the benchmark's stage logs, each with its log's path, deduplicated."""
+    seen: dict[str, list[str]] = {}
+    for log in sorted(logs.rglob("*.log")) if logs.is_dir() else ():
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("warning:"):
+                seen.setdefault(line, []).append(str(log))
+    return [f"{line} [{', '.join(paths[:2])}{', ...' if len(paths) > 2 else ''}]" for line, paths in seen.items()]
+
+
+def benchmark_summary(name: str, results: Path, logs: Path) -> list[str]:
+    """Lines describing one benchmark's clusters.csv and cluster_quality.json (empty when not built)."""
+    quality_path, clusters_path = results / "cluster_quality.json", results / "clusters.csv"
+    if not (quality_path.exists() and clusters_path.exists()):
+        return []
+    quality = json.loads(quality_path.read_text())
+    with open(clusters_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        groups.setdefault(row["group"], []).append(row["task"])
+    lines = [f"{name}: {len(groups)} groups (k {quality.get('k_selection', 'config')}) from {clusters_path}"]
+    lines += [f"  group {g}: {' '.join(tasks)}" for g, tasks in groups.items()]
+    if "ari" in quality:
+        lines.append(f"  against the planted groups: ARI {quality['ari']:.2f}, NMI {quality['nmi']:.2f}")
+    verdict = quality.get("verdict")
+    if verdict == "structure":
+        lines.append(f"  verdict: structure ({quality['reason']})")
+    elif verdict is not None:
+        lines.append(f"  verdict: NO RELIABLE STRUCTURE ({quality['reason']})")
+        lines.append(f"  what to do: {NEGATIVE_ADVICE}")
+    lines += [f"  {warning}" for warning in stage_warnings(logs)]
+    return lines
+
+
+def summary(benchmarks: Iterable[str], root: Path = Path(".")) -> str:
+    """The summary of every benchmark whose clusters exist under ``root``/results (empty string if none)."""
+    lines = []
+    for name in benchmarks:
+        lines += benchmark_summary(name, root / "results" / name, root / "logs" / name)
+    return "\n".join(["PolicyGradEx summary", *lines]) if lines else ""

@@ -1,0 +1,244 @@
+"""Can the groups be trusted? Split-half reliability, a permutation test, and k chosen from the data.
+
+Clustering always returns k groups, also from an affinity that is pure noise, and the rank transform of
+:func:`policygradex.cluster.similarity` gives any matrix full spread. Three measurements tell structure from noise:
+
+- **Split-half reliability.** The m estimation subsets are split at random into two disjoint halves; each half
+  gives its own affinity T_a, T_b (a pair that no subset of a half holds is left undefined, neutral for the
+  clustering). The mean row-wise Spearman correlation of T_a and T_b (which partners help task i most, the
+  quantity the clustering reads) measures the reliability at m/2 subsets; the Spearman-Brown formula 2r/(1+r)
+  corrects it to the m subsets of the real affinity. The *stability* is the ARI between the clusterings of T_a
+  and T_b: how far two independent runs of half the size agree. Both are means over ``splits`` random splits.
+- **Permutation test.** The statistic is the mean intra-group similarity of the found partition on the matrix
+  the clustering sees. Its null distribution re-runs the same clustering on affinities whose structure is
+  destroyed: each row's off-diagonal entries permuted independently (a task keeps its scores, but which partner
+  gave which score is forgotten). p = (1 + #null >= observed) / (1 + permutations).
+- **k from the data** (``cluster.k: auto``): the largest k in 2..k_max whose split-half stability reaches
+  ``min_stability``: the finest grouping that two independent halves of the subsets reproduce. Finer than the
+  true groups, the halves split the groups differently and agree by chance only (ARI near 0). The eigengap of
+  the normalised Laplacian of the similarity (von Luxburg, "A tutorial on spectral clustering", 2007, 8.3) is
+  recorded for every k and decides only when no k is stable (the verdict is then negative anyway): on pointmass
+  it prefers the coarse split of the compass into two halves (east+north, west+south) to the four directions,
+  since neighbouring directions do help each other; it says how cleanly the matrix splits, not how finely the
+  data resolve it.
+
+The verdict is ``structure`` when the p-value, the corrected reliability and the stability all pass their
+thresholds (``cluster.trust``), and ``no_reliable_structure`` otherwise, with the failed checks as the reason.
+Everything is seeded by the benchmark seed. numpy, scipy and scikit-learn only: the cluster stage stays seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+
+from policygradex.subsets import subset_affinity
+
+#: The matrix the clustering sees, from an affinity (e.g. :func:`policygradex.cluster.similarity`).
+SimilarityFn = Callable[[np.ndarray], np.ndarray]
+#: Labels of the clustering of such a matrix at k groups (e.g. :func:`policygradex.cluster.partition`).
+PartitionFn = Callable[[np.ndarray, int], np.ndarray]
+
+STRUCTURE = "structure"
+NO_STRUCTURE = "no_reliable_structure"
+
+
+@dataclass(frozen=True)
+class TrustSettings:
+    """The ``cluster.trust`` section of the config (schema: workflow/schemas/config.schema.yaml)."""
+
+    splits: int = 10
+    permutations: int = 200
+    alpha: float = 0.05
+    min_reliability: float = 0.2
+    min_stability: float = 0.8
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> TrustSettings:
+        return cls(**section)
+
+
+def row_spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean over rows i of the Spearman correlation of a[i, j] and b[i, j], j != i, where both are defined."""
+    n = len(a)
+    values = []
+    for i in range(n):
+        keep = (np.arange(n) != i) & np.isfinite(a[i]) & np.isfinite(b[i])
+        if keep.sum() >= 3 and np.ptp(a[i, keep]) > 0 and np.ptp(b[i, keep]) > 0:
+            values.append(np.corrcoef(rankdata(a[i, keep]), rankdata(b[i, keep]))[0, 1])
+    return float(np.mean(values)) if values else float("nan")
+
+
+def spearman_brown(r: float, factor: float = 2.0) -> float:
+    """The reliability of a measure ``factor`` times as long as one of reliability ``r`` (here: m vs m/2)."""
+    return factor * r / (1 + (factor - 1) * r) if r > -1 / (factor - 1) else float("nan")
+
+
+def eigengaps(sim: np.ndarray, k_values: Sequence[int]) -> dict[int, float]:
+    """lambda_{k+1} - lambda_k of the symmetric normalised Laplacian I - D^-1/2 S D^-1/2, per k (ascending)."""
+    s = (sim + sim.T) / 2
+    d = 1 / np.sqrt(s.sum(axis=1))
+    eigenvalues = np.linalg.eigvalsh(np.eye(len(s)) - d[:, None] * s * d[None, :])
+    return {k: float(eigenvalues[k] - eigenvalues[k - 1]) for k in k_values}
+
+
+def intra_group_similarity(sim: np.ndarray, labels: np.ndarray) -> float:
+    """Mean similarity of the pairs i != j that share a group (0 when every group is a single task)."""
+    same = (labels[:, None] == labels[None, :]) & ~np.eye(len(labels), dtype=bool)
+    return float(sim[same].mean()) if same.any() else 0.0
+
+
+def choose_k(stability_by_k: dict[int, float], gaps: dict[int, float], min_stability: float) -> tuple[int, str]:
+    """The largest k whose split-half stability reaches ``min_stability`` (the finest grouping the data
+    reproduce), or, when none does, the k of the largest eigengap; with the rule that chose it."""
+    stable = [k for k, value in stability_by_k.items() if value >= min_stability]
+    if stable:
+        return max(stable), "stability"
+    return max(stability_by_k, key=lambda k: gaps[k]), "eigengap (no k reached the stability threshold)"
+
+
+def candidate_ks(n: int, k_max: int) -> list[int]:
+    """2..min(k_max, n - 1): k = 1 and k = n (every task alone) group nothing."""
+    return list(range(2, max(2, min(k_max, n - 1)) + 1))
+
+
+def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
+    """Adjusted Rand index of two labelings (Hubert and Arabie 1985; scikit-learn's ``adjusted_rand_score``,
+    which tests/test_trust.py checks it against, spends ten times as long validating its input)."""
+    _, a = np.unique(a, return_inverse=True)
+    _, b = np.unique(b, return_inverse=True)
+    table = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(table, (a, b), 1)
+
+    def pairs(x: np.ndarray) -> float:
+        return float((x * (x - 1) / 2).sum())
+
+    both, rows, cols, total = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0)), pairs(np.array(len(a)))
+    expected = rows * cols / total if total else 0.0
+    top = (rows + cols) / 2
+    return 1.0 if top == expected else (both - expected) / (top - expected)
+
+
+def split_half(
+    scores: np.ndarray,
+    members: np.ndarray,
+    k_values: Sequence[int],
+    similarity_fn: SimilarityFn,
+    partition_fn: PartitionFn,
+    splits: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Row Spearman of the halves' affinities, their pair coverage, and the ARI of their clusterings per k."""
+    rng = np.random.default_rng(seed)
+    m, n = members.shape
+    off = ~np.eye(n, dtype=bool)
+    rhos, coverage = [], []
+    agreement: dict[int, list[float]] = {k: [] for k in k_values}
+    for _ in range(splits):
+        order = rng.permutation(m)
+        half_a, half_b = order[: m // 2], order[m // 2 : 2 * (m // 2)]
+        t_a = subset_affinity(scores[half_a], members[half_a])
+        t_b = subset_affinity(scores[half_b], members[half_b])
+        rhos.append(row_spearman(t_a, t_b))
+        coverage.append(float((np.isfinite(t_a) & np.isfinite(t_b))[off].mean()))
+        sim_a, sim_b = similarity_fn(t_a), similarity_fn(t_b)
+        for k in k_values:
+            agreement[k].append(adjusted_rand(partition_fn(sim_a, k), partition_fn(sim_b, k)))
+    rho = float(np.nanmean(rhos)) if np.isfinite(rhos).any() else float("nan")
+    return {
+        "splits": splits,
+        "half_subsets": m // 2,
+        "pair_coverage": float(np.mean(coverage)),
+        "row_spearman_half": rho,
+        "row_spearman": spearman_brown(rho),
+        "stability_by_k": {k: float(np.mean(v)) for k, v in agreement.items()},
+    }
+
+
+def permutation_test(
+    affinity: np.ndarray,
+    k: int,
+    similarity_fn: SimilarityFn,
+    partition_fn: PartitionFn,
+    permutations: int,
+    seed: int,
+) -> dict[str, float]:
+    """p-value of the found partition's intra-group similarity against row-permuted affinities (module doc)."""
+    rng = np.random.default_rng(seed)
+    sim = similarity_fn(affinity)
+    observed = intra_group_similarity(sim, partition_fn(sim, k))
+    n = len(affinity)
+    off = ~np.eye(n, dtype=bool)
+    entries = affinity[off].reshape(n, n - 1)
+    null = np.empty(permutations)
+    for r in range(permutations):
+        shuffled = affinity.copy()
+        shuffled[off] = rng.permuted(entries, axis=1).ravel()  # each row's off-diagonal entries, independently
+        null_sim = similarity_fn(shuffled)
+        null[r] = intra_group_similarity(null_sim, partition_fn(null_sim, k))
+    return {
+        "statistic": observed,
+        "null_mean": float(null.mean()),
+        "null_q95": float(np.quantile(null, 0.95)),
+        "permutations": permutations,
+        "p_value": float((1 + (null >= observed).sum()) / (1 + permutations)),
+    }
+
+
+def assess(
+    affinity: np.ndarray,
+    scores: np.ndarray,
+    members: np.ndarray,
+    k: int | str,
+    k_max: int,
+    similarity_fn: SimilarityFn,
+    partition_fn: PartitionFn,
+    settings: TrustSettings,
+    seed: int,
+    gradient_consistency: float | None = None,
+) -> dict[str, Any]:
+    """Choose k (when ``k == "auto"``), measure reliability and significance, and give the verdict.
+
+    Returns the fields of cluster_quality.json that this module owns: ``k``, ``k_selection``, ``k_scores``,
+    ``reliability``, ``p_value``, ``permutation``, ``verdict``, ``reason`` and ``thresholds``.
+    """
+    n = len(affinity)
+    ks = candidate_ks(n, k_max) if k == "auto" else [int(k)]
+    gaps = eigengaps(similarity_fn(affinity), candidate_ks(n, max(k_max, max(ks))))
+    halves = split_half(scores, members, ks, similarity_fn, partition_fn, settings.splits, seed)
+    stability_by_k = halves.pop("stability_by_k")
+    chosen, selection = choose_k(stability_by_k, gaps, settings.min_stability) if k == "auto" else (int(k), "config")
+    stability = stability_by_k[chosen]
+    test = permutation_test(affinity, chosen, similarity_fn, partition_fn, settings.permutations, seed + 1)
+    checks = [  # (what, value, limit, True when a value below the limit passes)
+        ("permutation p-value", test["p_value"], settings.alpha, True),
+        ("split-half reliability (row Spearman, corrected to m)", halves["row_spearman"], settings.min_reliability,
+         False),
+        (f"split-half stability ARI at k = {chosen}", stability, settings.min_stability, False),
+    ]  # fmt: skip
+    passed, failed = [], []
+    for what, value, limit, below in checks:
+        ok = value <= limit if below else value >= limit  # NaN fails
+        relation = ("<=" if ok else ">") if below else (">=" if ok else "<")
+        (passed if ok else failed).append(f"{what} {value:.3f} {relation} {limit}")
+    verdict = NO_STRUCTURE if failed else STRUCTURE
+    reason = "; ".join(failed or passed)
+    if gradient_consistency is not None:
+        reason += f"; median gradient consistency {gradient_consistency:.2f}"
+    return {
+        "k": chosen,
+        "k_selection": selection,
+        "k_scores": [
+            {"k": c, "eigengap": gaps[c], "stability": stability_by_k.get(c)} for c in sorted(gaps) if c in ks
+        ],
+        "reliability": {**halves, "stability": stability},
+        "p_value": test["p_value"],
+        "permutation": test,
+        "verdict": verdict,
+        "reason": reason,
+        "thresholds": asdict(settings),
+    }

@@ -1,0 +1,126 @@
+"""The trust check (trust.py) on synthetic subset scores: numpy only, no RL.
+
+Each synthetic benchmark draws m subsets like the estimate does; task i's score in subset S is its own offset and
+scale (as real tasks' returns differ), times a planted effect that grows with the share of S's other members in
+i's group, plus noise per score and noise shared by the whole subset (one lucky estimate lifts every member,
+which makes T[i, j] and T[j, i] move together without any task structure).
+"""
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from policygradex.cluster import cluster, partition, similarity
+from policygradex.subsets import draw_subsets, subset_affinity
+from policygradex.trust import (
+    NO_STRUCTURE,
+    STRUCTURE,
+    TrustSettings,
+    adjusted_rand,
+    assess,
+    eigengaps,
+    row_spearman,
+    spearman_brown,
+)
+
+
+def synthetic_scores(labels, m, size, effect, seed, noise=1.0, shared=0.5):
+    rng = np.random.default_rng(seed)
+    n = len(labels)
+    offset, scale = rng.normal(size=n) * 5, rng.uniform(0.5, 2.0, n)
+    scores, members = np.full((m, n), np.nan), np.zeros((m, n), dtype=bool)
+    for s, subset in enumerate(draw_subsets(n, size, m, seed)):
+        lucky = rng.normal()
+        for i in subset:
+            same = np.mean([labels[j] == labels[i] for j in subset if j != i])
+            scores[s, i] = offset[i] + scale[i] * (effect * same + shared * lucky + noise * rng.normal())
+            members[s, i] = True
+    return scores, members
+
+
+def judge(scores, members, k="auto", seed=0):
+    return assess(
+        subset_affinity(scores, members),
+        scores,
+        members,
+        k=k,
+        k_max=8,
+        similarity_fn=similarity,
+        partition_fn=lambda sim, c: partition(sim, c, "spectral"),
+        settings=TrustSettings(),
+        seed=seed,
+    )
+
+
+PLANTED = np.repeat(np.arange(4), 3)  # 12 tasks in 4 groups of 3, like pointmass
+
+
+def test_no_structure_is_rarely_called_structure():
+    """50 benchmarks whose scores ignore the groups: the verdict may say `structure` at most 5% of the time."""
+    verdicts = [judge(*synthetic_scores(PLANTED, 100, 6, effect=0.0, seed=seed), seed=seed) for seed in range(50)]
+    rate = np.mean([v["verdict"] == STRUCTURE for v in verdicts])
+    assert rate <= 0.05, rate
+    # and the p-value alone is calibrated: about alpha of the null benchmarks fall below it, not most of them
+    assert np.mean([v["p_value"] <= 0.05 for v in verdicts]) <= 0.2
+
+
+@pytest.mark.parametrize(("sizes", "seed"), [((3, 3, 3, 3), 0), ((3, 3, 3, 3), 1), ((4, 4, 4), 2), ((5, 5), 3)])
+def test_planted_blocks_give_structure_their_number_and_the_blocks(sizes, seed):
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    scores, members = synthetic_scores(labels, 150, 6, effect=8.0, seed=seed)
+    result = judge(scores, members, seed=seed)
+    assert result["verdict"] == STRUCTURE, result["reason"]
+    assert result["k"] == len(sizes)
+    assert result["p_value"] < 0.01
+    found = cluster(subset_affinity(scores, members), result["k"], "spectral")
+    assert adjusted_rand_score(labels, found) == 1.0
+
+
+def test_weak_structure_at_few_subsets_is_not_trusted():
+    """Blocks too faint for 60 subsets: the two halves disagree, and the verdict says so with the reason."""
+    scores, members = synthetic_scores(PLANTED, 60, 6, effect=1.0, seed=0)
+    result = judge(scores, members, k=4)
+    assert result["verdict"] == NO_STRUCTURE
+    assert "stability ARI at k = 4" in result["reason"]
+    assert result["k_selection"] == "config" and result["k"] == 4
+
+
+def test_halves_with_uncovered_pairs_stay_defined():
+    """Few subsets: a half may hold no subset with some pair; those entries are neutral, the check still runs."""
+    scores, members = synthetic_scores(PLANTED, 24, 6, effect=8.0, seed=0)
+    result = judge(scores, members)
+    assert 0 < result["reliability"]["pair_coverage"] < 1
+    assert np.isfinite(result["reliability"]["row_spearman"])
+
+
+def test_subset_affinity_is_the_mean_over_subsets_holding_both():
+    scores = np.array([[1.0, 2.0, np.nan], [3.0, np.nan, 4.0], [7.0, 8.0, np.nan]])
+    members = np.isfinite(scores)
+    t = subset_affinity(scores, members)
+    assert t[0, 1] == 4.0 and t[0, 2] == 3.0 and t[1, 0] == 5.0
+    assert t[0, 0] == pytest.approx(11 / 3)
+    assert np.isnan(t[1, 2]) and np.isnan(t[2, 1])
+
+
+def test_row_spearman_and_its_correction():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(6, 6))
+    assert row_spearman(a, a) == pytest.approx(1.0)
+    assert row_spearman(a, -a) == pytest.approx(-1.0)
+    assert spearman_brown(0.5) == pytest.approx(2 / 3)
+    assert spearman_brown(0.0) == 0.0
+
+
+def test_eigengap_peaks_at_the_number_of_blocks():
+    labels = np.repeat(np.arange(3), 4)
+    sim = np.where(labels[:, None] == labels[None, :], 1.0, 0.05)
+    gaps = eigengaps(sim, range(2, 8))
+    assert max(gaps, key=gaps.get) == 3
+
+
+def test_adjusted_rand_is_scikit_learns():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        a, b = rng.integers(0, 4, 12), rng.integers(0, 3, 12)
+        assert adjusted_rand(a, b) == pytest.approx(adjusted_rand_score(a, b))
+    assert adjusted_rand([0, 0, 1, 1], [5, 5, 2, 2]) == 1.0
