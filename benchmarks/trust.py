@@ -136,13 +136,38 @@ def run_case(case: str, out: Path, cores: int, repeats: int) -> dict:
     return row
 
 
+def readme_table(table: pd.DataFrame) -> str:
+    """The README's table of verdicts (one row per case) from a trust.csv."""
+    view = pd.DataFrame(
+        {
+            "benchmark": table["benchmark"] + " " + table["preset"],
+            "seed": table["seed"],
+            "k (config)": table["k_config"],
+            "verdict": table["verdict"],
+            "stability": table["stability"].map("{:.2f}".format),
+            "row Spearman": table["row_spearman"].map("{:.2f}".format),
+            "p": table["p_value"].map("{:.3f}".format),
+            "ARI": table["ari"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
+            "k (auto)": table["auto_k"],
+            "verdict (auto)": table["auto_verdict"],
+            "ARI (auto)": table["auto_ari"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
+            "gradient consistency": table["gradient_consistency_median"].map("{:.2f}".format),
+        }
+    )
+    return markdown_table(view)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="+", default=DEFAULT_CASES, metavar="BENCHMARK:PRESET:SEED")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5, help="runs of the cost measurement (median)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "trust")
+    parser.add_argument("--table", type=Path, metavar="TRUST_CSV", help="only print the README table of a trust.csv")
     args = parser.parse_args()
+    if args.table:
+        print(readme_table(pd.read_csv(args.table)))
+        return
     rows = []
     for case in args.cases:
         rows.append(run_case(case, args.out, args.cores, args.repeats))
