@@ -81,11 +81,18 @@ def test_spectral_gives_scikit_learns_partition():
         assert adjusted_rand_score(reference, spectral(sim, k)) == 1.0
 
 
-def test_similarity_is_symmetric_nonnegative():
+def test_similarity_ignores_each_tasks_scale_and_favours_mutual_best_partners():
+    """Rows of T are tasks' scores on their own scales: rescaling or shifting a row changes nothing, and a pair
+    that ranks each other first gets the largest similarity."""
     t, _ = planted_block_matrix([3, 3], 0)
+    rescaled = t * np.array([[1.0], [100.0], [0.01], [3.0], [1.0], [7.0]]) + np.arange(6)[:, None] * 50
+    np.testing.assert_allclose(similarity(rescaled), similarity(t))
+    t = np.zeros((4, 4))
+    t[0, 1] = t[1, 0] = 1.0  # 0 and 1 are each other's best partner
     s = similarity(t)
     np.testing.assert_allclose(s, s.T)
-    assert (s > 0).all() and (s <= 1).all()
+    off = ~np.eye(4, dtype=bool)
+    assert s[0, 1] == s[off].max() and s[0, 1] > s[2, 3]
 
 
 def test_relabel_orders_groups_by_first_appearance():

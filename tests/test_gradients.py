@@ -45,9 +45,10 @@ def test_projection_is_seeded_rademacher():
     assert torch.equal(p, projection_matrix(500, 50, seed=4))
     assert not torch.equal(p, projection_matrix(500, 50, seed=5))
     np.testing.assert_allclose(sorted(set(p.abs().flatten().tolist())), [50**-0.5], rtol=1e-6)
-    # E[P P^T] = I: inner products are preserved on average.
-    x = torch.randn(500)
-    assert abs((x @ p).norm() / x.norm() - 1) < 0.35
+    # E[P P^T] = I: squared norms are preserved on average (200 seeded vectors; one ratio's sd is 0.2 at d = 50).
+    x = torch.randn(200, 500, generator=torch.Generator().manual_seed(0))
+    ratio = ((x @ p).norm(dim=1) ** 2 / x.norm(dim=1) ** 2).mean()
+    assert abs(ratio - 1) < 0.05
 
 
 def test_flatten_roundtrip(bench):

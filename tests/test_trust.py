@@ -124,3 +124,17 @@ def test_adjusted_rand_is_scikit_learns():
         a, b = rng.integers(0, 4, 12), rng.integers(0, 3, 12)
         assert adjusted_rand(a, b) == pytest.approx(adjusted_rand_score(a, b))
     assert adjusted_rand([0, 0, 1, 1], [5, 5, 2, 2]) == 1.0
+
+
+def test_a_second_level_of_structure_is_named():
+    """Four groups in two super-groups (like the compass halves of pointmass): whichever level k: auto picks, the
+    other is reported as also supported."""
+    fine = np.repeat(np.arange(4), 3)
+    coarse = fine // 2
+    rng_scores, members = synthetic_scores(fine, 200, 6, effect=8.0, seed=0)
+    coarse_scores, _ = synthetic_scores(coarse, 200, 6, effect=8.0, seed=0, noise=0.0, shared=0.0)
+    # same subsets (same seed): add the super-group effect on top of the group effect
+    scores = rng_scores + (coarse_scores - np.nanmean(coarse_scores, axis=0))
+    result = judge(scores, members)
+    levels = {result["k"]} | {other["k"] for other in result["also_supported"]}
+    assert {2, 4} <= levels, (result["k"], result["also_supported"], result["k_scores"])

@@ -15,6 +15,7 @@ import pytest
 import torch
 import yaml
 
+from policygradex.features import gradient_consistency
 from tests.conftest import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +81,14 @@ def test_every_stage_writes_its_artifacts(workdir):
     assert quality["k"] == 2 and quality["k_selection"] == "config"
     assert quality["verdict"] in ("structure", "no_reliable_structure") and quality["reason"]
     assert quality["reliability"]["splits"] == 10 and quality["reliability"]["half_subsets"] == 6
-    assert 1 / 201 <= quality["p_value"] <= 1 and quality["permutation"]["permutations"] == 200
+    thresholds, reliability = quality["thresholds"], quality["reliability"]
+    passes = (
+        quality["p_value"] <= thresholds["alpha"]
+        and reliability["row_spearman"] >= thresholds["min_reliability"]
+        and reliability["stability"] >= thresholds["min_stability"]
+    )
+    assert quality["verdict"] == ("structure" if passes else "no_reliable_structure")
+    assert quality["permutation"]["permutations"] == 200 and quality["permutation"]["p_value"] == quality["p_value"]
     assert list(clusters["planted"]) == ["east", "east", "west", "west"]
     for group in (0, 1):
         assert (results / "groups" / str(group) / "policy.pt").exists()
@@ -95,7 +103,8 @@ def test_every_stage_writes_its_artifacts(workdir):
     assert (results / "plots" / "k_scores.png").stat().st_size > 0
     assert (results / "plots" / "gradient_consistency.png").stat().st_size > 0
     with np.load(results / "features" / "east-0.5.npz") as f:
-        assert -1 <= float(f["gradient_consistency"]) <= 1
+        recomputed = gradient_consistency(f["projected_grad"], f["advantage"], f["heldout"].astype(bool))
+        assert float(f["gradient_consistency"]) == pytest.approx(recomputed)
     hessian = pd.read_csv(results / "hessian.csv")
     assert list(hessian["method"]) == ["single", "policygradex", "policygradex"]
     assert (hessian["trace"] > 0).all() and (hessian["bound"] >= 0).all()  # nll: Fisher-like curvature

@@ -8,6 +8,7 @@ benchmark's config that the stage reads, so a rule reruns exactly when its own s
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -60,10 +61,14 @@ def _settings(args: argparse.Namespace) -> Benchmark:
     return benchmark(load_config(args.config), args.benchmark)
 
 
+#: Stages whose module has another name; the others' module is their name (the help shows its docstring).
+STAGE_MODULES = {"full_finetune": "full_training", "baseline": "baselines"}
+
+
 def _stage(
     sub: argparse._SubParsersAction, name: str, help_text: str, func: Callable[..., None]
 ) -> argparse.ArgumentParser:
-    doc = sys.modules[func.__module__].__doc__ or help_text
+    doc = importlib.import_module(f"policygradex.{STAGE_MODULES.get(name, name)}").__doc__ or help_text
     parser = sub.add_parser(
         name, help=help_text, description=doc, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )

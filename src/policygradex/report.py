@@ -89,7 +89,12 @@ def verdict_html(quality: dict) -> str:
         )
     return (
         f"{head} Why: {html.escape(quality['reason'])}.</p><ul>"
-        f"<li>k = {quality['k']} ({html.escape(quality['k_selection'])})</li>"
+        f"<li>k = {quality['k']} ({html.escape(quality['k_selection'])})"
+        + "".join(
+            f"; k = {o['k']} is also supported (stability {o['stability']:.2f}, p = {o['p_value']:.3g})"
+            for o in quality.get("also_supported", [])
+        )
+        + "</li>"
         f"<li>Permutation test: p = {quality['p_value']:.3g} ({quality['permutation']['permutations']} row-permuted"
         " affinities clustered the same way)</li>"
         f"<li>Two random halves of the {2 * reliability['half_subsets']} subsets ({reliability['splits']} splits):"

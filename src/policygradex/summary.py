@@ -50,6 +50,11 @@ def benchmark_summary(name: str, results: Path, logs: Path) -> list[str]:
     elif verdict is not None:
         lines.append(f"  verdict: NO RELIABLE STRUCTURE ({quality['reason']})")
         lines.append(f"  what to do: {NEGATIVE_ADVICE}")
+    for other in quality.get("also_supported", []):
+        lines.append(
+            f"  also supported: k = {other['k']} (stability {other['stability']:.2f}, p {other['p_value']:.3f});"
+            f" set cluster.k: {other['k']} for that grouping"
+        )
     lines += [f"  {warning}" for warning in stage_warnings(logs)]
     return lines
 

@@ -207,6 +207,7 @@ def assess(
 
     k's scores use permutations seeded ``seed + 1``, the chosen k's test ``seed + 2`` (independent draws).
     Returns the fields of cluster_quality.json that this module owns: ``k``, ``k_selection``, ``k_scores``,
+    ``also_supported`` (other k that pass the significance and stability checks, with ``k: auto``),
     ``reliability``, ``p_value``, ``permutation``, ``verdict``, ``reason`` and ``thresholds``.
     """
     n = len(affinity)
@@ -219,6 +220,13 @@ def assess(
         chosen, selection = max(ks, key=lambda c: contrast[c]["z"]), "largest z against the permutation null"
     else:
         contrast, chosen, selection = {}, int(k), "config"
+    # Structure often has levels (pointmass: two halves of the compass, then four directions): name the other k
+    # that pass the same checks, so that a user can pick the level they need.
+    also = [
+        {"k": c, "z": contrast[c]["z"], "stability": stability_by_k[c], "p_value": contrast[c]["p_value"]}
+        for c in ks
+        if c != chosen and stability_by_k[c] >= settings.min_stability and contrast[c]["p_value"] <= settings.alpha
+    ]
     stability = stability_by_k[chosen]
     test = null_contrast(affinity, [chosen], similarity_fn, partition_fn, settings.permutations, seed + 2)[chosen]
     checks = [  # (what, value, limit, True when a value below the limit passes)
@@ -242,6 +250,7 @@ def assess(
         "k_scores": [
             {"k": c, "z": contrast.get(c, test)["z"], "stability": stability_by_k[c], "eigengap": gaps[c]} for c in ks
         ],
+        "also_supported": also,
         "reliability": {**halves, "stability": stability},
         "p_value": test["p_value"],
         "permutation": test,
