@@ -36,7 +36,7 @@ from claims import markdown_table, run_workflow  # noqa: E402
 
 from policygradex import cluster as cluster_stage  # noqa: E402
 from policygradex.affinity import read_affinity, read_subset_scores  # noqa: E402
-from policygradex.config import stage_view_json, task_names, validate_config  # noqa: E402
+from policygradex.config import planted_groups, stage_view_json, task_names, validate_config  # noqa: E402
 from policygradex.trust import TrustSettings, assess  # noqa: E402
 
 DEFAULT_CASES = [
@@ -125,7 +125,7 @@ def run_case(case: str, out: Path, cores: int, repeats: int) -> dict:
     row["gradient_consistency_median"] = cluster_stage.median_consistency(features)
     auto = {**bench["cluster"], "k": "auto"}
     cluster_stage.run(
-        names, [t.get("group") for t in bench["tasks"]] if "group" in bench["tasks"][0] else None, auto,
+        names, planted_groups(bench), auto,
         bench["seed"], results / "affinity.csv", sorted((results / "subsets").glob("chunk_*.csv")), features,
         workdir / "auto" / "clusters.csv", workdir / "auto" / "cluster_quality.json",
     )  # fmt: skip

@@ -35,11 +35,12 @@ from policygradex.trust import TrustSettings, assess  # noqa: E402
 
 def judge(bench: dict, scores, members, k) -> dict:
     cfg = bench["cluster"]
+    affinity = subset_affinity(scores, members)
     result = assess(
-        subset_affinity(scores, members), scores, members, k, cfg["k_max"], similarity,
+        affinity, scores, members, k, cfg["k_max"], similarity,
         lambda sim, c: partition(sim, c, cfg["method"]), TrustSettings.from_config(cfg["trust"]), bench["seed"],
     )  # fmt: skip
-    labels = partition(similarity(subset_affinity(scores, members)), result["k"], cfg["method"])
+    labels = partition(similarity(affinity), result["k"], cfg["method"])
     planted = planted_groups(bench)
     return {
         "k": result["k"],

@@ -79,7 +79,6 @@ def test_every_stage_writes_its_artifacts(workdir):
     assert list(clusters["task"]) == names and set(clusters["group"]) == {0, 1}
     quality = json.loads((results / "cluster_quality.json").read_text())
     assert quality["k"] == 2 and quality["k_selection"] == "config"
-    assert quality["verdict"] in ("structure", "no_reliable_structure") and quality["reason"]
     assert quality["reliability"]["splits"] == 10 and quality["reliability"]["half_subsets"] == 6
     thresholds, reliability = quality["thresholds"], quality["reliability"]
     passes = (
@@ -88,6 +87,10 @@ def test_every_stage_writes_its_artifacts(workdir):
         and reliability["stability"] >= thresholds["min_stability"]
     )
     assert quality["verdict"] == ("structure" if passes else "no_reliable_structure")
+    if passes:  # the reason lists the checks that passed, else those that failed
+        assert all(check in quality["reason"] for check in ("p-value", "reliability", "stability"))
+    else:
+        assert " > " in quality["reason"] or " < " in quality["reason"]
     assert quality["permutation"]["permutations"] == 200 and quality["permutation"]["p_value"] == quality["p_value"]
     assert list(clusters["planted"]) == ["east", "east", "west", "west"]
     for group in (0, 1):
@@ -99,8 +102,7 @@ def test_every_stage_writes_its_artifacts(workdir):
     page = (results / "report.html").read_text()
     assert "<img" in page and "Gradient consistency" in page
     assert page.index("Can the groups be trusted?") < page.index("<h2>Clusters</h2>")
-    assert (results / "plots" / "similarity.png").stat().st_size > 0
-    assert (results / "plots" / "k_scores.png").stat().st_size > 0
+    assert 'alt="similarity"' in page and 'alt="k_scores"' in page  # both plots embedded in the page
     assert (results / "plots" / "gradient_consistency.png").stat().st_size > 0
     with np.load(results / "features" / "east-0.5.npz") as f:
         recomputed = gradient_consistency(f["projected_grad"], f["advantage"], f["heldout"].astype(bool))

@@ -34,10 +34,14 @@ def score_matrices(scores: pd.DataFrame, names: Sequence[str]) -> tuple[np.ndarr
     return values, members
 
 
+def read_scores(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """The estimate's chunk CSVs, ``subset_id,subset,task,score`` rows, in one frame."""
+    return pd.concat([read_csv(path, SUBSET_COLUMNS) for path in paths], ignore_index=True)
+
+
 def read_subset_scores(paths: Sequence[str | Path], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """The estimate's chunk CSVs as :func:`score_matrices`."""
-    frames = [read_csv(path, SUBSET_COLUMNS) for path in paths]
-    return score_matrices(pd.concat(frames, ignore_index=True), names)
+    return score_matrices(read_scores(paths), names)
 
 
 def affinity_matrix(scores: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
@@ -68,5 +72,4 @@ def read_affinity(path: str | Path, names: Sequence[str] | None = None) -> pd.Da
 
 def run(names: Sequence[str], chunk_paths: Sequence[str | Path], output: str | Path) -> None:
     """Average the estimate's subset scores (its chunk CSVs) into affinity.csv."""
-    scores = pd.concat([read_csv(path, SUBSET_COLUMNS) for path in chunk_paths], ignore_index=True)
-    write_csv(affinity_matrix(scores, names), output, index=True)
+    write_csv(affinity_matrix(read_scores(chunk_paths), names), output, index=True)

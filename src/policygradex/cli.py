@@ -38,7 +38,7 @@ from policygradex.config import (
     task_names,
     validate_config,
 )
-from policygradex.io import ArtifactError
+from policygradex.io import ArtifactError, read_chosen_k
 from policygradex.training import set_threads
 
 EPILOG = """The whole pipeline runs with Snakemake: `snakemake --cores 2 results/pointmass/report.html`.
@@ -128,12 +128,12 @@ def _approx_error(b: Benchmark, a: argparse.Namespace) -> None:
 def _speedup(b: Benchmark, a: argparse.Namespace) -> None:
     speedup.run(
         b, a.feature_timings, a.estimate_timings, a.full_timings, a.meta_log, a.affinity, a.affinity_full,
-        cluster.chosen_k(a.quality), a.output,
+        read_chosen_k(a.quality), a.output,
     )  # fmt: skip
 
 
 def _baseline(b: Benchmark, a: argparse.Namespace) -> None:
-    baselines.run(b, a.method, cluster.chosen_k(a.quality), a.features or [], a.affinity_full, a.output)
+    baselines.run(b, a.method, read_chosen_k(a.quality), a.features or [], a.affinity_full, a.output)
 
 
 def _compare(b: Benchmark, a: argparse.Namespace) -> None:

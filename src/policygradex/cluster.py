@@ -15,7 +15,6 @@ judges whether the groups are reproducible and significant (trust.py). cluster_q
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -141,15 +140,6 @@ def read_clusters(path: str | Path, names: Sequence[str]) -> pd.DataFrame:
     if groups != list(range(len(groups))):
         raise ArtifactError(f"{path}: groups must be numbered 0..g-1, got {groups}")
     return frame
-
-
-def chosen_k(quality_path: str | Path) -> int:
-    """The k the clustering used (the config's, or the one ``k: auto`` chose), from cluster_quality.json: the
-    baselines group at the same k."""
-    try:
-        return int(json.loads(Path(quality_path).read_text())["k"])
-    except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        raise ArtifactError(f"{quality_path}: no integer k ({type(err).__name__}: {err})") from err
 
 
 def median_consistency(feature_paths: Sequence[str | Path]) -> float | None:

@@ -97,3 +97,12 @@ def read_npz(path: str | Path, keys: list[str]) -> dict[str, np.ndarray]:
         if arrays[key].dtype.kind == "f" and not np.isfinite(arrays[key]).all():
             raise ArtifactError(f"{path}: array '{key}' holds NaN or infinite values")
     return arrays
+
+
+def read_chosen_k(quality_path: str | Path) -> int:
+    """The k the clustering used (the config's, or the one ``k: auto`` chose), from cluster_quality.json: the
+    baselines group at the same k."""
+    try:
+        return int(json.loads(Path(quality_path).read_text())["k"])
+    except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise ArtifactError(f"{quality_path}: no integer k ({type(err).__name__}: {err})") from err

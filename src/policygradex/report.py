@@ -26,6 +26,7 @@ from policygradex.families import MO_COMPONENTS  # noqa: E402
 from policygradex.features import FEATURE_KEYS, consistency_of  # noqa: E402
 from policygradex.hessian import HESSIAN_COLUMNS  # noqa: E402
 from policygradex.io import atomic_path, read_csv, read_npz  # noqa: E402
+from policygradex.summary import NEGATIVE_ADVICE  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -81,12 +82,7 @@ def verdict_html(quality: dict) -> str:
     if quality["verdict"] == "structure":
         head = "<p><b>The groups are reliable.</b>"
     else:
-        head = (
-            "<p style='color:#a00'><b>No reliable structure: the groups may be noise.</b> Before acting on them,"
-            " raise features.episodes (gradient consistency below), lower policy.log_std_init where the"
-            " meta-policy's actions are mostly noise, or raise estimate.num_subsets (README: Can I trust the"
-            " groups?)."
-        )
+        head = f"<p style='color:#a00'><b>No reliable structure</b>: {html.escape(NEGATIVE_ADVICE)}."
     return (
         f"{head} Why: {html.escape(quality['reason'])}.</p><ul>"
         f"<li>k = {quality['k']} ({html.escape(quality['k_selection'])})"

@@ -154,9 +154,9 @@ def baseline_args(wildcards, input):
 def baseline_steps(wildcards, input):
     """Every method spends the same total budget: one group of all tasks gets k groups' worth (k as clustered:
     Snakemake evaluates this when the job is scheduled, after cluster_quality.json exists)."""
-    from policygradex.cluster import chosen_k  # imported here: it pulls in the ML stack
+    from policygradex.io import read_chosen_k
 
-    factor = chosen_k(input.quality) if wildcards.method == "single_finetuned" else 1
+    factor = read_chosen_k(input.quality) if wildcards.method == "single_finetuned" else 1
     return factor * bench(wildcards)["finetune"]["total_steps"]
 
 
