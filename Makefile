@@ -2,7 +2,7 @@
 #   make demo   # the whole PolicyGradEx workflow on the embedded pointmass benchmark
 #   make test   # the test suite (what CI runs, via .ci/run)
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 BENCHMARK ?= pointmass

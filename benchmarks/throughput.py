@@ -12,7 +12,21 @@ Per benchmark, in this process (torch on ``--threads`` threads):
 
 Writes throughput.csv and throughput.json under ``--out`` and prints a markdown table.
 
+With ``--gradients``, instead: the gradient features' own rate against its physical limit, per benchmark and
+``--devices``. On the same ``--samples`` random (observation, action) pairs of the benchmark's network (the
+preset's ``net_arch``), in batches of the features stage's ``batch_size``:
+
+- ``plain_samples_per_s``: one batched forward + backward of the summed log pi (one gradient per batch), the
+  least any gradient of these samples can cost (ratio 1.0);
+- ``unprojected_samples_per_s``: the per-sample gradients alone (vmap of grad), not projected;
+- ``per_sample_samples_per_s``: the features stage's per-sample gradients projected to d by P;
+- ``ratio``: per-sample over plain. Median of ``--repeats`` runs after one warm-up. Beside it
+  ``dense_projection_bound`` = 3 / d: multiplying by a dense D x d matrix costs 2 D d flops a sample, a forward
+  + backward about 6 D, so no dense projection can beat this ratio where both run at the same flop rate.
+  Writes gradient_throughput.csv / .json.
+
     python benchmarks/throughput.py --benchmarks pointmass halfcheetah hopper ant metaworld
+    python benchmarks/throughput.py --gradients --benchmarks ant metaworld --preset full --devices cpu cuda
 """
 
 from __future__ import annotations
@@ -39,8 +53,9 @@ from claims import markdown_table  # noqa: E402
 from policygradex.config import task_names, validate_config  # noqa: E402
 from policygradex.estimate import SubsetEstimator  # noqa: E402
 from policygradex.features import compute_features  # noqa: E402
+from policygradex.gradients import per_sample_grads, projected_grads, projection_matrix  # noqa: E402
 from policygradex.io import write_npz  # noqa: E402
-from policygradex.policy import save_policy  # noqa: E402
+from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy  # noqa: E402
 from policygradex.subsets import draw_subsets  # noqa: E402
 from policygradex.training import make_learner  # noqa: E402
 
@@ -101,6 +116,82 @@ def measure(name: str, preset: str, steps: int, repeats: int, subsets: int, work
     return row
 
 
+def synchronised(device: torch.device):
+    """A function that waits for the device's queued work (CUDA runs asynchronously), so timings are real."""
+    return torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+
+def median_seconds(fn, sync, repeats: int) -> float:
+    fn()  # warm-up: allocations, kernel selection
+    sync()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def gradient_rate(name: str, preset: str, device_name: str, samples: int, repeats: int) -> dict:
+    """Per-sample gradient + projection against a plain batched forward + backward (module docstring)."""
+    bench = load_bench(name, preset)
+    device = torch.device(device_name)
+    module = ActorLogProb(build_policy(bench)).to(device)
+    params = actor_params(module)
+    num_params = int(flatten(params).numel())
+    generator = torch.Generator().manual_seed(0)
+    obs = torch.randn((samples, *module.policy.observation_space.shape), generator=generator).to(device)
+    actions = torch.randn((samples, *module.policy.action_space.shape), generator=generator).to(device)
+    batch = bench["features"]["batch_size"]
+    projection = projection_matrix(num_params, bench["features"]["projection_dim"], seed=0, device=device)
+    live = [module.get_parameter(n) for n in params]
+
+    def plain() -> None:
+        for start in range(0, samples, batch):
+            torch.autograd.grad(module(obs[start : start + batch], actions[start : start + batch]).sum(), live)
+
+    def unprojected() -> None:
+        for start in range(0, samples, batch):
+            per_sample_grads(module, params, obs[start : start + batch], actions[start : start + batch], batch)
+
+    def per_sample() -> None:
+        projected_grads(module, params, obs, actions, projection, batch)
+
+    sync = synchronised(device)
+    plain_s = median_seconds(plain, sync, repeats)
+    unprojected_s = median_seconds(unprojected, sync, repeats)
+    per_sample_s = median_seconds(per_sample, sync, repeats)
+    return {
+        "benchmark": name,
+        "preset": preset,
+        "device": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"cpu ({torch.get_num_threads()} threads)",
+        "net_arch": "x".join(map(str, bench["policy"]["net_arch"])),
+        "actor_params": num_params,
+        "projection_dim": projection.shape[1],
+        "batch_size": batch,
+        "samples": samples,
+        "plain_samples_per_s": samples / plain_s,
+        "unprojected_samples_per_s": samples / unprojected_s,
+        "per_sample_samples_per_s": samples / per_sample_s,
+        "ratio": plain_s / per_sample_s,
+        # The projection's 2 D d flops per sample against about 6 D for a forward + backward: 3 / d.
+        "dense_projection_bound": 3 / projection.shape[1],
+    }
+
+
+def write_table(rows: list[dict], out: Path, name: str) -> None:
+    table = pd.DataFrame(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / f"{name}.csv", index=False)
+    (out / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    text = markdown_table(table)
+    (out / f"{name}.md").write_text(text + "\n")
+    print(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--benchmarks", nargs="+", default=["pointmass", "halfcheetah", "hopper", "ant", "metaworld"])
@@ -110,20 +201,25 @@ def main() -> None:
     parser.add_argument("--subsets", type=int, default=3, help="estimation subsets timed (median)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "throughput")
+    parser.add_argument("--gradients", action="store_true", help="measure the gradient features' rate (docstring)")
+    parser.add_argument("--devices", nargs="+", default=["cpu"], help="with --gradients: torch devices to measure")
+    parser.add_argument("--samples", type=int, default=8192, help="with --gradients: samples per measurement")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.gradients:
+        rows = []
+        for name in args.benchmarks:
+            for device in args.devices:
+                rows.append(gradient_rate(name, args.preset, device, args.samples, args.repeats))
+                print(f"{name} {device}: {rows[-1]}", flush=True)
+        write_table(rows, args.out, "gradient_throughput")
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.benchmarks:
             rows.append(measure(name, args.preset, args.steps, args.repeats, args.subsets, Path(tmp)))
             print(f"{name}: {rows[-1]}", flush=True)
-    table = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "throughput.csv", index=False)
-    (args.out / "throughput.json").write_text(json.dumps(rows, indent=2) + "\n")
-    text = markdown_table(table)
-    (args.out / "throughput.md").write_text(text + "\n")
-    print(text)
+    write_table(rows, args.out, "throughput")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@ import numpy as np
 import torch
 
 from policygradex.config import validate_config
-from policygradex.gradients import per_sample_grads, projection_matrix
-from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, unflatten
+from policygradex.features import compute_features
+from policygradex.gradients import first_order_change, per_sample_grads, projected_grads, projection_matrix
+from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy, unflatten
 from policygradex.rollouts import Episode, gae
 from tests.conftest import real_bench, tiny_config
 
@@ -33,11 +34,53 @@ def test_per_sample_grads_match_a_loop_of_autograd(bench):
     policy, obs, actions = _policy_and_batch(bench)
     module = ActorLogProb(policy)
     params = actor_params(module)
-    fast = per_sample_grads(module, params, obs, actions, chunk=3)  # several chunks
+    fast = per_sample_grads(module, params, obs, actions, batch_size=3)  # several batches
     live = [module.get_parameter(name) for name in params]
     for t in range(len(obs)):
         grads = torch.autograd.grad(module(obs[t : t + 1], actions[t : t + 1]).sum(), live)
         torch.testing.assert_close(fast[t], torch.cat([g.reshape(-1) for g in grads]), rtol=1e-4, atol=1e-5)
+
+
+def test_batched_projection_equals_projecting_the_whole_gradient_matrix(bench):
+    policy, obs, actions = _policy_and_batch(bench, n=11)
+    module = ActorLogProb(policy)
+    params = actor_params(module)
+    projection = projection_matrix(int(flatten(params).numel()), 6, seed=3)
+    whole = per_sample_grads(module, params, obs, actions, batch_size=len(obs)) @ projection  # N x D at once
+    for batch_size in (1, 4, 11, 64):  # one sample, ragged last batch, exactly N, larger than N
+        batched = projected_grads(module, params, obs, actions, projection, batch_size=batch_size)
+        torch.testing.assert_close(batched, whole, rtol=1e-4, atol=1e-5)  # float32 sums in another order
+
+
+def test_first_order_change_is_the_gradient_times_delta(bench):
+    policy, obs, actions = _policy_and_batch(bench)
+    module = ActorLogProb(policy)
+    params = actor_params(module)
+    delta = torch.randn(int(flatten(params).numel()), generator=torch.Generator().manual_seed(1)) * 0.01
+    base, change = first_order_change(module, params, delta, obs, actions)
+    torch.testing.assert_close(base, module(obs, actions).detach())
+    torch.testing.assert_close(change, per_sample_grads(module, params, obs, actions) @ delta, rtol=1e-4, atol=1e-6)
+    # and it is the first-order term: the remainder of the real change shrinks quadratically with the step
+
+    def remainder(scale: float) -> float:
+        moved = unflatten(flatten(params) + scale * delta, params)
+        actual = torch.func.functional_call(module, moved, (obs, actions)) - base
+        return float((actual - scale * change).abs().max())
+
+    assert remainder(0.1) < remainder(1.0) / 30
+
+
+def test_features_do_not_depend_on_the_gradient_batch_size(bench, tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "policy.pt"
+    save_policy(build_policy(bench), path)
+    small, whole = (
+        compute_features({**bench, "features": {**bench["features"], "batch_size": b}}, path, "east-0.5")
+        for b in (5, 100_000)
+    )
+    assert small["projected_grad"].shape[0] > 5  # several batches were needed
+    np.testing.assert_allclose(small["projected_grad"], whole["projected_grad"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(small["obs"], whole["obs"])  # same rollouts: only the batching differs
 
 
 def test_projection_is_seeded_rademacher():

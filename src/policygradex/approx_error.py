@@ -5,8 +5,8 @@ delta = theta_finetuned(S) - theta* from real PPO fine-tuning (``full_finetune``
 over the task's held-out samples t (never used to fit anything):
 
 - ``log_prob`` (the paper's property): prediction p_t = log pi*(a_t|s_t) + g_t^T delta with the exact
-  (unprojected) gradient g_t at theta*, against the real r_t = log pi_{theta* + delta}(a_t|s_t);
-  rel_error = sum_t |p_t - r_t| / sum_t |r_t|.
+  (unprojected) gradient g_t at theta* (one Jacobian-vector product for all t), against the real
+  r_t = log pi_{theta* + delta}(a_t|s_t); rel_error = sum_t |p_t - r_t| / sum_t |r_t|.
 - ``log_prob_change``: the same error relative to the change it predicts,
   rel_error = sum_t |p_t - r_t| / sum_t |r_t - log pi*(a_t|s_t)|; a much harder normalisation.
 - ``score`` (end to end): task i's score from ``estimate`` (the surrogate delta-theta) against its score under
@@ -31,42 +31,33 @@ from torch.func import functional_call
 from policygradex.config import Benchmark
 from policygradex.estimate import SUBSET_COLUMNS, SubsetEstimator
 from policygradex.full_training import FULL_KEYS
-from policygradex.gradients import per_sample_grads
+from policygradex.gradients import first_order_change
 from policygradex.io import ArtifactError, read_csv, read_npz, write_csv, write_json
 from policygradex.policy import unflatten
 
 ERROR_COLUMNS = ["subset_id", "subset", "task", "kind", "estimated", "actual", "rel_error"]
 
 
-@torch.no_grad()
-def _real_log_prob(estimator: SubsetEstimator, delta: torch.Tensor, obs: torch.Tensor, actions: torch.Tensor):
-    params = unflatten(estimator.theta_flat + delta, estimator.theta)
-    return functional_call(estimator.module, params, (obs, actions))
-
-
 def log_prob_errors(
-    estimator: SubsetEstimator, task: int, delta: torch.Tensor, grads_cache: dict[int, torch.Tensor] | None = None
+    estimator: SubsetEstimator, task: int, delta: torch.Tensor
 ) -> dict[str, tuple[float, float, float]]:
     """kind -> (mean predicted, mean real, relative error) of log pi on the task's held-out samples.
 
-    The exact per-sample gradients at theta* depend only on the task: pass one ``grads_cache`` to every call
-    so that a task shared by several validation subsets has them computed once.
-    """
+    The first-order prediction log pi*(a|s) + g^T delta comes from one Jacobian-vector product along delta
+    (no per-sample gradient is materialised, so memory does not grow with the number of parameters)."""
     f = estimator.features[task]
     held = f["heldout"].astype(bool)
     obs, actions = torch.as_tensor(f["obs"][held]), torch.as_tensor(f["actions"][held])
-    base = torch.as_tensor(f["log_prob"][held])
-    cache = {} if grads_cache is None else grads_cache
-    if task not in cache:
-        cache[task] = per_sample_grads(estimator.module, estimator.theta, obs, actions)
-    grads = cache[task]
-    predicted = base + grads @ delta
-    real = _real_log_prob(estimator, delta, obs, actions)
+    base, change = first_order_change(estimator.module, estimator.theta, delta, obs, actions)
+    predicted = base + change
+    with torch.no_grad():
+        moved = unflatten(estimator.theta_flat + delta, estimator.theta)
+        real = functional_call(estimator.module, moved, (obs, actions))
     error = (predicted - real).abs().sum()
     return {
         "log_prob": (predicted.mean().item(), real.mean().item(), (error / real.abs().sum()).item()),
         "log_prob_change": (
-            (predicted - base).mean().item(),
+            change.mean().item(),
             (real - base).mean().item(),
             (error / (real - base).abs().sum().clamp_min(1e-12)).item(),
         ),
@@ -105,7 +96,6 @@ def run(
         data = read_npz(path, FULL_KEYS)
         deltas |= dict(zip(data["subset_id"].tolist(), data["delta"], strict=True))
     rows = []
-    grads_cache: dict[int, torch.Tensor] = {}
     for subset_id in range(bench["approx_error"]["validation_subsets"]):
         if subset_id not in deltas:
             raise ArtifactError(f"no real fine-tuning of subset {subset_id} in {', '.join(map(str, full_deltas))}")
@@ -114,7 +104,7 @@ def run(
         label = subset_rows["subset"].iloc[0]
         for name in subset_rows.index:
             task = estimator.names.index(name)
-            for kind, (est, act, rel) in log_prob_errors(estimator, task, delta, grads_cache).items():
+            for kind, (est, act, rel) in log_prob_errors(estimator, task, delta).items():
                 rows.append((subset_id, label, name, kind, est, act, rel))
             est = float(estimated.loc[(subset_id, name), "score"])
             act = float(subset_rows.loc[name, "score"])

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 
 from policygradex.config import Benchmark, task_names
-from policygradex.gradients import per_sample_grads, projection_matrix
+from policygradex.gradients import projected_grads, projection_matrix
 from policygradex.io import write_npz, write_timing
-from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy
+from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, resolve_device
 from policygradex.rollouts import collect_episodes, gae
 
 FEATURE_KEYS = ["task", "obs", "actions", "log_prob", "advantage", "episode", "heldout", "projected_grad"]
@@ -47,13 +47,15 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
     obs = torch.as_tensor(np.concatenate([ep.obs for ep in episodes]))
     actions = torch.as_tensor(np.concatenate([ep.actions for ep in episodes]))
 
-    module = ActorLogProb(policy)
+    device = resolve_device(bench["device"])  # the rollouts above ran on the CPU, step by step
+    module = ActorLogProb(policy).to(device)
     params = actor_params(module)
-    grads = per_sample_grads(module, params, obs, actions)
-    projection = projection_matrix(grads.shape[1], cfg["projection_dim"], seed=bench["seed"])
+    num_params = int(flatten(params).numel())
+    projection = projection_matrix(num_params, cfg["projection_dim"], seed=bench["seed"], device=device)
+    obs_d, actions_d = obs.to(device), actions.to(device)
+    projected = projected_grads(module, params, obs_d, actions_d, projection, cfg["batch_size"]).cpu().numpy()
     with torch.no_grad():
-        log_prob = module(obs, actions)
-    projected = (grads @ projection).numpy()
+        log_prob = module(obs_d, actions_d).cpu()
     return {
         "task": np.array(task),
         "obs": obs.numpy(),
@@ -66,7 +68,7 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
         "gradient_consistency": np.array(gradient_consistency(projected, advantage, heldout)),
         "episode_return": np.array([ep.total_return for ep in episodes]),
         "projection_seed": np.array(bench["seed"]),
-        "num_params": np.array(grads.shape[1]),
+        "num_params": np.array(num_params),
         "theta_norm": np.array(flatten(params).norm().item()),
     }
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import matplotlib
@@ -45,7 +45,7 @@ from torch.func import functional_call, grad, jvp  # noqa: E402
 from policygradex.cluster import read_clusters  # noqa: E402
 from policygradex.config import Benchmark, task_names  # noqa: E402
 from policygradex.io import atomic_path, write_csv  # noqa: E402
-from policygradex.policy import ActorLogProb, ParamDict, actor_params, flatten, load_policy  # noqa: E402
+from policygradex.policy import ActorLogProb, ParamDict, actor_params, flatten, load_policy, resolve_device  # noqa: E402
 from policygradex.progress import progress  # noqa: E402
 from policygradex.rollouts import collect_episodes, gae  # noqa: E402
 from policygradex.training import make_learner  # noqa: E402
@@ -62,6 +62,9 @@ class Batch:
     actions: torch.Tensor
     advantage: torch.Tensor
     log_prob: torch.Tensor  # log pi_old(a|s) of the policy that collected the samples
+
+    def to(self, device: torch.device) -> Batch:
+        return Batch(*(getattr(self, f.name).to(device) for f in fields(self)))
 
 
 def sample_losses(module: ActorLogProb, params: ParamDict, batch: Batch, loss: str) -> torch.Tensor:
@@ -87,8 +90,9 @@ def hutchinson_trace(
     samples: list[float] = []
     while len(samples) < max_probes:
         for _ in range(min(batch, max_probes - len(samples))):
+            # Drawn on the CPU, one seeded stream whatever the device, then moved to the parameters' device.
             probe = {
-                name: (torch.randint(0, 2, p.shape, generator=generator) * 2 - 1).to(p.dtype)
+                name: (torch.randint(0, 2, p.shape, generator=generator) * 2 - 1).to(p.device, p.dtype)
                 for name, p in params.items()
             }
             _, hvp = jvp(gradient, (params,), (probe,))
@@ -125,10 +129,12 @@ def measure(
     """Trace, losses, gap and bound of one policy on its tasks; ``start`` is theta_0 (flattened actor)."""
     cfg = bench["hessian"]
     policy, _ = load_policy(policy_path, bench)
-    module = ActorLogProb(policy)
-    params = actor_params(module)
     train = rollout_batch(policy, bench, task_ids, cfg["episodes"], seed)
     test = rollout_batch(policy, bench, task_ids, cfg["episodes"], seed + 50_000)
+    device = resolve_device(bench["device"])  # rollouts step on the CPU; the Hessian-vector products run here
+    module = ActorLogProb(policy).to(device)
+    params = actor_params(module)
+    train, test = train.to(device), test.to(device)
     trace, stderr, probes = hutchinson_trace(
         lambda p: policy_loss(module, p, train, cfg["loss"]),
         params,
@@ -140,7 +146,7 @@ def measure(
     with torch.no_grad():
         train_loss = float(sample_losses(module, params, train, cfg["loss"]).mean())
         test_losses = sample_losses(module, params, test, cfg["loss"])
-    distance = float((flatten(params) - start).norm())
+    distance = float((flatten(params).cpu() - start).norm())
     n = len(train.advantage)
     bound = math.sqrt(distance**2 * max(trace, 0.0) / n)
     return {
@@ -162,7 +168,7 @@ def initial_actor(bench: Benchmark) -> torch.Tensor:
     """theta_0 of meta-training: the learner's initialisation is a function of the seed (SB3 seeds first)."""
     model = make_learner(bench, range(len(bench["tasks"])), seed=bench["seed"])
     model.get_env().close()  # only the initial parameters are needed: stop the environments (subprocesses)
-    return flatten(actor_params(ActorLogProb(model.policy)))
+    return flatten(actor_params(ActorLogProb(model.policy))).cpu()  # the learner may sit on the GPU
 
 
 def plot_hessian(table: pd.DataFrame, path: str | Path) -> None:

@@ -140,8 +140,9 @@ def state_value(policy: BasePolicy, obs: torch.Tensor) -> torch.Tensor:
 def actor_params(module: ActorLogProb) -> ParamDict:
     """The parameters the actor's log-probability depends on (the critic's are left out), detached."""
     params = dict(module.named_parameters())
-    probe_obs = torch.zeros((1, *module.policy.observation_space.shape))
-    probe_act = torch.zeros((1, *module.policy.action_space.shape))
+    device = next(iter(params.values())).device
+    probe_obs = torch.zeros((1, *module.policy.observation_space.shape), device=device)
+    probe_act = torch.zeros((1, *module.policy.action_space.shape), device=device)
     grads = torch.autograd.grad(module(probe_obs, probe_act).sum(), list(params.values()), allow_unused=True)
     return {name: p.detach() for (name, p), g in zip(params.items(), grads, strict=True) if g is not None}
 

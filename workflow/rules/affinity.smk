@@ -9,6 +9,8 @@ rule affinity:
         ),
     log:
         "logs/{benchmark}/affinity.log",
+    benchmark:
+        "logs/{benchmark}/affinity.benchmark.tsv"
     params:
         settings=settings("affinity"),
     resources:

@@ -19,6 +19,8 @@ checkpoint cluster:
         ),
     log:
         "logs/{benchmark}/cluster.log",
+    benchmark:
+        "logs/{benchmark}/cluster.benchmark.tsv"
     params:
         settings=settings("cluster"),
     resources:

@@ -11,6 +11,8 @@ rule evaluate:
         ),
     log:
         "logs/{benchmark}/evaluate.log",
+    benchmark:
+        "logs/{benchmark}/evaluate.benchmark.tsv"
     params:
         settings=settings("evaluate"),
     threads: 1

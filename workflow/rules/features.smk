@@ -6,6 +6,8 @@ rule features:
         timing="results/{benchmark}/timing/features/{task}.json",
     log:
         "logs/{benchmark}/features/{task}.log",
+    benchmark:
+        "logs/{benchmark}/features/{task}.benchmark.tsv"
     params:
         settings=settings("features"),
     threads: 1

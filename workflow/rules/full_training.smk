@@ -96,6 +96,8 @@ rule approx_error:
         ),
     log:
         "logs/{benchmark}/approx_error.log",
+    benchmark:
+        "logs/{benchmark}/approx_error.benchmark.tsv"
     params:
         settings=settings("approx_error"),
     threads: 1
