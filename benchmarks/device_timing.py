@@ -78,7 +78,12 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     parser.add_argument("--commit", default="unknown", help="the commit measured (recorded in the outputs)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "device_timing")
+    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the table of a device_timing.csv")
     args = parser.parse_args()
+    if args.table:
+        table = pd.read_csv(args.table)
+        print(markdown_table(compare(table, list(dict.fromkeys(table["device"])))))
+        return
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     bench = copy.deepcopy(config["benchmarks"][args.benchmark])

@@ -21,8 +21,8 @@ preset's ``net_arch``), in batches of the features stage's ``batch_size``:
 - ``unprojected_samples_per_s``: the per-sample gradients alone (vmap of grad), not projected;
 - ``per_sample_samples_per_s``: the features stage's per-sample gradients projected to d by P;
 - ``ratio``: per-sample over plain. Median of ``--repeats`` runs after one warm-up. Beside it
-  ``dense_projection_bound`` = 3 / d: multiplying by a dense D x d matrix costs 2 D d flops a sample, a forward
-  + backward about 6 D, so no dense projection can beat this ratio where both run at the same flop rate.
+  ``gradient_gb_per_s``: the per-sample gradients written per second (D floats a sample, where the plain
+  backward writes D a batch), the memory traffic that grows with the network and that a plain backward lacks.
   Writes gradient_throughput.csv / .json.
 
     python benchmarks/throughput.py --benchmarks pointmass halfcheetah hopper ant metaworld
@@ -162,7 +162,7 @@ def gradient_rate(name: str, preset: str, device_name: str, samples: int, repeat
     plain_s = median_seconds(plain, sync, repeats)
     unprojected_s = median_seconds(unprojected, sync, repeats)
     per_sample_s = median_seconds(per_sample, sync, repeats)
-    return {
+    row = {
         "benchmark": name,
         "preset": preset,
         "device": torch.cuda.get_device_name(device)
@@ -177,9 +177,15 @@ def gradient_rate(name: str, preset: str, device_name: str, samples: int, repeat
         "unprojected_samples_per_s": samples / unprojected_s,
         "per_sample_samples_per_s": samples / per_sample_s,
         "ratio": plain_s / per_sample_s,
-        # The projection's 2 D d flops per sample against about 6 D for a forward + backward: 3 / d.
-        "dense_projection_bound": 3 / projection.shape[1],
     }
+    row["gradient_gb_per_s"] = gradient_traffic(row)
+    return row
+
+
+def gradient_traffic(row) -> float:
+    """GB/s of per-sample gradients the per-sample path writes (D floats a sample; the plain backward writes D
+    a batch): traffic that no per-sample method avoids and a plain backward never has."""
+    return row["per_sample_samples_per_s"] * row["actor_params"] * 4 / 1e9
 
 
 def write_table(rows: list[dict], out: Path, name: str) -> None:
@@ -204,7 +210,15 @@ def main() -> None:
     parser.add_argument("--gradients", action="store_true", help="measure the gradient features' rate (docstring)")
     parser.add_argument("--devices", nargs="+", default=["cpu"], help="with --gradients: torch devices to measure")
     parser.add_argument("--samples", type=int, default=8192, help="with --gradients: samples per measurement")
+    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the table of a gradient_throughput.csv")
     args = parser.parse_args()
+    if args.table:
+        columns = ["benchmark", "preset", "device", "net_arch", "actor_params", "projection_dim", "batch_size",
+                   "plain_samples_per_s", "per_sample_samples_per_s", "ratio", "gradient_gb_per_s"]  # fmt: skip
+        table = pd.read_csv(args.table)
+        table["gradient_gb_per_s"] = table.apply(gradient_traffic, axis=1)
+        print(markdown_table(table[columns]))
+        return
     torch.set_num_threads(args.threads)
     if args.gradients:
         rows = []
