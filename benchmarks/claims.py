@@ -90,15 +90,18 @@ def run_seed(
     row["gradient_consistency_median"] = float(np.median(consistency))
     if (results / "approx_error.json").exists():
         approx = json.loads((results / "approx_error.json").read_text())
+        nan = {"median_rel_error": float("nan")}  # kinds that files of older commits lack
         row |= {
-            "logp_median_rel_error": approx["log_prob"]["median_rel_error"],
+            "ppo_objective_median_rel_error": approx.get("ppo_objective", nan)["median_rel_error"],
             "logp_change_median_rel_error": approx["log_prob_change"]["median_rel_error"],
+            "logp_median_rel_error": approx["log_prob"]["median_rel_error"],
             "score_spearman": approx["score"].get("spearman", float("nan")),
         }
     if (results / "speedup.json").exists():
         speed = json.loads((results / "speedup.json").read_text())
         row |= {
             "speedup": speed["speedup"],
+            "affinity_spearman_rowwise": speed["spearman_rowwise_mean"],
             "affinity_spearman": speed["spearman"],
             "clusters_ari_vs_full": speed["clusters_ari_estimated_vs_full"],
         }

@@ -145,6 +145,7 @@ def main() -> None:
     parser.add_argument("--commit", default="unknown", help="the commit measured (recorded in the outputs)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "memory")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the table of a memory.csv")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
@@ -152,6 +153,11 @@ def main() -> None:
 
     import pandas as pd
     from claims import markdown_table
+
+    if args.table:
+        table = pd.read_csv(args.table)
+        print(markdown_table(table[[c for c in table.columns if c not in ("commit", "preset", "projection_dim")]]))
+        return
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,0 +1,137 @@
+"""Where the first-order model holds: its error against the fine-tuning budget, on real fine-tunes.
+
+For one benchmark and seed, Snakemake builds theta* (``meta/policy.pt``) and every task's features in an empty
+folder under ``--out``. Then, for each budget in ``--budgets`` (PPO steps; the budget of the workflow's
+``finetune``), the first ``--subsets`` estimation subsets are really fine-tuned from theta* (the workflow's own
+``full_training.finetune_delta``), and on each task's held-out samples the first-order prediction is compared
+with the fine-tuned policy, as ``approx_error`` does it (every kind it reports: ``ppo_objective`` and
+``log_prob_change`` are the headline ones, ``log_prob`` is normalised by |log pi|, whose size is arbitrary).
+``step`` = ||delta|| / ||theta*|| says how far each fine-tune moved.
+
+Writes first_order.csv (one row per budget, subset, task and kind), first_order.json (median error per budget
+and kind, median step) and first_order.png (median error against the budget and against the step), and prints
+the table.
+
+    python benchmarks/first_order.py                                   # pointmass, seed 0
+    python benchmarks/first_order.py --benchmark ant --preset evidence --subsets 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from claims import apply_overrides, markdown_table, run_workflow  # noqa: E402
+
+from policygradex.approx_error import log_prob_errors  # noqa: E402
+from policygradex.config import task_names, validate_config  # noqa: E402
+from policygradex.estimate import SubsetEstimator, chunk_subsets  # noqa: E402
+from policygradex.full_training import finetune_delta  # noqa: E402
+
+
+def build_features(benchmark: str, preset: str, seed: int, overrides: list[str], workdir: Path, cores: int) -> dict:
+    """theta* and the features of every task, built by the workflow in ``workdir``; the validated benchmark."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    bench = copy.deepcopy(config["benchmarks"][benchmark])
+    apply_overrides(bench, preset, overrides)
+    config["benchmarks"] = {benchmark: {**bench, "seed": seed}}
+    config["preset"] = preset
+    validated = validate_config(copy.deepcopy(config))["benchmarks"][benchmark]
+    targets = [f"results/{benchmark}/features/{task}.npz" for task in task_names(validated)]
+    run_workflow(workdir, config, targets, cores)
+    return validated
+
+
+def sweep(bench: dict, workdir: Path, name: str, budgets: list[int], count: int) -> pd.DataFrame:
+    results = workdir / "results" / name
+    features = [results / "features" / f"{task}.npz" for task in task_names(bench)]
+    estimator = SubsetEstimator(bench, results / "meta" / "policy.pt", features)
+    theta_norm = float(estimator.theta_flat.norm())
+    rows = []
+    for budget in budgets:
+        estimator.bench = copy.deepcopy(bench)
+        estimator.bench["finetune"]["total_steps"] = budget
+        for subset_id, subset in chunk_subsets(bench, count, 1, 0).items():
+            delta = estimator.as_tensor(finetune_delta(estimator, subset, seed=bench["seed"] + 100_000 + subset_id))
+            step = float(delta.norm()) / theta_norm
+            for task in subset:
+                for kind, (predicted, actual, error) in log_prob_errors(estimator, task, delta).items():
+                    rows.append(
+                        {"budget": budget, "subset_id": subset_id, "task": estimator.names[task], "kind": kind,
+                         "predicted": predicted, "actual": actual, "rel_error": error, "step": step}
+                    )  # fmt: skip
+            print(f"budget {budget} subset {subset_id}: step {step:.4f}", flush=True)
+    return pd.DataFrame(rows)
+
+
+def summarise(rows: pd.DataFrame) -> pd.DataFrame:
+    table = rows.pivot_table(index="budget", columns="kind", values="rel_error", aggfunc="median")
+    table.columns = [f"median_rel_error_{kind}" for kind in table.columns]
+    table.insert(0, "median_step", rows.groupby("budget")["step"].median())
+    return table.reset_index()
+
+
+def plot(summary: pd.DataFrame, path: Path, title: str) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for column in [c for c in summary.columns if c.startswith("median_rel_error_")]:
+        label = column.removeprefix("median_rel_error_")
+        axes[0].plot(summary["budget"], summary[column], "o-", label=label)
+        axes[1].plot(summary["median_step"], summary[column], "o-", label=label)
+    axes[0].set_xlabel("fine-tuning budget (PPO steps)")
+    axes[1].set_xlabel("||delta|| / ||theta*|| (median)")
+    axes[0].set_ylabel("median relative error")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.axhline(0.02, color="grey", linestyle=":", linewidth=1)  # the paper's "within 2%"
+    axes[1].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--benchmark", default="pointmass")
+    parser.add_argument("--preset", default="smoke", help="config preset (benchmarks without presets ignore it)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--budgets", type=int, nargs="+", default=[1000, 3000, 10000, 50000])
+    parser.add_argument("--subsets", type=int, default=8, help="estimation subsets fine-tuned per budget")
+    parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE", help="config overrides")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--commit", default="unknown", help="the commit measured (recorded in the outputs)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "first_order")
+    parser.add_argument("--table", type=Path, metavar="JSON", help="only print the table of a first_order.json")
+    args = parser.parse_args()
+    if args.table:
+        print(markdown_table(pd.DataFrame(json.loads(args.table.read_text())["summary"])))
+        return
+
+    workdir = args.out / f"{args.benchmark}-seed-{args.seed}"
+    bench = build_features(args.benchmark, args.preset, args.seed, args.set, workdir, args.cores)
+    rows = sweep(bench, workdir, args.benchmark, args.budgets, args.subsets)
+    summary = summarise(rows)
+    rows.assign(commit=args.commit, seed=args.seed).to_csv(args.out / "first_order.csv", index=False)
+    info = {"benchmark": args.benchmark, "preset": args.preset, "seed": args.seed, "commit": args.commit,
+            "subsets": args.subsets, "overrides": " ".join(args.set)}  # fmt: skip
+    (args.out / "first_order.json").write_text(json.dumps({**info, "summary": summary.to_dict("records")}, indent=2))
+    plot(summary, args.out / "first_order.png", f"First-order error, {args.benchmark} seed {args.seed}")
+    print(markdown_table(summary))
+
+
+if __name__ == "__main__":
+    main()
