@@ -126,15 +126,18 @@ class _FakeEstimator:
         from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten
 
         torch.manual_seed(0)
+        self.bench = bench
         self.module = ActorLogProb(build_policy(bench))
         self.theta = actor_params(self.module)
         self.theta_flat = flatten(self.theta)
         obs, actions = torch.randn(50, 2), torch.randn(50, 2)
         with torch.no_grad():
             log_prob = self.module(obs, actions)
+        advantage = np.random.default_rng(0).standard_normal(50).astype(np.float32)
         self.features = [
-            {"heldout": np.ones(50, bool), "obs": obs.numpy(), "actions": actions.numpy(), "log_prob": log_prob.numpy()}
-        ]
+            {"heldout": np.ones(50, bool), "obs": obs.numpy(), "actions": actions.numpy(), "log_prob": log_prob.numpy(),
+             "advantage": advantage}
+        ]  # fmt: skip
 
 
 def test_first_order_error_shrinks_quadratically(bench):
@@ -147,3 +150,7 @@ def test_first_order_error_shrinks_quadratically(bench):
     small = log_prob_errors(estimator, 0, 0.1 * direction)["log_prob_change"][2]
     assert small < 0.65 * big
     assert log_prob_errors(estimator, 0, 1e-4 * direction)["log_prob"][2] < 1e-4
+    # the clipped PPO objective's change, predicted from the predicted log-ratios, is exact to first order too
+    big, small = (log_prob_errors(estimator, 0, s * direction)["ppo_objective"][2] for s in (0.02, 0.01))
+    assert small < 0.65 * big
+    assert log_prob_errors(estimator, 0, 1e-4 * direction)["ppo_objective"][2] < 1e-2

@@ -1,14 +1,19 @@
-"""How good is the first-order estimate? Two kinds of evidence against real fine-tuning.
+"""How good is the first-order estimate? Evidence against real fine-tuning.
 
 For each of the first ``approx_error.validation_subsets`` estimation subsets S, with
 delta = theta_finetuned(S) - theta* from real PPO fine-tuning (``full_finetune``), and for each task i of S,
-over the task's held-out samples t (never used to fit anything):
+over the task's held-out samples t (never used to fit anything), with the first-order prediction
+p_t = log pi*(a_t|s_t) + g_t^T delta (g_t the exact, unprojected gradient at theta*: one Jacobian-vector product
+for all t) and the real r_t = log pi_{theta* + delta}(a_t|s_t):
 
-- ``log_prob`` (the paper's property): prediction p_t = log pi*(a_t|s_t) + g_t^T delta with the exact
-  (unprojected) gradient g_t at theta* (one Jacobian-vector product for all t), against the real
-  r_t = log pi_{theta* + delta}(a_t|s_t); rel_error = sum_t |p_t - r_t| / sum_t |r_t|.
-- ``log_prob_change``: the same error relative to the change it predicts,
-  rel_error = sum_t |p_t - r_t| / sum_t |r_t - log pi*(a_t|s_t)|; a much harder normalisation.
+- ``ppo_objective`` (headline): the change of PPO's clipped objective on the samples (their advantages, the
+  trainer's clip range) predicted from the predicted log-ratios p_t - log pi*, against the real change;
+  rel_error = |predicted - actual| / |actual|. What fine-tuning optimises, so the figure a user cares about.
+- ``log_prob_change`` (headline): the error relative to the change it predicts,
+  rel_error = sum_t |p_t - r_t| / sum_t |r_t - log pi*(a_t|s_t)|.
+- ``log_prob`` (secondary; the paper's normalisation): rel_error = sum_t |p_t - r_t| / sum_t |r_t|. Its
+  denominator is the size of log pi itself, which for a Gaussian policy depends on the action std and units (an
+  arbitrary offset): small values here can hide a large error on the change.
 - ``score`` (end to end): task i's score from ``estimate`` (the surrogate delta-theta) against its score under
   the really fine-tuned parameters with the same scoring function; rel_error = |estimated - actual| / |actual|.
   The two deltas differ in length by design, so the rank agreement (Spearman) is the meaningful figure here.
@@ -29,7 +34,7 @@ from scipy.stats import spearmanr
 from torch.func import functional_call
 
 from policygradex.config import Benchmark
-from policygradex.estimate import SUBSET_COLUMNS, SubsetEstimator
+from policygradex.estimate import SUBSET_COLUMNS, SubsetEstimator, clipped_gain
 from policygradex.full_training import FULL_KEYS
 from policygradex.gradients import first_order_change
 from policygradex.io import ArtifactError, read_csv, read_npz, write_csv, write_json
@@ -54,13 +59,16 @@ def log_prob_errors(
         moved = unflatten(estimator.theta_flat + delta, estimator.theta)
         real = functional_call(estimator.module, moved, (obs, actions))
     error = (predicted - real).abs().sum()
+    advantage, clip_range = torch.as_tensor(f["advantage"][held]), estimator.bench["ppo"]["clip_range"]
+    gain, real_gain = (clipped_gain(log_ratio, advantage, clip_range) for log_ratio in (change, real - base))
     return {
-        "log_prob": (predicted.mean().item(), real.mean().item(), (error / real.abs().sum()).item()),
+        "ppo_objective": (gain, real_gain, abs(gain - real_gain) / max(abs(real_gain), 1e-12)),
         "log_prob_change": (
             change.mean().item(),
             (real - base).mean().item(),
             (error / (real - base).abs().sum().clamp_min(1e-12)).item(),
         ),
+        "log_prob": (predicted.mean().item(), real.mean().item(), (error / real.abs().sum()).item()),
     }
 
 
