@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -5,8 +6,9 @@ import torch
 from torch.func import functional_call
 from torch.func import hessian as exact_hessian
 
-from policygradex.hessian import Batch, hutchinson_trace, policy_loss
-from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten
+from policygradex.hessian import Batch, hutchinson_trace, measure, policy_loss, rollout_batch
+from policygradex.io import ArtifactError
+from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy
 
 
 def _small_problem():
@@ -59,3 +61,42 @@ def test_losses():
     torch.testing.assert_close(policy_loss(module, params, batch, "nll"), -log_prob.mean())
     at_old = Batch(batch.obs, batch.actions, batch.advantage, log_prob.detach())
     torch.testing.assert_close(policy_loss(module, params, at_old, "ppo"), -batch.advantage.mean())  # ratio 1
+
+
+def _fitted_by_likelihood(policy, batch: Batch, steps: int = 300):
+    """A copy of ``policy`` whose actor maximised the likelihood of ``batch``'s actions for ``steps`` epochs."""
+    fitted = copy.deepcopy(policy)
+    module = ActorLogProb(fitted)
+    live = [module.get_parameter(name) for name in actor_params(module)]
+    optimizer = torch.optim.Adam(live, lr=3e-3)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        (-module(batch.obs, batch.actions).mean()).backward()
+        optimizer.step()
+    return fitted
+
+
+def test_an_overfitted_policy_shows_a_positive_gap_and_a_larger_trace(bench, tmp_path):
+    """Planted over-fitting: many epochs on 2 episodes against the same on 30 episodes of the same behaviour
+    policy. The first fits its own samples far better than fresh ones (a clearly positive gap) and is sharper."""
+    bench = {**bench, "hessian": {**bench["hessian"], "episodes": 10, "min_probes": 10, "max_probes": 40}}
+    torch.manual_seed(0)
+    behaviour = build_policy(bench)
+    start = flatten(actor_params(ActorLogProb(behaviour)))
+    results = {}
+    for name, episodes in (("overfitted", 2), ("well_fitted", 30)):
+        batch = rollout_batch(behaviour, bench, [0], episodes, seed=1)
+        last = {"obs": batch.obs, "actions": batch.actions, "advantage": batch.advantage, "log_prob": batch.log_prob,
+                "episodes": episodes, "behaviour_state": behaviour.state_dict()}  # fmt: skip
+        save_policy(_fitted_by_likelihood(behaviour, batch), tmp_path / f"{name}.pt", last_batch=last)
+        results[name] = measure(bench, tmp_path / f"{name}.pt", [0], start, seed=2)
+    over, well = results["overfitted"], results["well_fitted"]
+    assert over["num_episodes"] == 2 and over["num_samples"] == len(rollout_batch(behaviour, bench, [0], 2, 1).obs)
+    assert over["observed_gap"] > 0.5 and over["observed_gap"] > 5 * abs(well["observed_gap"]), (over, well)
+    assert over["trace"] > 2 * well["trace"], (over["trace"], well["trace"])
+
+
+def test_a_policy_without_its_training_batch_is_refused(bench, tmp_path):
+    save_policy(build_policy(bench), tmp_path / "old.pt")
+    with pytest.raises(ArtifactError, match="keeps no training batch"):
+        measure(bench, tmp_path / "old.pt", [0], torch.zeros(1), seed=0)

@@ -109,9 +109,35 @@ def test_every_stage_writes_its_artifacts(workdir):
         assert float(f["gradient_consistency"]) == pytest.approx(recomputed)
     hessian = pd.read_csv(results / "hessian.csv")
     assert list(hessian["method"]) == ["single", "policygradex", "policygradex"]
-    assert (hessian["trace"] > 0).all() and (hessian["bound"] >= 0).all()  # nll: Fisher-like curvature
+    assert (hessian["trace"] > 0).all()  # nll: Fisher-like curvature, positive at a trained policy
+    # N is the independent episodes of each policy's last training batch (kept in its policy.pt), and the bound is
+    # sqrt(r^2 Tr(H) / N) of the row's own figures
+    paths = ["meta/policy.pt", "groups/0/policy.pt", "groups/1/policy.pt"]
+    for row, path in zip(hessian.itertuples(), paths, strict=True):
+        last = torch.load(results / path, weights_only=True)["meta"]["last_batch"]
+        assert row.num_episodes == last["episodes"] and row.num_samples == len(last["obs"])
+        assert row.bound == pytest.approx((row.distance**2 * row.trace / row.num_episodes) ** 0.5)
     assert (results / "plots" / "hessian.png").stat().st_size > 0
     assert (workdir / "logs" / "tiny" / "meta_train.log").exists()
+
+
+def test_the_evidence_files_hold_every_method_and_kind(workdir):
+    """What make evidence builds on the tiny benchmark: each file's content, not only its existence."""
+    results = workdir / "results" / "tiny"
+    comparison = pd.read_csv(results / "comparison.csv")
+    methods = {"single", "single_finetuned", "per_task", "random", "grad_similarity", "full_training", "policygradex"}
+    assert set(comparison["method"]) == methods and np.isfinite(comparison["mean_return"]).all()
+    approx = json.loads((results / "approx_error.json").read_text())
+    assert {"ppo_objective", "log_prob_change", "log_prob", "score"} <= set(approx)
+    # the fine-tunes are small steps: the first-order prediction of log pi is close in the paper's normalisation
+    assert 0 < approx["log_prob"]["median_rel_error"] < 0.5
+    speed = json.loads((results / "speedup.json").read_text())
+    assert speed["full_training_seconds"] > 0 and speed["estimation_seconds"]["total"] > 0
+    assert speed["speedup"] == pytest.approx(speed["full_training_seconds"] / speed["estimation_seconds"]["total"])
+    assert -1 <= speed["spearman_rowwise_mean"] <= 1 and "spearman" in speed
+    full = pd.read_csv(results / "affinity_full.csv", index_col=0)
+    assert list(full.index) == list(full.columns) == ["east-0.5", "east-1.0", "west-0.5", "west-1.0"]
+    assert np.isfinite(full.to_numpy()).all()
 
 
 def test_rerun_has_nothing_to_do_and_deleting_affinity_reruns_only_downstream(workdir, tmp_path):

@@ -13,17 +13,23 @@ Hessian-vector product (forward-mode jvp over reverse-mode grad, torch.func). Pr
 ``batch`` until the standard error of the mean is below ``rel_tol`` * |mean| (at least ``min_probes``, at most
 ``max_probes``); ``trace_stderr`` and ``num_probes`` are reported.
 
-Gap. ``train_loss`` is the mean loss over N samples of rollouts of the policy on its tasks (the sample the
-measure is computed on), ``test_loss`` over as many fresh held-out rollouts (other seeds);
-observed_gap = test_loss - train_loss.
+Gap. The training set of a policy is what its training last fitted: the samples of its last PPO update (kept in
+``policy.pt`` by the training stage, :func:`policygradex.training.last_batch`), ``train_loss`` is the mean loss on
+them. ``test_loss`` is the mean loss on fresh episodes from the same distribution: rollouts (other seeds) of the
+policy that collected that batch (the parameters before the last update), on the same tasks.
+observed_gap = test_loss - train_loss: how much better the policy fits the samples it was trained on than new
+ones (positive when it over-fits them). SAC keeps its recent replay transitions instead, and no single policy
+collected them: its test rollouts are the policy's own, so its gap is a rougher figure.
 
 Bound. The PAC-Bayes Hessian bound of Ju, Li & Zhang (ICML 2022) and Zhang et al.'s noise-stability analysis
-have the form  gap <= sqrt(C * r^2 * Tr(H) / N) + O(N^{-3/4}),  with r = ||theta - theta_0|| the distance
-travelled from the initialisation (theta* for a group policy, the learner's seeded initialisation for theta*) and N the
-number of samples. We report bound = sqrt(r^2 * max(Tr H, 0) / N), i.e. C = 1 and the lower-order term dropped:
-a measure of the same form, not a certified bound. ``non_vacuous`` says whether it is below the trivial bound,
-the range (max - min) of the per-sample loss on the held-out samples; ``bound_holds`` whether it covers the
-observed |gap|.
+have the form  gap <= sqrt(C * r^2 * Tr(H) / N) + O(N^{-3/4}),  with Tr(H) the trace of the loss's Hessian over
+the training data, r = ||theta - theta_0|| the distance travelled from the initialisation (theta* for a group
+policy, the learner's seeded initialisation for theta*) and N the number of independent training examples. Here
+Tr(H) is taken on the one training batch above (not a mean or max over batches) and N = ``num_episodes``, the
+independent episodes that batch comes from (its samples are correlated within an episode; ``num_samples`` says how
+many). We report bound = sqrt(r^2 * max(Tr H, 0) / N), i.e. C = 1 and the lower-order term dropped: a measure of the
+same form, not a certified bound. ``non_vacuous`` says whether it is below the trivial bound, the range (max - min)
+of the per-sample loss on the test samples; ``bound_holds`` whether it covers the observed |gap|.
 """
 
 from __future__ import annotations
@@ -40,19 +46,28 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from stable_baselines3.common.policies import BasePolicy  # noqa: E402
 from torch.func import functional_call, grad, jvp  # noqa: E402
 
 from policygradex.cluster import read_clusters  # noqa: E402
 from policygradex.config import Benchmark, task_names  # noqa: E402
-from policygradex.io import atomic_path, write_csv  # noqa: E402
-from policygradex.policy import ActorLogProb, ParamDict, actor_params, flatten, load_policy, resolve_device  # noqa: E402
+from policygradex.io import ArtifactError, atomic_path, write_csv  # noqa: E402
+from policygradex.policy import (  # noqa: E402
+    ActorLogProb,
+    ParamDict,
+    actor_params,
+    build_policy,
+    flatten,
+    load_policy,
+    resolve_device,
+)
 from policygradex.progress import progress  # noqa: E402
 from policygradex.rollouts import collect_episodes, gae  # noqa: E402
 from policygradex.training import make_learner  # noqa: E402
 
 HESSIAN_COLUMNS = [
     "method", "group", "trace", "trace_stderr", "num_probes", "train_loss", "test_loss", "observed_gap",
-    "bound", "distance", "num_samples", "non_vacuous", "bound_holds",
+    "bound", "distance", "num_episodes", "num_samples", "non_vacuous", "bound_holds",
 ]  # fmt: skip
 
 
@@ -123,14 +138,39 @@ def rollout_batch(policy, bench: Benchmark, task_ids: Sequence[int], episodes: i
     )
 
 
+def training_batch(meta: dict, path: str | Path) -> tuple[Batch, int]:
+    """The batch the policy's training last fitted (advantages standardised, as PPO does) and its episodes."""
+    last = meta.get("last_batch")
+    if last is None:
+        raise ArtifactError(
+            f"{path}: keeps no training batch (written before the Hessian measure needed one, or by a run resumed"
+            " at its last step); delete it and rebuild it with Snakemake"
+        )
+    advantage = last["advantage"]
+    advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+    return Batch(last["obs"], last["actions"], advantage, last["log_prob"]), int(last["episodes"])
+
+
+def behaviour_policy(policy: BasePolicy, meta: dict, bench: Benchmark) -> BasePolicy:
+    """The policy that collected the training batch (PPO: the parameters before its last update); SAC keeps
+    none, and the policy itself stands in."""
+    state = meta["last_batch"].get("behaviour_state")
+    if state is None:
+        return policy
+    behaviour = build_policy(bench)
+    behaviour.load_state_dict(state)
+    behaviour.set_training_mode(False)
+    return behaviour
+
+
 def measure(
     bench: Benchmark, policy_path: str | Path, task_ids: Sequence[int], start: torch.Tensor, seed: int
 ) -> dict[str, float]:
     """Trace, losses, gap and bound of one policy on its tasks; ``start`` is theta_0 (flattened actor)."""
     cfg = bench["hessian"]
-    policy, _ = load_policy(policy_path, bench)
-    train = rollout_batch(policy, bench, task_ids, cfg["episodes"], seed)
-    test = rollout_batch(policy, bench, task_ids, cfg["episodes"], seed + 50_000)
+    policy, meta = load_policy(policy_path, bench)
+    train, episodes = training_batch(meta, policy_path)
+    test = rollout_batch(behaviour_policy(policy, meta, bench), bench, task_ids, cfg["episodes"], seed)
     device = resolve_device(bench["device"])  # rollouts step on the CPU; the Hessian-vector products run here
     module = ActorLogProb(policy).to(device)
     params = actor_params(module)
@@ -147,20 +187,21 @@ def measure(
         train_loss = float(sample_losses(module, params, train, cfg["loss"]).mean())
         test_losses = sample_losses(module, params, test, cfg["loss"])
     distance = float((flatten(params).cpu() - start).norm())
-    n = len(train.advantage)
-    bound = math.sqrt(distance**2 * max(trace, 0.0) / n)
+    test_loss = float(test_losses.mean())
+    bound = math.sqrt(distance**2 * max(trace, 0.0) / episodes)
     return {
         "trace": trace,
         "trace_stderr": stderr,
         "num_probes": probes,
         "train_loss": train_loss,
-        "test_loss": float(test_losses.mean()),
-        "observed_gap": float(test_losses.mean()) - train_loss,
+        "test_loss": test_loss,
+        "observed_gap": test_loss - train_loss,
         "bound": bound,
         "distance": distance,
-        "num_samples": n,
+        "num_episodes": episodes,
+        "num_samples": len(train.obs),
         "non_vacuous": bool(bound < float(test_losses.max() - test_losses.min())),
-        "bound_holds": bool(bound >= abs(float(test_losses.mean()) - train_loss)),
+        "bound_holds": bool(bound >= abs(test_loss - train_loss)),
     }
 
 

@@ -12,6 +12,9 @@ restarted run resumes from it, says so in its log, reaches the same final step c
 parameters as an uninterrupted run. The checkpoint is deleted once the output is written. MuJoCo environments
 cannot be snapshotted, so a resumed run of a real benchmark starts fresh episodes (same step count, not the
 same parameters).
+
+The output keeps, beside the parameters, the learner's training set at its end (:func:`last_batch`): the samples
+its last update trained on and the policy that collected them, which the Hessian measure's train/test gap needs.
 """
 
 from __future__ import annotations
@@ -108,6 +111,63 @@ class TrainLog(BaseCallback):
             }
         )
         next(self._ticks, None)
+
+
+class LastBatch(BaseCallback):
+    """Keeps the parameters of the policy that collected each PPO rollout (a copy at the rollout's end, before
+    the update that trains on it), so that the last one is known when training ends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.behaviour_state: dict[str, torch.Tensor] | None = None
+
+    def _on_rollout_end(self) -> None:
+        if isinstance(self.model, OnPolicyAlgorithm):
+            self.behaviour_state = {k: v.detach().cpu().clone() for k, v in self.model.policy.state_dict().items()}
+
+    def _on_step(self) -> bool:
+        return True
+
+
+#: SAC trains on its replay buffer: the most recent transitions of it are kept as its training set.
+SAC_TRAINING_SAMPLES = 10_000
+
+
+def last_batch(model: BaseAlgorithm, behaviour_state: dict[str, torch.Tensor] | None) -> dict[str, Any] | None:
+    """The samples the learner last trained on, flattened over its environments: PPO's final rollout buffer
+    (every epoch of the last update went over it) with the state of the policy that collected it; SAC's most
+    recent SAC_TRAINING_SAMPLES replay transitions (collected by a mixture of its past policies: no single
+    behaviour policy, so none is kept). ``episodes`` counts the independent episodes the samples come from (each
+    environment's segments). None when the learner did not train in this run (a resume at its last step)."""
+    n_envs = model.n_envs
+    if isinstance(model, OnPolicyAlgorithm):
+        buffer = model.rollout_buffer
+        if not buffer.full or behaviour_state is None:
+            return None
+        obs, actions, advantage, log_prob = buffer.observations, buffer.actions, buffer.advantages, buffer.log_probs
+        starts = buffer.episode_starts[1:]
+    else:
+        buffer = model.replay_buffer
+        count = min(buffer.size(), SAC_TRAINING_SAMPLES // n_envs)
+        if count == 0:
+            return None
+        rows = (buffer.pos - count + np.arange(count)) % buffer.buffer_size
+        obs, actions = buffer.observations[rows], buffer.actions[rows]
+        advantage = log_prob = np.zeros((count, n_envs), dtype=np.float32)
+        starts = buffer.dones[rows][:-1]
+
+    def flat(x: np.ndarray, shape: tuple[int, ...] = ()) -> torch.Tensor:
+        # (steps, envs, *shape), or (steps * envs, *shape) once SB3's PPO has flattened its buffer for training
+        return torch.as_tensor(x, dtype=torch.float32).reshape(-1, *shape)
+
+    return {
+        "obs": flat(obs, model.observation_space.shape),
+        "actions": flat(actions, model.action_space.shape),
+        "advantage": flat(advantage),
+        "log_prob": flat(log_prob),
+        "episodes": int(n_envs + starts.sum()),
+        "behaviour_state": behaviour_state,
+    }
 
 
 class Checkpointer(BaseCallback):
@@ -239,15 +299,21 @@ def train_policy(
         model, rows = make_learner(bench, task_ids, seed, init_state), []
     log = TrainLog(total_steps, desc, rows)
     checkpointer = Checkpointer(checkpoint, trainer_settings(bench)["checkpoint_every"], log)
+    behaviour = LastBatch()
     model.learn(
         total_timesteps=max(total_steps - model.num_timesteps, 0),
-        callback=[log, checkpointer],
+        callback=[log, checkpointer, behaviour],
         reset_num_timesteps=False,
     )
     model.get_env().close()
     model.policy.to("cpu")
+    training_set = last_batch(model, behaviour.behaviour_state)
     save_policy(
-        model.policy, output, steps=int(model.num_timesteps), tasks=[bench["tasks"][i]["name"] for i in task_ids]
+        model.policy,
+        output,
+        steps=int(model.num_timesteps),
+        tasks=[bench["tasks"][i]["name"] for i in task_ids],
+        **({"last_batch": training_set} if training_set is not None else {}),
     )
     write_csv(pd.DataFrame(log.rows, columns=LOG_COLUMNS), log_csv)
     checkpoint.unlink(missing_ok=True)
