@@ -105,6 +105,15 @@ def run_seed(
             "affinity_spearman": speed["spearman"],
             "clusters_ari_vs_full": speed["clusters_ari_estimated_vs_full"],
         }
+    if (results / "hessian.csv").exists():
+        hessian = pd.read_csv(results / "hessian.csv")
+        row |= {
+            "hessian_policies": len(hessian),
+            "hessian_gap_median": float(hessian["observed_gap"].median()),
+            "hessian_bound_median": float(hessian["bound"].median()),
+            "hessian_bound_holds_share": float(hessian["bound_holds"].mean()),
+            "hessian_non_vacuous_share": float(hessian["non_vacuous"].mean()),
+        }
     if (results / "comparison.csv").exists():
         comparison = pd.read_csv(results / "comparison.csv").set_index("method")["mean_return"]
         row |= {f"return_{method}": value for method, value in comparison.items()}
