@@ -1,6 +1,9 @@
 """Baselines, comparison and speedup bookkeeping on synthetic inputs."""
 
 import json
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -11,6 +14,7 @@ from policygradex.approx_error import log_prob_errors, summarise
 from policygradex.baselines import gradient_similarity, grouping, mean_policy_gradient, random_partition
 from policygradex.cluster import cluster, quality
 from policygradex.compare import comparison_table
+from policygradex.io import Stopwatch, cpu_seconds
 from policygradex.speedup import affinity_agreement, total_seconds
 
 
@@ -95,6 +99,20 @@ def test_speedup_bookkeeping(tmp_path):
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match="bad.json"):
         total_seconds([tmp_path / "bad.json"])
+    with pytest.raises(ValueError, match="'cpu_seconds'.*rebuilt"):  # a file of an older commit
+        total_seconds(paths, "cpu_seconds")
+
+
+def test_stopwatch_counts_cpu_of_the_process_and_its_children_not_waiting():
+    clock = Stopwatch(earlier_wall=1.0, earlier_cpu=2.0)  # a resumed run's earlier seconds are carried on
+    time.sleep(0.4)  # waiting: wall-clock time, no CPU
+    child = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.3: pass"
+    subprocess.run([sys.executable, "-c", child], check=True)  # a finished child's CPU counts
+    start = cpu_seconds()
+    while cpu_seconds() - start < 0.2:  # and the process's own
+        pass
+    used, waited = clock.cpu - 2.0, clock.wall - 1.0
+    assert used >= 0.5 and waited >= used + 0.3, (used, waited)
     t = np.arange(16.0).reshape(4, 4)
     assert affinity_agreement(t, 2 * t + 1) == {
         "spearman": pytest.approx(1.0),

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from torch.func import functional_call
 from policygradex.config import Benchmark, task_names
 from policygradex.features import FEATURE_KEYS, consistency_of
 from policygradex.gradients import projection_matrix
-from policygradex.io import ArtifactError, read_npz, write_csv, write_timing
+from policygradex.io import ArtifactError, Stopwatch, read_npz, write_csv, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
 from policygradex.progress import progress
 from policygradex.rollouts import collect_episodes
@@ -178,7 +177,7 @@ def run(
     output: str | Path,
     timing: str | Path | None = None,
 ) -> None:
-    start = time.perf_counter()
+    clock = Stopwatch()
     cfg = bench["estimate"]
     subsets = chunk_subsets(bench, cfg["num_subsets"], cfg["num_chunks"], chunk)
     estimator = SubsetEstimator(bench, policy_path, feature_paths)
@@ -186,4 +185,4 @@ def run(
     for subset_id, subset in progress(subsets.items(), total=len(subsets), desc=f"estimate chunk {chunk}"):
         rows += subset_rows(estimator.names, subset_id, estimator.estimate(subset))
     write_csv(pd.DataFrame(rows, columns=SUBSET_COLUMNS), output)
-    write_timing(timing, "estimate", time.perf_counter() - start, chunk=chunk, subsets=len(subsets))
+    write_timing(timing, "estimate", clock, chunk=chunk, subsets=len(subsets))

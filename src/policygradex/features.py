@@ -14,7 +14,6 @@ meta-policy's actions are mostly exploration noise, as an ant's at std 1, even 2
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ import torch
 
 from policygradex.config import Benchmark, task_names
 from policygradex.gradients import projected_grads, projection_matrix
-from policygradex.io import write_npz, write_timing
+from policygradex.io import Stopwatch, write_npz, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, resolve_device
 from policygradex.rollouts import collect_episodes, gae
 
@@ -89,10 +88,10 @@ def consistency_of(features: dict[str, np.ndarray]) -> float:
 def run(
     bench: Benchmark, policy_path: str | Path, task: str, output: str | Path, timing: str | Path | None = None
 ) -> None:
-    start = time.perf_counter()
+    clock = Stopwatch()
     features = compute_features(bench, policy_path, task)
     write_npz(output, **features)
-    write_timing(timing, "features", time.perf_counter() - start, task=task)
+    write_timing(timing, "features", clock, task=task)
     n, d = features["projected_grad"].shape
     print(
         f"features {task}: {n} samples ({int(features['heldout'].sum())} held out),"

@@ -13,7 +13,6 @@ row per subset) for the first-order error check.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import torch
 
 from policygradex.config import Benchmark, full_training_chunks, full_training_subsets
 from policygradex.estimate import SUBSET_COLUMNS, SubsetEstimator, chunk_subsets, subset_rows
-from policygradex.io import atomic_path, write_csv, write_npz, write_timing
+from policygradex.io import Stopwatch, atomic_path, write_csv, write_npz, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten
 from policygradex.progress import progress
 from policygradex.training import checkpoint_path, make_learner
@@ -51,7 +50,6 @@ def run(
     deltas_output: str | Path,
     timing: str | Path | None = None,
 ) -> None:
-    start = time.perf_counter()
     subsets = chunk_subsets(bench, full_training_subsets(bench), full_training_chunks(bench), chunk)
     estimator = SubsetEstimator(bench, policy_path, feature_paths)
     # Resumable at subset granularity: what is done so far is kept beside the output after every subset.
@@ -59,23 +57,23 @@ def run(
     done = (
         torch.load(checkpoint, weights_only=False)
         if checkpoint.exists()
-        else {"rows": [], "deltas": {}, "seconds": 0.0}
+        else {"rows": [], "deltas": {}, "seconds": 0.0, "cpu_seconds": 0.0}
     )
     if done["deltas"]:
         print(f"full_finetune chunk {chunk}: resuming after {len(done['deltas'])} fine-tuned subsets", file=sys.stderr)
     todo = {i: s for i, s in subsets.items() if i not in done["deltas"]}
-    earlier = done["seconds"]  # compute seconds of the interrupted runs, so timing.json covers every subset
+    # the seconds of the interrupted runs count too, so that timing.json covers every subset
+    clock = Stopwatch(done["seconds"], done.get("cpu_seconds", 0.0))
     for subset_id, subset in progress(todo.items(), total=len(todo), desc=f"full_finetune chunk {chunk}"):
         delta = finetune_delta(estimator, subset, seed=bench["seed"] + 100_000 + subset_id)
         scores = estimator.scores(subset, estimator.as_tensor(delta))
         done["rows"] += subset_rows(estimator.names, subset_id, scores)
         done["deltas"][subset_id] = delta
-        done["seconds"] = earlier + time.perf_counter() - start
+        done["seconds"], done["cpu_seconds"] = clock.wall, clock.cpu
         with atomic_path(checkpoint) as tmp:
             torch.save(done, tmp)
     rows, deltas = done["rows"], [done["deltas"][i] for i in subsets]
     write_csv(pd.DataFrame(rows, columns=SUBSET_COLUMNS), output)
     write_npz(deltas_output, subset_id=np.array(list(subsets)), delta=np.array(deltas, dtype=np.float32))
-    seconds = earlier + time.perf_counter() - start
-    write_timing(timing, "full_finetune", seconds, chunk=chunk, subsets=len(subsets))
+    write_timing(timing, "full_finetune", clock, chunk=chunk, subsets=len(subsets))
     checkpoint.unlink(missing_ok=True)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import tempfile
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +58,38 @@ def write_json(data: Any, path: str | Path) -> None:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def write_timing(path: str | Path | None, stage: str, seconds: float, **info: Any) -> None:
-    """Record a stage's compute seconds (read by ``speedup``); nothing when ``path`` is None."""
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process (all its threads) and of its finished child processes (SB3's
+    subprocess environments, once closed)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@dataclass
+class Stopwatch:
+    """Wall-clock and CPU seconds since it was made, plus those an interrupted earlier run spent. The CPU seconds
+    are what a comparison of costs should use: on a shared machine the wall clock also counts other jobs."""
+
+    earlier_wall: float = 0.0
+    earlier_cpu: float = 0.0
+    _start: tuple[float, float] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._start = (time.perf_counter(), cpu_seconds())
+
+    @property
+    def wall(self) -> float:
+        return self.earlier_wall + time.perf_counter() - self._start[0]
+
+    @property
+    def cpu(self) -> float:
+        return self.earlier_cpu + cpu_seconds() - self._start[1]
+
+
+def write_timing(path: str | Path | None, stage: str, clock: Stopwatch, **info: Any) -> None:
+    """Record a stage's wall-clock and CPU seconds (read by ``speedup``); nothing when ``path`` is None."""
     if path is not None:
-        write_json({"stage": stage, "seconds": seconds, **info}, path)
+        write_json({"stage": stage, "seconds": clock.wall, "cpu_seconds": clock.cpu, **info}, path)
 
 
 def write_npz(path: str | Path, **arrays: np.ndarray) -> None:

@@ -1,11 +1,13 @@
-"""Wall-clock cost of the estimated affinity against the full-training affinity, measured in the same run.
+"""Cost of the estimated affinity against the full-training affinity, measured in the same run.
 
 The estimation path is ``features`` (rollouts of theta* and per-sample gradients, per task) plus ``estimate``
 (one logistic fit and scoring per subset); the full-training path fine-tunes theta* on every subset with PPO
-(``full_finetune``). Both are timed inside the stage (``timing/*.json``: compute seconds, without the Python
-start-up of each job), meta-training (shared by both paths) is reported apart. Also records how well the two
-affinity matrices agree (Spearman over all entries, and the mean of the per-row Spearman correlations) and
-whether clustering them gives the same groups (ARI).
+(``full_finetune``). Both are timed inside the stage (``timing/*.json``, without the Python start-up of each
+job): CPU seconds of the stage's processes (``speedup``, the headline: jobs that share a machine inflate each
+other's wall clock, not their CPU time) and wall-clock seconds (``speedup_wall``). Meta-training, shared by both
+paths, is reported apart. Also records how well the two affinity matrices agree (the mean of the per-row Spearman
+correlations, each row one task's ranking of its co-trained tasks; and the Spearman over all entries, which also
+rewards each task's scale) and whether clustering them gives the same groups (ARI).
 """
 
 from __future__ import annotations
@@ -24,13 +26,17 @@ from policygradex.config import Benchmark, task_names
 from policygradex.io import ArtifactError, read_csv, write_json
 
 
-def total_seconds(paths: Sequence[str | Path]) -> float:
+def total_seconds(paths: Sequence[str | Path], key: str = "seconds") -> float:
+    """The sum of ``key`` (``seconds`` or ``cpu_seconds``) over the stage timing files at ``paths``."""
     total = 0.0
     for path in paths:
         try:
-            total += float(json.loads(Path(path).read_text())["seconds"])
+            total += float(json.loads(Path(path).read_text())[key])
         except (OSError, ValueError, KeyError) as err:
-            raise ArtifactError(f"{path}: not a timing file with 'seconds' ({err})") from err
+            raise ArtifactError(
+                f"{path}: not a timing file with '{key}' ({err}); one written before CPU seconds were recorded"
+                " must be rebuilt (delete it and rerun)"
+            ) from err
     return total
 
 
@@ -39,6 +45,14 @@ def affinity_agreement(estimated: np.ndarray, full: np.ndarray) -> dict[str, flo
     return {
         "spearman": float(spearmanr(estimated.ravel(), full.ravel()).statistic),
         "spearman_rowwise_mean": float(np.nanmean(rows)),
+    }
+
+
+def _estimation(seconds: dict[str, float]) -> dict[str, float]:
+    return {
+        "features": seconds["features"],
+        "estimate": seconds["estimate"],
+        "total": seconds["features"] + seconds["estimate"],
     }
 
 
@@ -54,8 +68,14 @@ def run(
     output: str | Path,
 ) -> None:
     names = task_names(bench)
-    features_s, estimate_s = total_seconds(feature_timings), total_seconds(estimate_timings)
-    full_s = total_seconds(full_timings)
+    wall, cpu = (
+        {
+            "features": total_seconds(feature_timings, key),
+            "estimate": total_seconds(estimate_timings, key),
+            "full": total_seconds(full_timings, key),
+        }
+        for key in ("seconds", "cpu_seconds")
+    )
     estimated = read_affinity(affinity_path, names).to_numpy()
     full = read_affinity(affinity_full_path, names).to_numpy()
     method = bench["cluster"]["method"]
@@ -65,9 +85,12 @@ def run(
         "num_subsets": bench["estimate"]["num_subsets"],
         "finetune_steps_per_subset": bench["finetune"]["total_steps"],
         "meta_train_seconds": float(read_csv(meta_log, ["seconds"])["seconds"].iloc[-1]),
-        "estimation_seconds": {"features": features_s, "estimate": estimate_s, "total": features_s + estimate_s},
-        "full_training_seconds": full_s,
-        "speedup": full_s / (features_s + estimate_s),
+        "estimation_cpu_seconds": {**_estimation(cpu)},
+        "full_training_cpu_seconds": cpu["full"],
+        "speedup": cpu["full"] / (cpu["features"] + cpu["estimate"]),
+        "estimation_seconds": {**_estimation(wall)},
+        "full_training_seconds": wall["full"],
+        "speedup_wall": wall["full"] / (wall["features"] + wall["estimate"]),
         "clusters_ari_estimated_vs_full": float(same_groups),
         **affinity_agreement(estimated, full),
     }
