@@ -131,6 +131,20 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+HESSIAN_TABLE = ["seed", "method", "group", "trace", "train_loss", "test_loss", "observed_gap", "bound",
+                 "num_episodes", "num_samples", "non_vacuous", "bound_holds"]  # fmt: skip
+
+
+def combine_hessian(out: Path, benchmark: str, seeds: list[int]) -> pd.DataFrame | None:
+    """Every seed's hessian.csv in one frame (written to <out>/hessian.csv), or None where a seed has none."""
+    paths = [out / f"seed-{seed}" / "results" / benchmark / "hessian.csv" for seed in seeds]
+    if not all(path.exists() for path in paths):
+        return None
+    table = pd.concat(pd.read_csv(path).assign(seed=seed) for seed, path in zip(seeds, paths, strict=True))
+    table.to_csv(out / "hessian.csv", index=False)
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--benchmark", default="pointmass")
@@ -147,7 +161,11 @@ def main() -> None:
         help="settings changed from config.yaml (after the preset), e.g. features.episodes=64 estimate.score=return",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "claims")
+    parser.add_argument("--table-hessian", type=Path, metavar="CSV", help="only print the table of a hessian.csv")
     args = parser.parse_args()
+    if args.table_hessian:
+        print(markdown_table(pd.read_csv(args.table_hessian)[HESSIAN_TABLE]))
+        return
     rows = []
     for seed in args.seeds:
         rows.append(run_seed(args.benchmark, seed, args.out, args.cores, args.preset, args.targets, args.overrides))
@@ -160,6 +178,7 @@ def main() -> None:
     wide = markdown_table(table.set_index("seed").T.reset_index(names="measure"))
     (args.out / "claims.md").write_text(wide + "\n")
     print(wide)
+    combine_hessian(args.out, args.benchmark, args.seeds)
 
 
 if __name__ == "__main__":
