@@ -1,29 +1,35 @@
-"""How the cost of the affinity grows with the number of tasks: estimation against full training.
+"""How the cost of the affinity grows with the number of tasks and the fine-tuning budget: estimation against
+full training, in CPU seconds.
 
 For n in --tasks (default 12, 24, 48) the pointmass benchmark gets n goals (n/3 directions x 3 distances),
 subsets of size n/2 and num_subsets = max(100, 5n) (NOTES: m >= 5n subsets of size n/2 let every pair of tasks
-share subsets). In one process, on this machine:
+share subsets). In one process (torch on one thread), CPU seconds of the process and its finished children
+(``io.Stopwatch``):
 
 - meta-training (shared by both paths, reported apart) with the config's budget;
-- estimation = features of every task + the first-order estimate of every subset, timed in full;
-- full training = PPO fine-tuning of a subset with the finetune budget, timed on --full-sample subsets and
-  multiplied by num_subsets (fine-tuning every subset at n = 48 would take hours; the per-subset cost is
-  what grows with n, and is measured).
+- estimation = features of every task + the first-order estimate of every subset, in full, once per scoring
+  (``score: return``, rollouts of theta* + delta-theta; ``score: surrogate``, no environment steps);
+- full training = PPO fine-tuning of a subset from theta* with each budget of --budgets, then scoring its tasks
+  by return (the ground truth keeps return scoring), timed on --full-sample subsets (median) and multiplied by
+  num_subsets (fine-tuning every subset at n = 48 would take hours; the per-subset cost is what grows).
 
-Writes benchmarks/out/scaling.csv, scaling.json and scaling.png (log-log) and prints the table.
+One row per (n, scoring, budget); ``speedup`` = full_training_cpu_s / estimation_cpu_s. Writes scaling.csv,
+scaling.json and scaling.png (log-log) under --out and prints the table.
 
-    python benchmarks/scaling.py --tasks 12 24 48
+    python benchmarks/scaling.py --tasks 12 --budgets 10000 50000 200000
+    python benchmarks/scaling.py --tasks 12 24 48 --budgets 50000
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import json
 import math
 import statistics
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 import matplotlib
@@ -33,15 +39,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from claims import markdown_table  # noqa: E402
+
 from policygradex.config import load_config, validate_config  # noqa: E402
 from policygradex.estimate import SubsetEstimator  # noqa: E402
 from policygradex.features import compute_features  # noqa: E402
 from policygradex.full_training import finetune_delta  # noqa: E402
-from policygradex.io import write_npz  # noqa: E402
+from policygradex.io import Stopwatch, write_npz  # noqa: E402
 from policygradex.subsets import draw_subsets  # noqa: E402
 from policygradex.training import train_policy  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def pointmass_tasks(n: int) -> list[dict]:
@@ -55,7 +65,7 @@ def pointmass_tasks(n: int) -> list[dict]:
     return tasks
 
 
-def measure(n: int, full_sample: int, workdir: Path) -> dict:
+def measure(n: int, full_sample: int, budgets: list[int], workdir: Path) -> list[dict]:
     base = load_config(ROOT / "config.yaml")["benchmarks"]["pointmass"]
     bench = copy.deepcopy(base)
     bench["tasks"] = pointmass_tasks(n)
@@ -64,58 +74,67 @@ def measure(n: int, full_sample: int, workdir: Path) -> dict:
     bench = validate_config({"benchmarks": {"scaling": bench}})["benchmarks"]["scaling"]
     m = bench["estimate"]["num_subsets"]
 
-    start = time.perf_counter()
+    clock = Stopwatch()
     policy = workdir / "policy.pt"
     train_policy(bench, range(n), bench["meta_train"]["total_steps"], bench["seed"], policy, workdir / "log.csv")
-    meta_s = time.perf_counter() - start
+    meta_s = clock.cpu
 
-    start = time.perf_counter()
+    clock = Stopwatch()
     paths = []
     for task in bench["tasks"]:
         paths.append(workdir / f"{task['name']}.npz")
         write_npz(paths[-1], **compute_features(bench, policy, task["name"]))
-    features_s = time.perf_counter() - start
-
-    start = time.perf_counter()
-    estimator = SubsetEstimator(bench, policy, paths)
+    features_s = clock.cpu
     subsets = draw_subsets(n, bench["estimate"]["subset_size"], m, bench["seed"])
-    for subset in subsets:
-        estimator.estimate(subset)
-    estimate_s = time.perf_counter() - start
 
-    per_subset = []
-    for subset_id, subset in enumerate(subsets[:full_sample]):
-        start = time.perf_counter()
-        delta = finetune_delta(estimator, subset, seed=subset_id)
-        estimator.scores(subset, estimator.as_tensor(delta))
-        per_subset.append(time.perf_counter() - start)
-    full_per_subset = statistics.median(per_subset)
-    estimation = features_s + estimate_s
-    return {
-        "tasks": n,
-        "num_subsets": m,
-        "subset_size": bench["estimate"]["subset_size"],
-        "finetune_steps": bench["finetune"]["total_steps"],
-        "meta_train_s": meta_s,
-        "features_s": features_s,
-        "estimate_s": estimate_s,
-        "estimation_s": estimation,
-        "full_per_subset_s": full_per_subset,
-        "full_subsets_timed": len(per_subset),
-        "full_training_s": full_per_subset * m,
-        "speedup": full_per_subset * m / estimation,
-    }
+    estimate_s = {}
+    for score in ("return", "surrogate"):
+        scored = copy.deepcopy(bench)
+        scored["estimate"]["score"] = score
+        clock = Stopwatch()
+        estimator = SubsetEstimator(scored, policy, paths)
+        for subset in subsets:
+            estimator.estimate(subset)
+        estimate_s[score] = clock.cpu
+
+    ground_truth = SubsetEstimator(bench, policy, paths)  # bench scores by return
+    full_per_subset = {}
+    for budget in budgets:
+        ground_truth.bench = copy.deepcopy(bench)
+        ground_truth.bench["finetune"]["total_steps"] = budget
+        seconds = []
+        for subset_id, subset in enumerate(subsets[:full_sample]):
+            clock = Stopwatch()
+            delta = finetune_delta(ground_truth, subset, seed=subset_id)
+            ground_truth.scores(subset, ground_truth.as_tensor(delta))
+            seconds.append(clock.cpu)
+        full_per_subset[budget] = statistics.median(seconds)
+    rows = []
+    for score, budget in itertools.product(estimate_s, budgets):
+        estimation = features_s + estimate_s[score]
+        rows.append(
+            {"tasks": n, "num_subsets": m, "subset_size": bench["estimate"]["subset_size"], "score": score,
+             "finetune_steps": budget, "meta_train_cpu_s": meta_s, "features_cpu_s": features_s,
+             "estimate_cpu_s": estimate_s[score], "estimation_cpu_s": estimation,
+             "full_per_subset_cpu_s": full_per_subset[budget], "full_subsets_timed": full_sample,
+             "full_training_cpu_s": full_per_subset[budget] * m, "speedup": full_per_subset[budget] * m / estimation}
+        )  # fmt: skip
+    return rows
 
 
 def plot(table: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.loglog(table["tasks"], table["estimation_s"], "o-", label="estimation (features + estimate)")
-    ax.loglog(table["tasks"], table["full_training_s"], "s-", label="full training (every subset)")
-    ax.loglog(table["tasks"], table["meta_train_s"], "^--", label="meta-training (shared)")
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for score, rows in table.groupby("score"):
+        first = rows.drop_duplicates("tasks")
+        ax.loglog(first["tasks"], first["estimation_cpu_s"], "o-", label=f"estimation, score: {score}")
+    for budget, rows in table[table["score"] == table["score"].iloc[0]].groupby("finetune_steps"):
+        ax.loglog(rows["tasks"], rows["full_training_cpu_s"], "s--", label=f"full training, {budget} steps")
+    first = table.drop_duplicates("tasks")
+    ax.loglog(first["tasks"], first["meta_train_cpu_s"], "^:", label="meta-training (shared)")
     ax.set_xlabel("number of tasks n")
-    ax.set_ylabel("seconds (1 CPU core)")
-    ax.set_xticks(table["tasks"], [str(n) for n in table["tasks"]])
-    ax.legend(fontsize=8)
+    ax.set_ylabel("CPU seconds")
+    ax.set_xticks(first["tasks"], [str(n) for n in first["tasks"]])
+    ax.legend(fontsize=7)
     ax.set_title("Cost of the task-affinity matrix")
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -124,21 +143,28 @@ def plot(table: pd.DataFrame, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, nargs="+", default=[12, 24, 48])
-    parser.add_argument("--full-sample", type=int, default=5, help="subsets really fine-tuned per n")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument("--budgets", type=int, nargs="+", default=[50_000], help="fine-tuning steps per subset")
+    parser.add_argument("--full-sample", type=int, default=5, help="subsets really fine-tuned per n and budget")
+    parser.add_argument("--commit", default="unknown", help="the commit measured (recorded in the outputs)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "scaling")
+    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the table of a scaling.csv")
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(pd.read_csv(args.table).drop(columns=["commit"], errors="ignore")))
+        return
     torch.set_num_threads(1)
     rows = []
     for n in args.tasks:
         with tempfile.TemporaryDirectory() as tmp:
-            rows.append(measure(n, args.full_sample, Path(tmp)))
+            rows += measure(n, args.full_sample, args.budgets, Path(tmp))
         print(rows[-1], flush=True)
+    rows = [{**row, "commit": args.commit} for row in rows]
     table = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "scaling.csv", index=False)
     (args.out / "scaling.json").write_text(json.dumps(rows, indent=2) + "\n")
     plot(table, args.out / "scaling.png")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    print(markdown_table(table.drop(columns=["commit"])))
 
 
 if __name__ == "__main__":
