@@ -1,8 +1,9 @@
-"""Seconds per Hutchinson probe (one Hessian-vector product) against the number of actor parameters.
+"""CPU seconds per Hutchinson probe (one Hessian-vector product) against the number of actor parameters.
 
 Builds the pointmass actor at several widths, draws a batch of synthetic samples of the size the ``hessian``
-stage uses, and times a fixed number of probes; the median of ``--repeats`` runs is reported. Prints a table
-and writes benchmarks/out/hessian_cost.csv and .json, so users can budget ``hessian.max_probes``.
+stage uses, and times a fixed number of probes on one torch thread (CPU seconds of the process); the median of
+``--repeats`` runs is reported. Prints a table and writes hessian_cost.csv and .json under ``--out``, so users can
+budget ``hessian.max_probes``.
 
     python benchmarks/hessian_cost.py --widths 16 64 128 256 --samples 4000
 """
@@ -12,17 +13,22 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
+import sys
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from policygradex.config import load_config
-from policygradex.hessian import Batch, hutchinson_trace, policy_loss
-from policygradex.policy import ActorLogProb, actor_params, build_policy
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from claims import markdown_table  # noqa: E402
+
+from policygradex.config import load_config  # noqa: E402
+from policygradex.hessian import Batch, hutchinson_trace, policy_loss  # noqa: E402
+from policygradex.io import Stopwatch  # noqa: E402
+from policygradex.policy import ActorLogProb, actor_params, build_policy  # noqa: E402
 
 
 def main() -> None:
@@ -31,8 +37,13 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=4000)
     parser.add_argument("--probes", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument("--commit", default="unknown", help="the commit measured (recorded in the outputs)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "hessian_cost")
+    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the table of a hessian_cost.csv")
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(pd.read_csv(args.table).drop(columns=["commit"], errors="ignore")))
+        return
     torch.set_num_threads(1)
     bench = load_config(ROOT / "config.yaml")["benchmarks"]["pointmass"]
     rows = []
@@ -48,16 +59,17 @@ def main() -> None:
             return policy_loss(module, p, batch)
 
         for repeat in range(args.repeats):
-            start = time.perf_counter()
+            clock = Stopwatch()
             hutchinson_trace(loss, params, args.probes, args.probes, 0.0, repeat)
-            times.append((time.perf_counter() - start) / args.probes)
+            times.append(clock.cpu / args.probes)
         rows.append(
             {
                 "width": width,
                 "num_params": sum(p.numel() for p in params.values()),
                 "samples": args.samples,
-                "seconds_per_probe": statistics.median(times),
+                "cpu_seconds_per_probe": statistics.median(times),
                 "repeats": args.repeats,
+                "commit": args.commit,
             }
         )
         print(rows[-1], flush=True)
@@ -65,7 +77,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "hessian_cost.csv", index=False)
     (args.out / "hessian_cost.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(table.to_string(index=False))
+    print(markdown_table(table.drop(columns=["commit"])))
 
 
 if __name__ == "__main__":
