@@ -72,15 +72,32 @@ def apply_overrides(bench: dict, preset: str, overrides: list[str]) -> None:
         node[key] = yaml.safe_load(value)
 
 
+def benchmark_config(benchmark: str, preset: str, overrides: list[str] = (), seed: int | None = None) -> dict:
+    """The shipped config.yaml reduced to ``benchmark`` at ``preset``, with ``overrides`` and ``seed`` (when given)
+    applied: what every benchmark script runs or validates."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    bench = copy.deepcopy(config["benchmarks"][benchmark])
+    apply_overrides(bench, preset, list(overrides))
+    if seed is not None:
+        bench["seed"] = seed
+    config["benchmarks"] = {benchmark: bench}
+    config["preset"] = preset
+    return config
+
+
+def load_bench(benchmark: str, preset: str, overrides: list[str] = (), seed: int | None = None) -> dict:
+    """:func:`benchmark_config`'s benchmark, validated (defaults filled in, preset merged)."""
+    from policygradex.config import validate_config  # here: the workflow's scripts need no package import
+
+    config = benchmark_config(benchmark, preset, overrides, seed)
+    return validate_config(config)["benchmarks"][benchmark]
+
+
 def run_seed(
     benchmark: str, seed: int, out: Path, cores: int, preset: str, targets: list[str], overrides: list[str]
 ) -> dict:
     workdir = out / f"seed-{seed}"
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    bench = copy.deepcopy(config["benchmarks"][benchmark])
-    apply_overrides(bench, preset, overrides)
-    config["benchmarks"] = {benchmark: {**bench, "seed": seed}}
-    config["preset"] = preset
+    config = benchmark_config(benchmark, preset, overrides, seed)
     seconds = run_workflow(workdir, config, [f"results/{benchmark}/{t}" for t in targets], cores)
     row = {"seed": seed, "minutes": seconds / 60}
     results = workdir / "results" / benchmark

@@ -14,7 +14,6 @@ each stage's seconds per device and their ratio to the first device's.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import platform
@@ -25,12 +24,11 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import apply_overrides, markdown_table, run_workflow  # noqa: E402
+from claims import benchmark_config, markdown_table, run_workflow  # noqa: E402
 
 DEFAULT_TARGETS = ["clusters.csv", "evaluation.csv", "hessian.csv"]
 
@@ -85,9 +83,8 @@ def main() -> None:
         print(markdown_table(compare(table, list(dict.fromkeys(table["device"])))))
         return
 
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    bench = copy.deepcopy(config["benchmarks"][args.benchmark])
-    apply_overrides(bench, config.get("preset", "smoke"), args.set)
+    config = benchmark_config(args.benchmark, "smoke", args.set)  # the default preset, as config.yaml has it
+    bench = config["benchmarks"][args.benchmark]
     frames, wall = [], {}
     for device in args.devices:
         workdir = args.out / device

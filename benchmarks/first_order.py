@@ -19,7 +19,6 @@ the table.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 from pathlib import Path
@@ -29,28 +28,23 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import apply_overrides, markdown_table, run_workflow  # noqa: E402
+from claims import benchmark_config, load_bench, markdown_table, run_workflow  # noqa: E402
 
 from policygradex.approx_error import log_prob_errors  # noqa: E402
-from policygradex.config import task_names, validate_config  # noqa: E402
+from policygradex.config import task_names  # noqa: E402
 from policygradex.estimate import SubsetEstimator, chunk_subsets  # noqa: E402
 from policygradex.full_training import finetune_delta  # noqa: E402
 
 
 def build_features(benchmark: str, preset: str, seed: int, overrides: list[str], workdir: Path, cores: int) -> dict:
     """theta* and the features of every task, built by the workflow in ``workdir``; the validated benchmark."""
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    bench = copy.deepcopy(config["benchmarks"][benchmark])
-    apply_overrides(bench, preset, overrides)
-    config["benchmarks"] = {benchmark: {**bench, "seed": seed}}
-    config["preset"] = preset
-    validated = validate_config(copy.deepcopy(config))["benchmarks"][benchmark]
+    config = benchmark_config(benchmark, preset, overrides, seed)
+    validated = load_bench(benchmark, preset, overrides, seed)
     targets = [f"results/{benchmark}/features/{task}.npz" for task in task_names(validated)]
     run_workflow(workdir, config, targets, cores)
     return validated
@@ -63,10 +57,9 @@ def sweep(bench: dict, workdir: Path, name: str, budgets: list[int], count: int)
     theta_norm = float(estimator.theta_flat.norm())
     rows = []
     for budget in budgets:
-        estimator.bench = copy.deepcopy(bench)
-        estimator.bench["finetune"]["total_steps"] = budget
         for subset_id, subset in chunk_subsets(bench, count, 1, 0).items():
-            delta = estimator.as_tensor(finetune_delta(estimator, subset, seed=bench["seed"] + 100_000 + subset_id))
+            seed = bench["seed"] + 100_000 + subset_id
+            delta = estimator.as_tensor(finetune_delta(estimator, subset, seed, total_steps=budget))
             step = float(delta.norm()) / theta_norm
             for task in subset:
                 for kind, (predicted, actual, error) in log_prob_errors(estimator, task, delta).items():

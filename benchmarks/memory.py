@@ -29,22 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def load_bench(name: str, preset: str, features: dict) -> dict:
-    from policygradex.config import validate_config
-
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["benchmarks"] = {name: config["benchmarks"][name]}
-    config["preset"] = preset
-    bench = validate_config(config)["benchmarks"][name]
-    bench["features"].update(features)
-    return bench
+from claims import load_bench, markdown_table  # noqa: E402
 
 
 def child(spec: dict) -> dict:
@@ -54,7 +43,8 @@ def child(spec: dict) -> dict:
     from policygradex.config import task_names
 
     torch.set_num_threads(1)
-    bench = load_bench(spec["benchmark"], spec["preset"], spec["features"])
+    bench = load_bench(spec["benchmark"], spec["preset"])
+    bench["features"].update(spec["features"])
     names = task_names(bench)
     start = time.perf_counter()
     if spec["stage"] == "features":
@@ -108,7 +98,7 @@ def run_benchmark(name: str, preset: str, small_episodes: int, folder: Path) -> 
     from policygradex.config import task_names
     from policygradex.policy import build_policy, save_policy
 
-    bench = load_bench(name, preset, {})
+    bench = load_bench(name, preset)
     policy = folder / f"{name}.pt"
     save_policy(build_policy(bench), policy)
     cfg = bench["features"]
@@ -152,7 +142,6 @@ def main() -> None:
         return
 
     import pandas as pd
-    from claims import markdown_table
 
     if args.table:
         table = pd.read_csv(args.table)

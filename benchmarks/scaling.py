@@ -100,12 +100,10 @@ def measure(n: int, full_sample: int, budgets: list[int], workdir: Path) -> list
     ground_truth = SubsetEstimator(bench, policy, paths)  # bench scores by return
     full_per_subset = {}
     for budget in budgets:
-        ground_truth.bench = copy.deepcopy(bench)
-        ground_truth.bench["finetune"]["total_steps"] = budget
         seconds = []
         for subset_id, subset in enumerate(subsets[:full_sample]):
             clock = Stopwatch()
-            delta = finetune_delta(ground_truth, subset, seed=subset_id)
+            delta = finetune_delta(ground_truth, subset, seed=subset_id, total_steps=budget)
             ground_truth.scores(subset, ground_truth.as_tensor(delta))
             seconds.append(clock.cpu)
         full_per_subset[budget] = statistics.median(seconds)

@@ -42,15 +42,14 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import markdown_table  # noqa: E402
+from claims import load_bench, markdown_table  # noqa: E402
 
-from policygradex.config import task_names, validate_config  # noqa: E402
+from policygradex.config import task_names  # noqa: E402
 from policygradex.estimate import SubsetEstimator  # noqa: E402
 from policygradex.features import compute_features  # noqa: E402
 from policygradex.gradients import per_sample_grads, projected_grads, projection_matrix  # noqa: E402
@@ -58,13 +57,6 @@ from policygradex.io import write_npz  # noqa: E402
 from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy  # noqa: E402
 from policygradex.subsets import draw_subsets  # noqa: E402
 from policygradex.training import make_learner  # noqa: E402
-
-
-def load_bench(name: str, preset: str) -> dict:
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["benchmarks"] = {name: config["benchmarks"][name]}
-    config["preset"] = preset
-    return validate_config(config)["benchmarks"][name]
 
 
 def timed(fn, *args, **kwargs) -> float:

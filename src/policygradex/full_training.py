@@ -30,11 +30,14 @@ from policygradex.training import checkpoint_path, make_learner
 FULL_KEYS = ["subset_id", "delta"]
 
 
-def finetune_delta(estimator: SubsetEstimator, subset: Sequence[int], seed: int) -> np.ndarray:
-    """theta_finetuned - theta* (actor parameters) after fine-tuning on ``subset`` with the finetune budget."""
+def finetune_delta(
+    estimator: SubsetEstimator, subset: Sequence[int], seed: int, total_steps: int | None = None
+) -> np.ndarray:
+    """theta_finetuned - theta* (actor parameters) after fine-tuning on ``subset`` for ``total_steps`` (by default
+    the finetune budget; the benchmarks vary it)."""
     bench = estimator.bench
     model = make_learner(bench, subset, seed, init_state=estimator.policy.state_dict())
-    model.learn(total_timesteps=bench["finetune"]["total_steps"])
+    model.learn(total_timesteps=total_steps or bench["finetune"]["total_steps"])
     model.get_env().close()
     model.policy.to("cpu")
     tuned = flatten(actor_params(ActorLogProb(model.policy)))
