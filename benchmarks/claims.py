@@ -93,16 +93,27 @@ def load_bench(benchmark: str, preset: str, overrides: list[str] = (), seed: int
     return validate_config(config)["benchmarks"][benchmark]
 
 
+def commit() -> str:
+    """The checkout's short commit hash, ``+dirty`` when the package, workflow or config differ from it."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+    changed = subprocess.run(
+        [*git, "status", "--porcelain", "src", "workflow", "Snakefile", "config.yaml"], capture_output=True, text=True
+    )
+    return head.stdout.strip() + ("+dirty" if changed.stdout.strip() else "")
+
+
 def run_seed(
     benchmark: str, seed: int, out: Path, cores: int, preset: str, targets: list[str], overrides: list[str]
 ) -> dict:
     workdir = out / f"seed-{seed}"
     config = benchmark_config(benchmark, preset, overrides, seed)
     seconds = run_workflow(workdir, config, [f"results/{benchmark}/{t}" for t in targets], cores)
-    row = {"seed": seed, "minutes": seconds / 60}
+    row = {"seed": seed, "commit": commit(), "minutes": seconds / 60}
     results = workdir / "results" / benchmark
     quality = json.loads((results / "cluster_quality.json").read_text())
-    row |= {"ari": quality["ari"], "nmi": quality["nmi"]}
+    row |= {"ari": quality["ari"], "nmi": quality["nmi"], "k": quality["k"], "verdict": quality["verdict"]}
+    row |= {"stability": quality["reliability"]["stability_ari"], "p_value": quality["p_value"]}
     consistency = [float(np.load(f)["gradient_consistency"]) for f in sorted((results / "features").glob("*.npz"))]
     row["gradient_consistency_median"] = float(np.median(consistency))
     if (results / "approx_error.json").exists():
@@ -188,7 +199,7 @@ def main() -> None:
         rows.append(run_seed(args.benchmark, seed, args.out, args.cores, args.preset, args.targets, args.overrides))
         print(f"seed {seed}: {rows[-1]}", flush=True)
     table = pd.DataFrame(rows)
-    summary = table.drop(columns="seed").agg(["mean", "min", "max"]).reset_index(names="seed")
+    summary = table.drop(columns="seed").select_dtypes("number").agg(["mean", "min", "max"]).reset_index(names="seed")
     table = pd.concat([table, summary], ignore_index=True)
     table.to_csv(args.out / "claims.csv", index=False)
     (args.out / "claims.json").write_text(json.dumps(rows, indent=2) + "\n")

@@ -32,7 +32,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import markdown_table, run_workflow  # noqa: E402
+from claims import commit, markdown_table, run_workflow  # noqa: E402
 
 from policygradex import cluster as cluster_stage  # noqa: E402
 from policygradex.affinity import read_affinity, read_subset_scores  # noqa: E402
@@ -56,12 +56,6 @@ def case_config(benchmark: str, preset: str, seed: int) -> dict:
     config["benchmarks"] = {benchmark: {**copy.deepcopy(config["benchmarks"][benchmark]), "seed": seed}}
     config["preset"] = preset
     return config
-
-
-def commit() -> str:
-    out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src", "config.yaml"], capture_output=True)
-    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def summarise(prefix: str, quality: dict) -> dict:

@@ -23,8 +23,8 @@ from sklearn.metrics import adjusted_rand_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import markdown_table, run_workflow  # noqa: E402
-from trust import case_config, commit  # noqa: E402
+from claims import commit, markdown_table, run_workflow  # noqa: E402
+from trust import case_config  # noqa: E402
 
 from policygradex.affinity import read_subset_scores  # noqa: E402
 from policygradex.cluster import partition, similarity  # noqa: E402

@@ -55,6 +55,16 @@ def _bad(mutate):
             "config.benchmarks.tiny.estimate.num_subsets",
             "must be at least 12",
         ),
+        (
+            lambda b: b["full_training"].update(num_subsets=4),  # 6 of the first subsets cover every pair
+            "config.benchmarks.tiny.full_training.num_subsets",
+            "without a shared subset",
+        ),
+        (
+            lambda b: b["full_training"].update(num_subsets=13),
+            "config.benchmarks.tiny.full_training.num_subsets",
+            "between approx_error.validation_subsets = 2",
+        ),
         (lambda b: b["cluster"].update(k="three"), "config.benchmarks.tiny.cluster.k", "an integer >= 2 or 'auto'"),
         (lambda b: b["cluster"].update(trust={"alpha": 0}), "cluster.trust.alpha", "minimum"),
     ],

@@ -10,12 +10,18 @@ import pandas as pd
 import pytest
 import torch
 
+from policygradex.affinity import affinity_matrix
 from policygradex.approx_error import log_prob_errors, summarise
 from policygradex.baselines import gradient_similarity, grouping, mean_policy_gradient, random_partition
 from policygradex.cluster import cluster, quality
 from policygradex.compare import comparison_table
+from policygradex.config import validate_config
+from policygradex.estimate import SUBSET_SEPARATOR
 from policygradex.io import Stopwatch, cpu_seconds
 from policygradex.speedup import affinity_agreement, total_seconds
+from policygradex.speedup import run as speedup_run
+from policygradex.subsets import draw_subsets
+from tests.conftest import tiny_config
 
 
 def test_random_partition_is_balanced_and_seeded():
@@ -101,6 +107,40 @@ def test_speedup_bookkeeping(tmp_path):
         total_seconds([tmp_path / "bad.json"])
     with pytest.raises(ValueError, match="'cpu_seconds'.*rebuilt"):  # a file of an older commit
         total_seconds(paths, "cpu_seconds")
+
+
+def test_speedup_compares_both_paths_on_the_subsets_full_training_fine_tuned(tmp_path):
+    """With full_training.num_subsets below the estimate's, the estimated affinity comes from the same first
+    subsets and the estimate's seconds are pro-rated to them; later subsets do not enter."""
+    bench = validate_config(tiny_config(full_training={"enabled": True, "num_chunks": 2, "num_subsets": 6}))
+    bench = bench["benchmarks"]["tiny"]
+    names = [t["name"] for t in bench["tasks"]]
+    subsets = draw_subsets(4, 2, 12, bench["seed"])
+    scores = np.random.default_rng(0).normal(size=(12, 4))
+    scores[6:] = -scores[6:] * 10  # later subsets rank every task the other way: would spoil the agreement
+    labels = [SUBSET_SEPARATOR.join(names[t] for t in subset) for subset in subsets]
+    rows = [(s, labels[s], names[t], scores[s, t]) for s, subset in enumerate(subsets) for t in subset]
+    frame = pd.DataFrame(rows, columns=["subset_id", "subset", "task", "score"])
+    chunks = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    frame[frame.subset_id < 5].to_csv(chunks[0], index=False)
+    frame[frame.subset_id >= 5].to_csv(chunks[1], index=False)
+    affinity_matrix(frame[frame.subset_id < 6], names).to_csv(tmp_path / "full.csv")
+
+    def timing(name, cpu):
+        (tmp_path / name).write_text(json.dumps({"seconds": 2 * cpu, "cpu_seconds": cpu}))
+        return [tmp_path / name]
+
+    pd.DataFrame({"seconds": [3.0]}).to_csv(tmp_path / "log.csv", index=False)
+    output = tmp_path / "speedup.json"
+    speedup_run(
+        bench, timing("f.json", 4.0), timing("e.json", 12.0), timing("full.json", 60.0), tmp_path / "log.csv",
+        chunks, tmp_path / "full.csv", 2, output,
+    )  # fmt: skip
+    result = json.loads(output.read_text())
+    assert result["subsets_compared"] == 6 and result["num_subsets"] == 12
+    assert result["estimation_cpu_seconds"]["estimate"] == pytest.approx(6.0)  # 12 s for 12 subsets, 6 compared
+    assert result["speedup"] == pytest.approx(60.0 / (4.0 + 6.0))
+    assert result["spearman_rowwise_mean"] == pytest.approx(1.0)
 
 
 def test_stopwatch_counts_cpu_of_the_process_and_its_children_not_waiting():

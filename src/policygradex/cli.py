@@ -127,7 +127,7 @@ def _approx_error(b: Benchmark, a: argparse.Namespace) -> None:
 
 def _speedup(b: Benchmark, a: argparse.Namespace) -> None:
     speedup.run(
-        b, a.feature_timings, a.estimate_timings, a.full_timings, a.meta_log, a.affinity, a.affinity_full,
+        b, a.feature_timings, a.estimate_timings, a.full_timings, a.meta_log, a.estimate_chunks, a.affinity_full,
         read_chosen_k(a.quality), a.output,
     )  # fmt: skip
 
@@ -243,7 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--estimate-timings", nargs="+", required=True)
     p.add_argument("--full-timings", nargs="+", required=True)
     p.add_argument("--meta-log", required=True, help="meta/train_log.csv")
-    p.add_argument("--affinity", required=True)
+    p.add_argument(
+        "--estimate-chunks", nargs="+", required=True,
+        help="subsets/chunk_{c}.csv (the estimated affinity over the subsets full training fine-tuned)",
+    )  # fmt: skip
     p.add_argument("--affinity-full", required=True)
     p.add_argument("--quality", required=True, help="cluster_quality.json (the k both affinities are clustered at)")
     p.add_argument("--output", required=True)

@@ -51,7 +51,7 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "report": (),
     "full_finetune": ("ppo", "sac", "estimate", "finetune", "full_training", "approx_error"),
     "approx_error": ("ppo", "estimate", "approx_error"),
-    "speedup": ("estimate", "finetune", "cluster"),
+    "speedup": ("estimate", "finetune", "cluster", "full_training", "approx_error"),
     "baseline": ("cluster", "compare", "full_training"),
     "compare": ("cluster", "compare", "finetune"),
     "hessian": ("ppo", "sac", "hessian"),
@@ -187,6 +187,14 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
         raise ConfigError(
             f"{where}.approx_error.validation_subsets: {validation} exceeds estimate.num_subsets = {subsets}"
         )
+    full = bench["full_training"]["num_subsets"]
+    if bench["full_training"]["enabled"] and full is not None:
+        if not validation <= full <= subsets:
+            raise ConfigError(
+                f"{where}.full_training.num_subsets: {full} must lie between approx_error.validation_subsets ="
+                f" {validation} (those are fine-tuned for the first-order error) and estimate.num_subsets = {subsets}"
+            )
+        _check_pair_coverage(where, names, size, full, bench["seed"], field="full_training.num_subsets")
     hessian = bench["hessian"]
     if hessian["min_probes"] > hessian["max_probes"]:
         raise ConfigError(
@@ -198,9 +206,13 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
         raise ConfigError(f"{where}.ppo.batch_size: {ppo['batch_size']} exceeds one rollout of {rollout} samples")
 
 
-def _check_pair_coverage(where: str, names: list[str], size: int, count: int, seed: int) -> None:
+def _check_pair_coverage(
+    where: str, names: list[str], size: int, count: int, seed: int, field: str = "estimate.num_subsets"
+) -> None:
     """Every pair of tasks must share a subset, or its affinity T[i, j] is undefined; and the trust check's
-    split halves (trust.py) need room to cover every pair too: fail now, not in affinity or cluster."""
+    split halves (trust.py) need room to cover every pair too: fail now, not in affinity or cluster. ``field``
+    names the setting that gave ``count``: the estimate's subsets, or the first of them that full training
+    fine-tunes (which only need to cover every pair once)."""
     from policygradex.subsets import draw_subsets, min_covering_count, uncovered_pairs  # noqa: PLC0415
 
     missing = uncovered_pairs(len(names), draw_subsets(len(names), size, count, seed))
@@ -208,12 +220,12 @@ def _check_pair_coverage(where: str, names: list[str], size: int, count: int, se
     if missing:
         i, j = missing[0]
         raise ConfigError(
-            f"{where}.estimate.num_subsets: {count} subsets of {size} tasks leave {len(missing)} task pairs (first:"
+            f"{where}.{field}: {count} subsets of {size} tasks leave {len(missing)} task pairs (first:"
             f" {names[i]} and {names[j]}) without a shared subset, so their affinity is undefined; at this seed"
             f" {need} subsets cover every pair, and the trust check's two halves need {2 * need}"
             " (or raise estimate.subset_size)"
         )
-    if count < 2 * need:
+    if field == "estimate.num_subsets" and count < 2 * need:
         raise ConfigError(
             f"{where}.estimate.num_subsets: {count} subsets cover every task pair, but the trust check splits them"
             f" into two halves that must each be able to: at this seed {need} subsets cover every pair, so"
@@ -256,9 +268,10 @@ def stage_view_json(bench: Benchmark, stage: str) -> str:
 
 
 def full_training_subsets(bench: Benchmark) -> int:
-    """How many estimation subsets are really fine-tuned: all when full training is on, else the validation ones."""
+    """How many estimation subsets (the first ones) are really fine-tuned: ``full_training.num_subsets`` (all by
+    default) when full training is on, else the validation ones."""
     if bench["full_training"]["enabled"]:
-        return bench["estimate"]["num_subsets"]
+        return bench["full_training"]["num_subsets"] or bench["estimate"]["num_subsets"]
     return bench["approx_error"]["validation_subsets"]
 
 

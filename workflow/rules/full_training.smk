@@ -1,5 +1,6 @@
 # The expensive ground truth: PPO fine-tuning of theta* on subsets. Always for the approx_error validation
-# subsets; for every estimation subset when full_training.enabled (affinity_full.csv, speedup.json).
+# subsets; for the first full_training.num_subsets estimation subsets (all by default) when full_training.enabled
+# (affinity_full.csv, speedup.json).
 rule full_finetune:
     input:
         policy="results/{benchmark}/meta/policy.pt",
@@ -55,7 +56,7 @@ rule speedup:
         estimate_timings=estimate_timings,
         full_timings=full_timings,
         meta_log="results/{benchmark}/meta/train_log.csv",
-        affinity="results/{benchmark}/affinity.csv",
+        estimate_chunks=estimate_chunks,
         affinity_full="results/{benchmark}/affinity_full.csv",
         quality="results/{benchmark}/cluster_quality.json",
     output:
@@ -76,7 +77,7 @@ rule speedup:
     shell:
         "python -m policygradex speedup --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --feature-timings {input.feature_timings} --estimate-timings {input.estimate_timings}"
-        " --full-timings {input.full_timings} --meta-log {input.meta_log} --affinity {input.affinity}"
+        " --full-timings {input.full_timings} --meta-log {input.meta_log} --estimate-chunks {input.estimate_chunks}"
         " --affinity-full {input.affinity_full} --quality {input.quality} --output {output} > {log} 2>&1"
 
 
