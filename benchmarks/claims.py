@@ -25,7 +25,6 @@ the table.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import subprocess
@@ -49,8 +48,8 @@ def run_workflow(workdir: Path, config: dict, targets: list[str], cores: int) ->
     start = time.monotonic()
     with open(workdir / "snakemake.log", "a") as log:
         subprocess.run(
-            [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-             "--cores", str(cores), *targets],
+            [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"),
+             "--directory", str(workdir), "--cores", str(cores), *targets],
             check=True,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -75,12 +74,13 @@ def apply_overrides(bench: dict, preset: str, overrides: list[str]) -> None:
 def benchmark_config(benchmark: str, preset: str, overrides: list[str] = (), seed: int | None = None) -> dict:
     """The shipped config.yaml reduced to ``benchmark`` at ``preset``, with ``overrides`` and ``seed`` (when given)
     applied: what every benchmark script runs or validates."""
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    bench = copy.deepcopy(config["benchmarks"][benchmark])
+    from policygradex.config import only_benchmark  # here, as in load_bench
+
+    config = only_benchmark(yaml.safe_load((ROOT / "config.yaml").read_text()), benchmark)
+    bench = config["benchmarks"][benchmark]
     apply_overrides(bench, preset, list(overrides))
     if seed is not None:
         bench["seed"] = seed
-    config["benchmarks"] = {benchmark: bench}
     config["preset"] = preset
     return config
 
@@ -98,7 +98,7 @@ def commit() -> str:
     git = ["git", "-C", str(ROOT)]
     head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
     changed = subprocess.run(
-        [*git, "status", "--porcelain", "src", "workflow", "Snakefile", "config.yaml"], capture_output=True, text=True
+        [*git, "status", "--porcelain", "src", "workflow", "config.yaml"], capture_output=True, text=True
     )
     return head.stdout.strip() + ("+dirty" if changed.stdout.strip() else "")
 

@@ -22,12 +22,11 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import markdown_table, run_workflow  # noqa: E402
+from claims import benchmark_config, markdown_table, run_workflow  # noqa: E402
 
 CLUSTERS = ["clusters.csv"]
 REST = ["report.html", "approx_error.json", "comparison.csv"]
@@ -45,9 +44,7 @@ def jobs_done(log: Path) -> int:
 def time_benchmark(benchmark: str, out: Path, cores: int) -> dict:
     workdir = out / benchmark
     shutil.rmtree(workdir, ignore_errors=True)
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["benchmarks"] = {benchmark: config["benchmarks"][benchmark]}
-    config["preset"] = "smoke"
+    config = benchmark_config(benchmark, "smoke")
     minutes = {
         column: run_workflow(workdir, config, [f"results/{benchmark}/{t}" for t in targets], cores) / 60
         for column, targets in (("clusters_min", CLUSTERS), ("rest_of_dag_min", REST))

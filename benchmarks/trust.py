@@ -27,12 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import commit, markdown_table, run_workflow  # noqa: E402
+from claims import benchmark_config, commit, markdown_table, run_workflow  # noqa: E402
 
 from policygradex import cluster as cluster_stage  # noqa: E402
 from policygradex.affinity import read_affinity, read_subset_scores  # noqa: E402
@@ -52,10 +51,7 @@ DEFAULT_CASES = [
 
 
 def case_config(benchmark: str, preset: str, seed: int) -> dict:
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["benchmarks"] = {benchmark: {**copy.deepcopy(config["benchmarks"][benchmark]), "seed": seed}}
-    config["preset"] = preset
-    return config
+    return benchmark_config(benchmark, preset, seed=seed)
 
 
 def summarise(prefix: str, quality: dict) -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policygradex.config import validate_config
+from policygradex.config import only_benchmark, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = ROOT / ".test" / "config" / "config.yaml"
@@ -24,8 +24,7 @@ def tiny_config(**overrides) -> dict:
 def real_bench(name: str, preset: str | None = None, mutate=None) -> dict:
     """Benchmark ``name`` of the shipped config.yaml, validated (after ``mutate`` on the raw entry, with the
     top-level ``preset`` when given)."""
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["benchmarks"] = {name: config["benchmarks"][name]}
+    config = only_benchmark(yaml.safe_load((ROOT / "config.yaml").read_text()), name)
     if preset is not None:
         config["preset"] = preset
     if mutate is not None:

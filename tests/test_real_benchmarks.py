@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from policygradex.config import only_benchmark
 from tests.test_workflow import ROOT, snakemake
 
 pytestmark = pytest.mark.slow
@@ -40,12 +41,11 @@ SAC = {"learning_starts": 64, "batch_size": 64, "buffer_size": 5000, "train_freq
     [("halfcheetah", "ppo"), ("hopper", "ppo"), ("ant", "ppo"), ("metaworld", "ppo"), ("hopper", "sac")],
 )
 def test_real_benchmark_runs_every_stage(tmp_path, name, trainer):
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config = only_benchmark(yaml.safe_load((ROOT / "config.yaml").read_text()), name)
     bench = config["benchmarks"][name]
     smoke = bench["presets"]["smoke"]
     tiny = {**smoke, **TINY, "estimate": {**smoke["estimate"], **TINY["estimate"]}, "trainer": trainer, "sac": SAC}
     bench["presets"] = {"smoke": tiny}
-    config["benchmarks"] = {name: bench}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path, *[f"results/{name}/{target}" for target in TARGETS])
     assert result.returncode == 0, result.stderr[-3000:]

@@ -147,8 +147,8 @@ def cluster(local_run):  # local_run: started first, to run while the cluster co
 
 
 def snakemake_command(workdir: Path, *targets: str, profile: bool = True) -> list[str]:
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir)]
-    command += [*targets]
+    snakefile = ROOT / "workflow" / "Snakefile"
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(workdir), *targets]
     if not profile:
         return [*command, "--cores", "2"]
     # The profile as shipped; only the site's account and partition come from the command line, plus a short first

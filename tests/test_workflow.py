@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,19 +17,40 @@ import torch
 import yaml
 from scipy.stats import spearmanr
 
+from policygradex import artifacts
 from policygradex.features import gradient_consistency
 from tests.conftest import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2"]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--cores", "2"]
 CORE = ["meta/policy.pt", "affinity.csv", "clusters.csv", "evaluation.csv", "hessian.csv", "report.html"]
 EVIDENCE = ["approx_error.json", "comparison.csv", "affinity_full.csv", "speedup.json"]
 TARGETS = [f"results/tiny/{f}" for f in CORE + EVIDENCE]
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True, env=env)
+    """Snakemake on ``workdir`` with the venv off PATH and a ``python`` there that fails: the jobs must run the
+    package with the interpreter that runs Snakemake, as ``.venv/bin/snakemake`` without activation does."""
+    fake = workdir / "wrong-python"
+    fake.mkdir(exist_ok=True)
+    (fake / "python").write_text("#!/bin/sh\necho 'the PATH python ran a job' >&2\nexit 97\n")
+    (fake / "python").chmod(0o755)
+    venv = str(Path(sys.executable).parent)
+    path = ":".join([str(fake), *(p for p in os.environ["PATH"].split(":") if p != venv)])
+    return subprocess.run(
+        [*SNAKEMAKE, "--directory", str(workdir), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": path},
+    )
+
+
+def repository_dry_run(*args: str) -> str:
+    """A dry run of ``snakemake`` as a user types it in the repository root (no --snakefile, no profile)."""
+    command = [str(Path(sys.executable).parent / "snakemake"), "-n", "--cores", "2", *args]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout + result.stderr
 
 
 def planned_jobs(result: subprocess.CompletedProcess) -> set[str]:
@@ -53,10 +75,41 @@ def workdir(tmp_path_factory) -> Path:
     return workdir
 
 
+def test_bare_snakemake_loads_the_default_profile_and_builds_the_default_benchmarks():
+    console = repository_dry_run()
+    assert "Using workflow specific profile workflow/profiles/default" in console
+    assert "results/pointmass/clusters.csv" in console
+    assert not any(f"results/{name}/" in console for name in ("halfcheetah", "hopper", "ant", "metaworld"))
+
+
+def test_list_rules_describes_every_stage():
+    console = repository_dry_run("--list-rules")
+    rules = [line for line in console.splitlines() if line and not line.startswith(("Using", " "))]
+    assert len(rules) >= 17 and all(" (" in rule for rule in rules), rules  # "name (docstring)"
+
+
+def test_a_wrong_target_names_the_valid_ones():
+    command = [str(Path(sys.executable).parent / "snakemake"), "-n", "--cores", "2", "results/pointmass/cluster.csv"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode != 0
+    console = result.stdout + result.stderr
+    assert "Did you mean clusters.csv?" in console and "results/pointmass/report.html" in console
+
+
+def test_a_user_config_replaces_the_shipped_one(tmp_path):
+    (tmp_path / "my.yaml").write_text(yaml.safe_dump(tiny_config()))
+    console = repository_dry_run("--configfile", str(tmp_path / "my.yaml"), "--replace-workflow-config")
+    assert "results/tiny/clusters.csv" in console and "results/pointmass/" not in console
+
+
 def test_the_console_ends_with_the_verdict(workdir):
     """The onsuccess summary: groups, quality against the planted groups and the verdict reach the terminal."""
     console = (workdir / "console.txt").read_text()
     quality = json.loads((workdir / "results" / "tiny" / "cluster_quality.json").read_text())
+    # training jobs report on the console too: steps, their rate, the return, the time left
+    line = r"meta_train results/tiny/meta: [\d,]+/[\d,]+ steps \(\d+%\), [\d,]+ steps/s, mean return"
+    assert re.search(line, console)
+    assert re.search(r"finetune results/tiny/groups/\d+: .* left", console)
     summary = console[console.index("PolicyGradEx summary") :]
     assert "tiny: 2 groups" in summary and f"ARI {quality['ari']:.2f}" in summary
     verdict = "verdict: structure" if quality["verdict"] == "structure" else "verdict: NO RELIABLE STRUCTURE"
@@ -104,6 +157,8 @@ def test_every_stage_writes_its_artifacts(workdir):
     assert "<img" in page and "Gradient consistency" in page
     assert page.index("Can the groups be trusted?") < page.index("<h2>Clusters</h2>")
     assert 'alt="similarity"' in page and 'alt="k_scores"' in page  # both plots embedded in the page
+    assert page.index("In short.") < page.index("Can the groups be trusted?")
+    assert 'alt="train_curves"' in page and page.count("<p>Table:") == 4
     assert (results / "plots" / "gradient_consistency.png").stat().st_size > 0
     with np.load(results / "features" / "east-0.5.npz") as f:
         recomputed = gradient_consistency(f["projected_grad"], f["advantage"], f["heldout"].astype(bool))
@@ -147,6 +202,16 @@ def test_the_evidence_files_hold_every_method_and_kind(workdir):
     estimated = pd.read_csv(results / "affinity.csv", index_col=0).to_numpy()
     rows = [spearmanr(e, f).statistic for e, f in zip(estimated, full.to_numpy(), strict=True)]
     assert speed["spearman_rowwise_mean"] == pytest.approx(np.nanmean(rows))  # per row: each task's own ranking
+
+
+def test_every_artifact_and_every_field_is_described(workdir):
+    """policygradex describe knows every file the workflow wrote and every column, array or key in it."""
+    files = [p for p in (workdir / "results" / "tiny").rglob("*") if p.is_file()]
+    assert len(files) > 40
+    for path in files:
+        assert artifacts.undescribed(path) == [], path
+    text = artifacts.describe(workdir / "results" / "tiny" / "features" / "east-0.5.npz")
+    assert "written by: features" in text and "projected_grad [shape (" in text
 
 
 def test_rerun_has_nothing_to_do_and_deleting_affinity_reruns_only_downstream(workdir, tmp_path):

@@ -12,10 +12,12 @@ import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from policygradex import (
     affinity,
     approx_error,
+    artifacts,
     baselines,
     cluster,
     compare,
@@ -113,8 +115,9 @@ def _evaluate(b: Benchmark, a: argparse.Namespace) -> None:
 
 def _report(b: Benchmark, a: argparse.Namespace) -> None:
     report.run(
-        b, a.benchmark, a.affinity, a.clusters, a.quality, a.evaluation, a.hessian, a.features, a.plots_dir, a.output
-    )
+        b, a.benchmark, a.affinity, a.clusters, a.quality, a.evaluation, a.hessian, a.features, a.plots_dir, a.output,
+        a.train_logs,
+    )  # fmt: skip
 
 
 def _full_finetune(b: Benchmark, a: argparse.Namespace) -> None:
@@ -213,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--features", nargs="+", required=True, help="features/{task}.npz of every task, in config order")
     p.add_argument("--plots-dir", required=True)
     p.add_argument("--output", required=True)
+    p.add_argument(
+        "--train-logs", nargs="*", default=[], help="meta/train_log.csv, then groups/{group}/train_log.csv in order"
+    )
 
     p = _stage(
         sub,
@@ -271,11 +277,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group-policies", nargs="+", required=True, help="groups/{group}/policy.pt for group 0, 1, ...")
     p.add_argument("--output", required=True)
     p.add_argument("--plot", required=True)
+
+    p = sub.add_parser(
+        "describe",
+        help="what an artifact holds: the stage that wrote it and each column or key with its meaning",
+        description="Describe artifacts under results/<benchmark>/: the stage that writes each, what it is for, and"
+        " every column (CSV), array (npz, with shape and dtype) or key (JSON) with its meaning and unit.",
+        epilog="e.g. policygradex describe results/pointmass/features/east-1.0.npz results/pointmass/speedup.json",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="artifact files (a missing one: its entry)")
+    p.add_argument("--list", action="store_true", help="print every artifact as a markdown table")
     return parser
+
+
+def _describe(args: argparse.Namespace) -> int:
+    if args.list or not args.paths:
+        print(artifacts.markdown_table())
+    for path in args.paths:
+        print(artifacts.describe(Path(path)))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.stage == "describe":
+        return _describe(args)
     set_threads(args.threads)
     try:
         args.func(_settings(args), args)

@@ -119,6 +119,12 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
             allowed = " or ".join(_describe(option) for option in error.validator_value)
             raise ConfigError(f"{_field(error.absolute_path)}: {error.instance!r} is not allowed; allowed: {allowed}")
         raise ConfigError(f"{_field(error.absolute_path)}: {error.message}")
+    unknown = [name for name in config["default_benchmarks"] or () if name not in config["benchmarks"]]
+    if unknown:
+        raise ConfigError(
+            f"config.default_benchmarks: {', '.join(unknown)} not configured; the benchmarks: "
+            + ", ".join(config["benchmarks"])
+        )
     for name, bench in config["benchmarks"].items():
         _fill_env_defaults(name, bench, check=cross_checks)
         if cross_checks:
@@ -231,6 +237,15 @@ def _check_pair_coverage(
             f" into two halves that must each be able to: at this seed {need} subsets cover every pair, so"
             f" num_subsets must be at least {2 * need} (or raise estimate.subset_size)"
         )
+
+
+def only_benchmark(config: Config, name: str) -> Config:
+    """A copy of the raw ``config`` reduced to benchmark ``name`` (which a bare run then builds): how the tests and
+    benchmark scripts run one benchmark of the shipped config.yaml."""
+    reduced = copy.deepcopy(config)
+    reduced["benchmarks"] = {name: reduced["benchmarks"][name]}
+    reduced["default_benchmarks"] = [name]
+    return reduced
 
 
 def load_config(path: str | Path) -> Config:

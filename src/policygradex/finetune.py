@@ -32,5 +32,5 @@ def run(
         output=output,
         log_csv=log_csv,
         init_policy=meta_policy,
-        desc=f"finetune group {group}",
+        desc=f"finetune {Path(output).parent}",  # on the console beside other jobs: say which group of which run
     )

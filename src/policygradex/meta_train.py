@@ -16,5 +16,5 @@ def run(bench: Benchmark, output: str | Path, log_csv: str | Path) -> None:
         seed=bench["seed"],
         output=output,
         log_csv=log_csv,
-        desc="meta_train",
+        desc=f"meta_train {Path(output).parent}",
     )

@@ -12,6 +12,15 @@ from tqdm import tqdm
 T = TypeVar("T")
 
 
+def duration(seconds: float) -> str:
+    """``seconds`` as ``1h02m``, ``3m05s`` or ``42s`` (``?`` when unknown)."""
+    if not seconds < float("inf"):
+        return "?"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
 def progress(items: Iterable[T], total: int, desc: str, every: float = 10.0) -> Iterator[T]:
     """Iterate ``items`` while reporting progress to stderr.
 
@@ -30,7 +39,8 @@ def progress(items: Iterable[T], total: int, desc: str, every: float = 10.0) -> 
         if now - last >= every or done == total:
             last = now
             print(
-                f"{desc}: {done}/{total} ({100 * done / max(total, 1):.0f}%) {now - start:.1f}s",
+                f"{desc}: {done}/{total} ({100 * done / max(total, 1):.0f}%), {duration(now - start)} elapsed,"
+                f" {duration((total - done) * (now - start) / done)} left",
                 file=sys.stderr,
                 flush=True,
             )

@@ -27,6 +27,7 @@ from policygradex.features import FEATURE_KEYS, consistency_of  # noqa: E402
 from policygradex.hessian import HESSIAN_COLUMNS  # noqa: E402
 from policygradex.io import atomic_path, read_csv, read_npz  # noqa: E402
 from policygradex.summary import NEGATIVE_ADVICE  # noqa: E402
+from policygradex.training import LOG_COLUMNS  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -165,14 +166,54 @@ def plot_gradient_consistency(names: list[str], consistency: list[float], path: 
     _save(fig, path)
 
 
-def plot_evaluation(evaluation: pd.DataFrame, path: Path) -> None:
-    table = evaluation.pivot(index="task", columns="method", values="mean_return")
-    fig, ax = plt.subplots(figsize=(1.5 + 0.5 * len(table), 4))
+def plot_evaluation(evaluation: pd.DataFrame, names: list[str], path: Path) -> None:
+    """Mean return per task (config order) of each method, the legend beside the bars."""
+    table = evaluation.pivot(index="task", columns="method", values="mean_return").reindex(names)
+    fig, ax = plt.subplots(figsize=(2.5 + 0.5 * len(table), 4))
     table.plot.bar(ax=ax)
+    ax.set_xlabel("task")
     ax.set_ylabel("mean return (deterministic)")
+    ax.legend(title="method", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     means = evaluation.groupby("method")["mean_return"].mean()
-    ax.set_title(", ".join(f"{m}: {v:.2f}" for m, v in means.items()))
+    ax.set_title("Mean over tasks: " + ", ".join(f"{m} {v:.2f}" for m, v in means.items()), fontsize=9)
     _save(fig, path)
+
+
+def plot_train_curves(logs: dict[str, pd.DataFrame], path: Path) -> None:
+    """Mean return of the recent episodes against environment steps: meta-training (left) and each group's
+    fine-tuning from theta* (right)."""
+    fig, (meta, groups) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for label, log in logs.items():
+        ax = meta if label == "meta-policy" else groups
+        ax.plot(log["steps"], log["mean_return"], label=label)
+    meta.set_title("Meta-training (all tasks)", fontsize=9)
+    groups.set_title("Fine-tuning from theta*, one policy per group", fontsize=9)
+    for ax in (meta, groups):
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("mean return of recent episodes")
+    if len(logs) > 1:
+        groups.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def in_short(quality: dict, clusters: pd.DataFrame, evaluation: pd.DataFrame) -> str:
+    """The first paragraph of the report: the groups, whether to trust them, and what they gained."""
+    groups = "; ".join(
+        f"{group}: {', '.join(members['task'])}" for group, members in clusters.groupby("group", sort=True)
+    )
+    means = evaluation.groupby("method")["mean_return"].mean()
+    trust = "reliable" if quality["verdict"] == "structure" else "<b>not reliable</b> (see below)"
+    text = f"<p><b>In short.</b> {clusters['group'].nunique()} groups ({html.escape(groups)}); they are {trust}."
+    if "ari" in quality:
+        text += f" Against the planted groups: ARI {quality['ari']:.2f}."
+    if {"single", "policygradex"} <= set(means.index):
+        gain = 100 * (means["policygradex"] - means["single"]) / max(abs(means["single"]), 1e-12)
+        text += (
+            f" One policy per group reaches a mean return of {means['policygradex']:.3g} against"
+            f" {means['single']:.3g} for the one meta-policy on every task ({gain:+.0f}%)."
+        )
+    return text + "</p>"
 
 
 def _img(path: Path) -> str:
@@ -191,7 +232,9 @@ def run(
     feature_paths: list[str | Path],
     plots_dir: str | Path,
     output: str | Path,
+    train_logs: list[str | Path] = (),
 ) -> None:
+    """Write the plots and report.html. ``train_logs``: meta/train_log.csv, then each group's, in group order."""
     names = task_names(bench)
     consistency = [consistency_of(read_npz(path, FEATURE_KEYS)) for path in feature_paths]
     affinity = read_affinity(affinity_path, names)
@@ -211,15 +254,20 @@ def run(
     )  # fmt: skip
     plot_k_scores(quality, plots / "k_scores.png")
     plot_clusters(bench, clusters, plots / "clusters.png")
-    plot_evaluation(evaluation, plots / "evaluation.png")
+    plot_evaluation(evaluation, names, plots / "evaluation.png")
+    curves = {"meta-policy": read_csv(train_logs[0], LOG_COLUMNS)} if train_logs else {}
+    curves |= {f"group {group}": read_csv(path, LOG_COLUMNS) for group, path in enumerate(train_logs[1:])}
+    plot_train_curves(curves, plots / "train_curves.png")
     plot_gradient_consistency(names, consistency, plots / "gradient_consistency.png")
     summary = evaluation.groupby("method")[["mean_return", "success_rate"]].mean()
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>PolicyGradEx: {html.escape(name)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} img{{max-width:100%}}
 td,th{{padding:2px 8px}}</style>
 </head><body><h1>PolicyGradEx report: {html.escape(name)}</h1>
+{in_short(quality, clusters, evaluation)}
 <h2>Can the groups be trusted?</h2>{verdict_html(quality)}{_img(plots / "k_scores.png")}
 <h2>Clusters</h2>{_img(plots / "clusters.png")}
+<p>Table: each task's group (and its planted label when the config has one).</p>
 {clusters.to_html(index=False)}
 <h2>Affinity</h2><p>Left: the estimated affinity (each row on its task's own scale, so rows differ more than
 columns). Right: the matrix the clustering sees, each task's ranking of its partners, symmetrised; groups are the
@@ -227,9 +275,15 @@ bright blocks on the diagonal.</p>{_img(plots / "affinity.png")}{_img(plots / "s
 <p>Gradient consistency: the cosine between each task's policy gradient on the fitted and on the held-out
 episodes. Near 1 the rollouts determine the gradient; near 0 it is noise, and so is the affinity (raise
 features.episodes).</p>{_img(plots / "gradient_consistency.png")}
-<h2>Evaluation</h2>{summary.to_html(float_format="%.3f")}{_img(plots / "evaluation.png")}
+<h2>Evaluation</h2><p>Table: mean over tasks per method (policygradex: each task under its group's policy;
+single: the meta-policy on every task), deterministic episodes.</p>{summary.to_html(float_format="%.3f")}
+{_img(plots / "evaluation.png")}
+<p>Table: every task under every method (group: the policy that played it).</p>
 {evaluation.to_html(index=False, float_format="%.3f")}
-<h2>Generalization (Hessian trace)</h2>{_img(plots / "hessian.png")}
+<h2>Training curves</h2>{_img(plots / "train_curves.png")}
+<h2>Generalization (Hessian trace)</h2><p>Table: per policy, the trace of the loss Hessian on its own training set,
+the observed gap between fresh and training episodes, and the bound sqrt(distance^2 Tr(H) / N).</p>
+{_img(plots / "hessian.png")}
 {hessian.to_html(index=False, float_format="%.4g")}
 </body></html>"""
     with atomic_path(output) as tmp:

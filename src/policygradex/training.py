@@ -40,7 +40,7 @@ from policygradex.config import Benchmark, trainer_settings
 from policygradex.envs import make_vec_env
 from policygradex.io import ArtifactError, atomic_path, write_csv
 from policygradex.policy import load_policy, policy_kwargs, resolve_device, save_policy
-from policygradex.progress import progress
+from policygradex.progress import duration
 
 LOG_COLUMNS = ["steps", "seconds", "mean_return", "success_rate"]
 
@@ -65,6 +65,8 @@ HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
 
 #: Steps between two rows of the training log for off-policy learners (PPO logs once per rollout).
 OFF_POLICY_LOG_EVERY = 1000
+#: Seconds between two progress lines of a training job (on its log, and on the console for training rules).
+REPORT_EVERY = 10.0
 
 
 class TrainLog(BaseCallback):
@@ -78,14 +80,12 @@ class TrainLog(BaseCallback):
         self.desc = desc
         self._offset = self.rows[-1]["seconds"] if self.rows else 0.0
         self._start = time.monotonic()
-        self._ticks = None
+        self._reported = self._start
 
     def _on_training_start(self) -> None:
         on_policy = isinstance(self.model, OnPolicyAlgorithm)
         self.every = (self.model.n_steps if on_policy else OFF_POLICY_LOG_EVERY) * self.model.n_envs
-        self._last = self.model.num_timesteps
-        remaining = -(-(self.total_steps - self.model.num_timesteps) // self.every)
-        self._ticks = progress(iter(range(remaining)), total=remaining, desc=self.desc)
+        self._last = self._first = self.model.num_timesteps
 
     def _on_step(self) -> bool:
         return True
@@ -97,6 +97,7 @@ class TrainLog(BaseCallback):
     def _on_training_end(self) -> None:
         if not self.rows or self.rows[-1]["steps"] < self.num_timesteps:
             self._record()
+        self._report(force=True)
 
     def _record(self) -> None:
         self._last = self.num_timesteps
@@ -110,7 +111,25 @@ class TrainLog(BaseCallback):
                 "success_rate": float(np.mean(successes)) if successes else float("nan"),
             }
         )
-        next(self._ticks, None)
+        self._report()
+
+    def _report(self, force: bool = False) -> None:
+        """One line on stderr at most every REPORT_EVERY seconds (and at the end): steps, their rate, the latest
+        row's return and success, and the time left at that rate."""
+        now = time.monotonic()
+        if not self.rows or not (force or now - self._reported >= REPORT_EVERY):
+            return
+        self._reported = now
+        row, steps = self.rows[-1], self.num_timesteps
+        rate = (steps - self._first) / max(now - self._start, 1e-9)
+        left = max(self.total_steps - steps, 0) / rate if rate > 0 else float("inf")
+        print(
+            f"{self.desc}: {steps:,}/{self.total_steps:,} steps ({100 * steps / max(self.total_steps, 1):.0f}%),"
+            f" {rate:,.0f} steps/s, mean return {row['mean_return']:.3g}, success {row['success_rate']:.2f},"
+            f" {duration(left)} left",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 class LastBatch(BaseCallback):

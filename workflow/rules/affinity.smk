@@ -1,4 +1,5 @@
 rule affinity:
+    """4. Average the subset scores into the task-affinity matrix T -> affinity.csv."""
     input:
         estimate_chunks,
     output:
@@ -19,5 +20,5 @@ rule affinity:
     conda:
         ENV
     shell:
-        "python -m policygradex affinity --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        "$PGX_PYTHON -m policygradex affinity --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --chunks {input} --output {output} > {log} 2>&1"

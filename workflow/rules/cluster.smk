@@ -2,6 +2,7 @@
 # The stage also chooses k (cluster.k: auto) and judges the groups (split halves of the subsets, a permutation
 # test): cluster_quality.json holds the verdict, and the Snakefile's onsuccess handler prints it.
 checkpoint cluster:
+    """5. Group the tasks (k from the config or auto) and judge the groups -> clusters.csv, cluster_quality.json."""
     input:
         affinity="results/{benchmark}/affinity.csv",
         chunks=estimate_chunks,
@@ -29,6 +30,6 @@ checkpoint cluster:
     conda:
         ENV
     shell:
-        "python -m policygradex cluster --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        "$PGX_PYTHON -m policygradex cluster --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --affinity {input.affinity} --chunks {input.chunks} --features {input.features}"
         " --output {output.clusters} --quality {output.quality} > {log} 2>&1"

@@ -1,13 +1,16 @@
 # Shared by every rule: config validation, wildcard constraints and input functions.
 # The logic lives in the policygradex package; this file only connects it to Snakemake.
+import shlex
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.settings.types import DeploymentMethod
 
-SRC = Path(workflow.basedir) / "src"
+SRC = Path(workflow.basedir).parent / "src"
 sys.path.insert(0, str(SRC))  # the workflow always uses this checkout's package
 
+from policygradex.artifacts import unknown_path_regex, unknown_target_message
 from policygradex.config import (
     ConfigError,
     benchmark,
@@ -18,13 +21,24 @@ from policygradex.config import (
     validate_config,
 )
 
+if workflow.overwrite_configfiles and not workflow.config_settings.replace_workflow_config:
+    print(
+        f"note: {', '.join(map(str, workflow.overwrite_configfiles))} extends config.yaml (its benchmarks stay);"
+        " add --replace-workflow-config to use only your file",
+        file=sys.stderr,
+    )
+
 try:
     validate_config(config)  # fills the schema's defaults; fails before any job runs
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
-# Jobs run the package as `python -m policygradex` from this checkout, in the venv or in the conda env.
-shell.prefix("export PYTHONPATH=" + str(SRC) + ":${{PYTHONPATH:-}}; ")
+# Jobs run the package from this checkout as `$PGX_PYTHON -m policygradex`: with the interpreter that runs Snakemake
+# (`.venv/bin/snakemake` works without activating the venv; on SLURM the job's own Snakemake), or with the conda
+# env's `python` under --software-deployment-method conda.
+CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+PYTHON = "python" if CONDA else shlex.quote(sys.executable)
+shell.prefix(f"export PYTHONPATH={shlex.quote(str(SRC))}:${{{{PYTHONPATH:-}}}}; PGX_PYTHON={PYTHON}; ")
 ENV = "../../envs/policygradex.yaml"
 
 
@@ -112,6 +126,12 @@ def group_policies(wildcards):
     )
 
 
+def train_logs(wildcards):
+    """The training curves the report plots: meta-training's, then each group's (read from the checkpoint)."""
+    groups = [str(Path(p).parent / "train_log.csv") for p in group_policies(wildcards)]
+    return [f"results/{wildcards.benchmark}/meta/train_log.csv", *groups]
+
+
 def baseline_group_policies(wildcards):
     clusters = checkpoints.baseline.get(benchmark=wildcards.benchmark, method=wildcards.method).output[0]
     return expand(
@@ -167,3 +187,9 @@ def comparison_inputs(wildcards):
     return [f"results/{wildcards.benchmark}/evaluation.csv"] + expand(
         "results/{benchmark}/baselines/{method}/evaluation.csv", benchmark=wildcards.benchmark, method=methods
     )
+
+
+def fail_unknown_target(wildcards):
+    """Input function of the catch-all for unknown targets: the error naming the valid ones."""
+    known = artifacts(wildcards.benchmark) if wildcards.benchmark in config["benchmarks"] else None
+    raise WorkflowError(unknown_target_message(wildcards.benchmark, wildcards.path, known, list(config["benchmarks"])))

@@ -2,6 +2,7 @@
 
 
 checkpoint baseline:
+    """Evidence: a baseline grouping (random, gradient similarity, per task, ...) at the same k -> baselines/{method}/clusters.csv."""
     input:
         unpack(baseline_inputs),
     output:
@@ -17,7 +18,7 @@ checkpoint baseline:
     conda:
         ENV
     shell:
-        "python -m policygradex baseline --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        "$PGX_PYTHON -m policygradex baseline --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --method {wildcards.method} {params.inputs} --quality {input.quality} --output {output} > {log} 2>&1"
 
 
@@ -39,6 +40,7 @@ use rule finetune as finetune_baseline with:
 
 
 rule evaluate_baseline:
+    """Evidence: evaluate a baseline's group policies as evaluate does -> baselines/{method}/evaluation.csv."""
     input:
         clusters="results/{benchmark}/baselines/{method}/clusters.csv",
         group_policies=baseline_group_policies,
@@ -55,12 +57,13 @@ rule evaluate_baseline:
     conda:
         ENV
     shell:
-        "python -m policygradex evaluate --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        "$PGX_PYTHON -m policygradex evaluate --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --threads {threads} --clusters {input.clusters} --group-policies {input.group_policies}"
         " --method {wildcards.method} --output {output} > {log} 2>&1"
 
 
 rule compare:
+    """Evidence: grouping quality of every method under the same budget -> comparison.csv."""
     input:
         comparison_inputs,
     output:
@@ -84,5 +87,5 @@ rule compare:
     conda:
         ENV
     shell:
-        "python -m policygradex compare --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        "$PGX_PYTHON -m policygradex compare --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --evaluations {input} --output {output.table} --plot {output.plot} > {log} 2>&1"

@@ -1,4 +1,5 @@
 rule estimate:
+    """3. First-order estimates (logistic fit, no RL) for one chunk of random subsets -> subsets/chunk_{c}.csv."""
     input:
         policy="results/{benchmark}/meta/policy.pt",
         features=feature_files,
@@ -18,7 +19,7 @@ rule estimate:
     conda:
         ENV
     shell:
-        "python -m policygradex estimate --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
+        "$PGX_PYTHON -m policygradex estimate --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
         " --policy {input.policy} --features {input.features} --chunk {wildcards.chunk}"
         " --output {output.scores} --timing {output.timing}"
         " > {log} 2>&1"

@@ -1,4 +1,5 @@
 rule evaluate:
+    """7. Deterministic returns of each group policy on its tasks and of theta* on all -> evaluation.csv."""
     input:
         policy="results/{benchmark}/meta/policy.pt",
         clusters="results/{benchmark}/clusters.csv",
@@ -22,6 +23,6 @@ rule evaluate:
     conda:
         ENV
     shell:
-        "python -m policygradex evaluate --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
+        "$PGX_PYTHON -m policygradex evaluate --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
         " --policy {input.policy} --clusters {input.clusters} --group-policies {input.group_policies}"
         " --method policygradex --output {output} > {log} 2>&1"

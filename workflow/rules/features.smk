@@ -1,4 +1,5 @@
 rule features:
+    """2. Roll out theta* on one task; projected per-sample gradients of log pi -> features/{task}.npz."""
     input:
         policy="results/{benchmark}/meta/policy.pt",
     output:
@@ -17,5 +18,5 @@ rule features:
     conda:
         ENV
     shell:
-        "python -m policygradex features --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
+        "$PGX_PYTHON -m policygradex features --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
         " --policy {input.policy} --task {wildcards.task} --output {output.features} --timing {output.timing} > {log} 2>&1"

@@ -1,4 +1,5 @@
 rule finetune:
+    """6. Fine-tune theta* on one group's tasks -> groups/{group}/policy.pt."""
     input:
         policy="results/{benchmark}/meta/policy.pt",
         clusters="results/{benchmark}/clusters.csv",
@@ -19,6 +20,6 @@ rule finetune:
     conda:
         ENV
     shell:
-        "python -m policygradex finetune --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
+        "$PGX_PYTHON -m policygradex finetune --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
         " --policy {input.policy} --clusters {input.clusters} --group {wildcards.group}"
-        " --total-steps {params.total_steps} --output {output.policy} --log-csv {output.log_csv} > {log} 2>&1"
+        " --total-steps {params.total_steps} --output {output.policy} --log-csv {output.log_csv} 2>&1 | tee {log}"

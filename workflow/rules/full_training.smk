@@ -2,6 +2,7 @@
 # subsets; for the first full_training.num_subsets estimation subsets (all by default) when full_training.enabled
 # (affinity_full.csv, speedup.json).
 rule full_finetune:
+    """Evidence: really fine-tune theta* on one chunk of subsets (the ground truth) -> full/chunk_{c}.csv|npz."""
     input:
         policy="results/{benchmark}/meta/policy.pt",
         features=feature_files,
@@ -22,12 +23,13 @@ rule full_finetune:
     conda:
         ENV
     shell:
-        "python -m policygradex full_finetune --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        "$PGX_PYTHON -m policygradex full_finetune --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --threads {threads} --policy {input.policy} --features {input.features} --chunk {wildcards.chunk}"
         " --output {output.scores} --deltas {output.deltas} --timing {output.timing} > {log} 2>&1"
 
 
 rule affinity_full:
+    """Evidence: the affinity from really fine-tuned subsets -> affinity_full.csv."""
     input:
         require_full_training,
     output:
@@ -46,11 +48,12 @@ rule affinity_full:
     conda:
         ENV
     shell:
-        "python -m policygradex affinity --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        "$PGX_PYTHON -m policygradex affinity --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --chunks {input} --output {output} > {log} 2>&1"
 
 
 rule speedup:
+    """Evidence: CPU seconds of estimation vs full training, and their agreement -> speedup.json."""
     input:
         feature_timings=feature_timings,
         estimate_timings=estimate_timings,
@@ -75,13 +78,14 @@ rule speedup:
     conda:
         ENV
     shell:
-        "python -m policygradex speedup --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        "$PGX_PYTHON -m policygradex speedup --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --feature-timings {input.feature_timings} --estimate-timings {input.estimate_timings}"
         " --full-timings {input.full_timings} --meta-log {input.meta_log} --estimate-chunks {input.estimate_chunks}"
         " --affinity-full {input.affinity_full} --quality {input.quality} --output {output} > {log} 2>&1"
 
 
 rule approx_error:
+    """Evidence: first-order prediction vs real fine-tuning -> approx_error.csv|json."""
     input:
         policy="results/{benchmark}/meta/policy.pt",
         features=feature_files,
@@ -108,7 +112,7 @@ rule approx_error:
     conda:
         ENV
     shell:
-        "python -m policygradex approx_error --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        "$PGX_PYTHON -m policygradex approx_error --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --threads {threads} --policy {input.policy} --features {input.features}"
         " --estimate-chunks {input.estimate_chunks} --full-chunks {input.full_chunks}"
         " --full-deltas {input.full_deltas} --output {output.errors} --summary {output.summary} > {log} 2>&1"

@@ -1,4 +1,5 @@
 rule hessian:
+    """Hessian trace of every policy against its generalization gap -> hessian.csv."""
     input:
         policy="results/{benchmark}/meta/policy.pt",
         clusters="results/{benchmark}/clusters.csv",
@@ -27,6 +28,6 @@ rule hessian:
     conda:
         ENV
     shell:
-        "python -m policygradex hessian --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        "$PGX_PYTHON -m policygradex hessian --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --threads {threads} --policy {input.policy} --clusters {input.clusters}"
         " --group-policies {input.group_policies} --output {output.table} --plot {output.plot} > {log} 2>&1"

@@ -1,4 +1,5 @@
 rule meta_train:
+    """1. Multitask RL on all n tasks: theta* -> meta/policy.pt, meta/train_log.csv."""
     output:
         policy="results/{benchmark}/meta/policy.pt",
         log_csv=report(
@@ -19,5 +20,5 @@ rule meta_train:
     conda:
         ENV
     shell:
-        "python -m policygradex meta_train --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
-        " --output {output.policy} --log-csv {output.log_csv} > {log} 2>&1"
+        "$PGX_PYTHON -m policygradex meta_train --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
+        " --output {output.policy} --log-csv {output.log_csv} 2>&1 | tee {log}"

@@ -1,4 +1,5 @@
 rule report:
+    """8. Plots and the HTML report: verdict, affinity, clusters, evaluation -> report.html."""
     input:
         affinity="results/{benchmark}/affinity.csv",
         clusters="results/{benchmark}/clusters.csv",
@@ -7,6 +8,7 @@ rule report:
         hessian="results/{benchmark}/hessian.csv",
         hessian_plot="results/{benchmark}/plots/hessian.png",
         features=feature_files,
+        train_logs=train_logs,
     output:
         html="results/{benchmark}/report.html",
         plots=report(
@@ -18,6 +20,7 @@ rule report:
                 "clusters.png",
                 "evaluation.png",
                 "gradient_consistency.png",
+                "train_curves.png",
             ),
             caption="../report/plots.rst",
             category="5. Plots",
@@ -33,7 +36,7 @@ rule report:
     conda:
         ENV
     shell:
-        "python -m policygradex report --benchmark {wildcards.benchmark} --settings {params.settings:q}"
+        "$PGX_PYTHON -m policygradex report --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --affinity {input.affinity} --clusters {input.clusters} --quality {input.quality}"
         " --evaluation {input.evaluation} --hessian {input.hessian} --features {input.features}"
-        " --plots-dir {params.plots_dir} --output {output.html} > {log} 2>&1"
+        " --plots-dir {params.plots_dir} --output {output.html} --train-logs {input.train_logs} > {log} 2>&1"
