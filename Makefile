@@ -39,7 +39,8 @@ evidence: venv
 	$(SNAKEMAKE) $(EVIDENCE)
 	$(SNAKEMAKE) $(EVIDENCE) --report results/$(BENCHMARK)/report.zip
 
-test: venv
+# The suite starts with the lint (what CI runs through .ci/run): style and Snakemake's own checks fail fast.
+test: venv lint
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest
 
 test-slow: venv
@@ -47,6 +48,8 @@ test-slow: venv
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/snakefmt --check workflow
 	$(SNAKEMAKE) --lint
 
 clean:

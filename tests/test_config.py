@@ -65,6 +65,8 @@ def _bad(mutate):
             "config.benchmarks.tiny.full_training.num_subsets",
             "between approx_error.validation_subsets = 2",
         ),
+        (lambda b: b["tasks"][0].update(goal=[float("nan"), 0.0]), "config.benchmarks.tiny.tasks[0].goal[0]", "finite"),
+        (lambda b: b["estimate"].update(step_size=float("inf")), "estimate.step_size", "not a finite number"),
         (lambda b: b["cluster"].update(k="three"), "config.benchmarks.tiny.cluster.k", "an integer >= 2 or 'auto'"),
         (lambda b: b["cluster"].update(trust={"alpha": 0}), "cluster.trust.alpha", "minimum"),
     ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,15 @@ def _field(path: Any) -> str:
     return "config" + "".join(parts)
 
 
+def _check_finite(node: Any, path: list[Any]) -> None:
+    """JSON Schema's ``number`` admits NaN and infinity (YAML's .nan, .inf); no setting of ours means either."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(f"{_field(path)}: {node} is not a finite number")
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, child in children:
+        _check_finite(child, [*path, key])
+
+
 def _describe(option: dict[str, Any]) -> str:
     """A schema alternative in words: ``{type: integer, minimum: 2}`` -> "an integer >= 2"."""
     if "const" in option:
@@ -106,6 +116,7 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
     for name, bench in (config.get("benchmarks") or {}).items() if isinstance(config, dict) else ():
         if isinstance(bench, dict):
             _apply_preset(name, bench, config.get("preset", "smoke"))
+    _check_finite(config, [])
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema())
     errors = sorted(
         validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path)))

@@ -12,13 +12,13 @@ rule affinity:
         "logs/{benchmark}/affinity.log",
     benchmark:
         "logs/{benchmark}/affinity.benchmark.tsv"
-    params:
-        settings=settings("affinity"),
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV
+    params:
+        settings=settings("affinity"),
     shell:
         "$PGX_PYTHON -m policygradex affinity --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --chunks {input} --output {output} > {log} 2>&1"

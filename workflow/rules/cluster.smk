@@ -22,13 +22,13 @@ checkpoint cluster:
         "logs/{benchmark}/cluster.log",
     benchmark:
         "logs/{benchmark}/cluster.benchmark.tsv"
-    params:
-        settings=settings("cluster"),
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        settings=settings("cluster"),
     shell:
         "$PGX_PYTHON -m policygradex cluster --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --affinity {input.affinity} --chunks {input.chunks} --features {input.features}"

@@ -9,14 +9,14 @@ checkpoint baseline:
         "results/{benchmark}/baselines/{method}/clusters.csv",
     log:
         "logs/{benchmark}/baseline/{method}.log",
-    params:
-        settings=settings("baseline"),
-        inputs=baseline_args,
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV
+    params:
+        settings=settings("baseline"),
+        inputs=baseline_args,
     shell:
         "$PGX_PYTHON -m policygradex baseline --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --method {wildcards.method} {params.inputs} --quality {input.quality} --output {output} > {log} 2>&1"
@@ -48,14 +48,14 @@ rule evaluate_baseline:
         "results/{benchmark}/baselines/{method}/evaluation.csv",
     log:
         "logs/{benchmark}/baselines/{method}/evaluate.log",
-    params:
-        settings=settings("evaluate"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        ENV
+    params:
+        settings=settings("evaluate"),
     shell:
         "$PGX_PYTHON -m policygradex evaluate --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --threads {threads} --clusters {input.clusters} --group-policies {input.group_policies}"
@@ -79,13 +79,13 @@ rule compare:
         ),
     log:
         "logs/{benchmark}/compare.log",
-    params:
-        settings=settings("compare"),
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV
+    params:
+        settings=settings("compare"),
     shell:
         "$PGX_PYTHON -m policygradex compare --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --evaluations {input} --output {output.table} --plot {output.plot} > {log} 2>&1"

@@ -10,14 +10,14 @@ rule estimate:
         "logs/{benchmark}/estimate/chunk_{chunk}.log",
     benchmark:
         "logs/{benchmark}/estimate/chunk_{chunk}.benchmark.tsv"
-    params:
-        settings=settings("estimate"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
-    conda:
-        ENV
+    params:
+        settings=settings("estimate"),
     shell:
         "$PGX_PYTHON -m policygradex estimate --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
         " --policy {input.policy} --features {input.features} --chunk {wildcards.chunk}"

@@ -14,14 +14,14 @@ rule evaluate:
         "logs/{benchmark}/evaluate.log",
     benchmark:
         "logs/{benchmark}/evaluate.benchmark.tsv"
-    params:
-        settings=settings("evaluate"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        ENV
+    params:
+        settings=settings("evaluate"),
     shell:
         "$PGX_PYTHON -m policygradex evaluate --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
         " --policy {input.policy} --clusters {input.clusters} --group-policies {input.group_policies}"

@@ -9,14 +9,14 @@ rule features:
         "logs/{benchmark}/features/{task}.log",
     benchmark:
         "logs/{benchmark}/features/{task}.benchmark.tsv"
-    params:
-        settings=settings("features"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=20,
-    conda:
-        ENV
+    params:
+        settings=settings("features"),
     shell:
         "$PGX_PYTHON -m policygradex features --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
         " --policy {input.policy} --task {wildcards.task} --output {output.features} --timing {output.timing} > {log} 2>&1"

@@ -10,15 +10,15 @@ rule finetune:
         "logs/{benchmark}/finetune/{group}.log",
     benchmark:
         "logs/{benchmark}/finetune/{group}.benchmark.tsv"
-    params:
-        settings=settings("finetune"),
-        total_steps=lambda wildcards: bench(wildcards)["finetune"]["total_steps"],
+    conda:
+        ENV
     threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=60,
-    conda:
-        ENV
+    params:
+        settings=settings("finetune"),
+        total_steps=lambda wildcards: bench(wildcards)["finetune"]["total_steps"],
     shell:
         "$PGX_PYTHON -m policygradex finetune --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
         " --policy {input.policy} --clusters {input.clusters} --group {wildcards.group}"

@@ -14,14 +14,14 @@ rule full_finetune:
         "logs/{benchmark}/full_finetune/chunk_{chunk}.log",
     benchmark:
         "logs/{benchmark}/full_finetune/chunk_{chunk}.benchmark.tsv"
-    params:
-        settings=settings("full_finetune"),
+    conda:
+        ENV
     threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=120,
-    conda:
-        ENV
+    params:
+        settings=settings("full_finetune"),
     shell:
         "$PGX_PYTHON -m policygradex full_finetune --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --threads {threads} --policy {input.policy} --features {input.features} --chunk {wildcards.chunk}"
@@ -40,13 +40,13 @@ rule affinity_full:
         ),
     log:
         "logs/{benchmark}/affinity_full.log",
-    params:
-        settings=settings("affinity"),
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV
+    params:
+        settings=settings("affinity"),
     shell:
         "$PGX_PYTHON -m policygradex affinity --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --chunks {input} --output {output} > {log} 2>&1"
@@ -70,13 +70,13 @@ rule speedup:
         ),
     log:
         "logs/{benchmark}/speedup.log",
-    params:
-        settings=settings("speedup"),
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV
+    params:
+        settings=settings("speedup"),
     shell:
         "$PGX_PYTHON -m policygradex speedup --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --feature-timings {input.feature_timings} --estimate-timings {input.estimate_timings}"
@@ -103,14 +103,14 @@ rule approx_error:
         "logs/{benchmark}/approx_error.log",
     benchmark:
         "logs/{benchmark}/approx_error.benchmark.tsv"
-    params:
-        settings=settings("approx_error"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        settings=settings("approx_error"),
     shell:
         "$PGX_PYTHON -m policygradex approx_error --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --threads {threads} --policy {input.policy} --features {input.features}"

@@ -19,14 +19,14 @@ rule hessian:
         "logs/{benchmark}/hessian.log",
     benchmark:
         "logs/{benchmark}/hessian.benchmark.tsv"
-    params:
-        settings=settings("hessian"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
-    conda:
-        ENV
+    params:
+        settings=settings("hessian"),
     shell:
         "$PGX_PYTHON -m policygradex hessian --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --threads {threads} --policy {input.policy} --clusters {input.clusters}"

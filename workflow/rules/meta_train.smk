@@ -11,14 +11,14 @@ rule meta_train:
         "logs/{benchmark}/meta_train.log",
     benchmark:
         "logs/{benchmark}/meta_train.benchmark.tsv"
-    params:
-        settings=settings("meta_train"),
+    conda:
+        ENV
     threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=60,
-    conda:
-        ENV
+    params:
+        settings=settings("meta_train"),
     shell:
         "$PGX_PYTHON -m policygradex meta_train --benchmark {wildcards.benchmark} --settings {params.settings:q} --threads {threads}"
         " --output {output.policy} --log-csv {output.log_csv} 2>&1 | tee {log}"

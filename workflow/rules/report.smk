@@ -27,14 +27,14 @@ rule report:
         ),
     log:
         "logs/{benchmark}/report.log",
-    params:
-        settings=settings("report"),
-        plots_dir=lambda wildcards, input: str(Path(input.hessian_plot).parent),
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENV
+    params:
+        settings=settings("report"),
+        plots_dir=lambda wildcards, input: str(Path(input.hessian_plot).parent),
     shell:
         "$PGX_PYTHON -m policygradex report --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --affinity {input.affinity} --clusters {input.clusters} --quality {input.quality}"

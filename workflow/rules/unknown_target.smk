@@ -7,10 +7,10 @@ rule unknown_target:
         fail_unknown_target,
     output:
         "results/{benchmark}/{path}",
-    wildcard_constraints:
-        path=unknown_path_regex(),
     log:
         "logs/{benchmark}/unknown_target/{path}.log",
+    wildcard_constraints:
+        path=unknown_path_regex(),
     conda:
         ENV
     shell:
