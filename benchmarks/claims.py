@@ -113,7 +113,7 @@ def run_seed(
     results = workdir / "results" / benchmark
     quality = json.loads((results / "cluster_quality.json").read_text())
     row |= {"ari": quality["ari"], "nmi": quality["nmi"], "k": quality["k"], "verdict": quality["verdict"]}
-    row |= {"stability": quality["reliability"]["stability_ari"], "p_value": quality["p_value"]}
+    row |= {"stability": quality["reliability"]["stability"], "p_value": quality["p_value"]}
     consistency = [float(np.load(f)["gradient_consistency"]) for f in sorted((results / "features").glob("*.npz"))]
     row["gradient_consistency_median"] = float(np.median(consistency))
     if (results / "approx_error.json").exists():
