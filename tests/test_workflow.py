@@ -204,6 +204,12 @@ def test_the_evidence_files_hold_every_method_and_kind(workdir):
     assert speed["spearman_rowwise_mean"] == pytest.approx(np.nanmean(rows))  # per row: each task's own ranking
 
 
+def test_the_snakemake_report_is_written_without_warnings(workdir):
+    result = snakemake(workdir, *TARGETS, "--report", "report.zip")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Warning" not in result.stdout + result.stderr and (workdir / "report.zip").stat().st_size > 0
+
+
 def test_every_artifact_and_every_field_is_described(workdir):
     """policygradex describe knows every file the workflow wrote and every column, array or key in it."""
     files = [p for p in (workdir / "results" / "tiny").rglob("*") if p.is_file()]
