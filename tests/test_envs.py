@@ -12,7 +12,7 @@ from policygradex.envs.wrappers import EpisodeSuccess
 from policygradex.families import MO_COMPONENTS, MO_SHARED_TERMS
 from policygradex.gradients import per_sample_grads
 from policygradex.policy import ActorLogProb, actor_params, build_policy
-from policygradex.rollouts import collect_episodes
+from policygradex.rollouts import collect_episodes, collect_task_episodes
 from tests.conftest import real_bench
 
 
@@ -105,3 +105,22 @@ def test_ant_rollouts_keep_early_terminated_episodes_and_give_per_sample_gradien
     grads = per_sample_grads(module, params, obs, actions)
     assert grads.shape == (sum(lengths), sum(p.numel() for p in params.values()))
     assert torch.isfinite(grads).all()
+
+
+@pytest.mark.parametrize("name", ["pointmass", "ant"])
+def test_lockstep_rollouts_of_several_tasks_equal_one_task_at_a_time(name, bench):
+    """Return scoring and evaluation roll every task of a subset out in lockstep (one policy forward per step):
+    each task keeps its own seeded env, so its episodes are those of a rollout of that task alone."""
+    if name == "ant":
+        bench = real_bench("ant")
+        bench["episode_length"] = 30
+    policy = build_policy(bench)
+    seeds = {0: 11, 2: 13, 3: 14}
+    together = collect_task_episodes(policy, bench, seeds, episodes=3, deterministic=True)
+    assert list(together) == [0, 2, 3]
+    for task, seed in seeds.items():
+        alone = collect_episodes(policy, bench, task, episodes=3, seed=seed, deterministic=True)
+        assert [len(e.rewards) for e in together[task]] == [len(e.rewards) for e in alone]
+        np.testing.assert_allclose([e.total_return for e in together[task]], [e.total_return for e in alone], 1e-5)
+    returns = [e.total_return for t in seeds for e in together[t]]
+    assert len(set(np.round(returns, 6))) > 1  # tasks (goals / weights) differ: not one rollout copied

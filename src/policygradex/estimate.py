@@ -35,7 +35,7 @@ from policygradex.gradients import projection_matrix
 from policygradex.io import ArtifactError, Stopwatch, read_npz, write_csv, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
 from policygradex.progress import progress
-from policygradex.rollouts import collect_episodes
+from policygradex.rollouts import collect_task_episodes
 from policygradex.subsets import chunk_ids, draw_subsets
 
 SUBSET_COLUMNS = ["subset_id", "subset", "task", "score"]
@@ -141,16 +141,12 @@ class SubsetEstimator:
     def scores(self, tasks: Sequence[int], delta: torch.Tensor) -> dict[int, float]:
         """Each task's score under theta* + delta (see the module docstring for ``score``)."""
         params = unflatten(self.theta_flat + delta, self.theta)
-        if self.cfg["score"] == "return":
+        if self.cfg["score"] == "return":  # every task of the subset in one lockstep rollout
             policy = policy_with_actor(self.policy, params)
-            return {task: self._mean_return(policy, task) for task in tasks}
+            seeds = {task: self.bench["seed"] + task for task in tasks}
+            found = collect_task_episodes(policy, self.bench, seeds, self.cfg["score_episodes"], deterministic=True)
+            return {task: float(np.mean([ep.total_return for ep in found[task]])) for task in tasks}
         return {task: self._surrogate_gain(params, task) for task in tasks}
-
-    def _mean_return(self, policy: BasePolicy, task: int) -> float:
-        episodes = collect_episodes(
-            policy, self.bench, task, self.cfg["score_episodes"], seed=self.bench["seed"] + task, deterministic=True
-        )
-        return float(np.mean([ep.total_return for ep in episodes]))
 
     def _surrogate_gain(self, params: dict[str, torch.Tensor], task: int) -> float:
         f = self.features[task]

@@ -17,7 +17,7 @@ from policygradex.config import Benchmark, task_names
 from policygradex.io import write_csv
 from policygradex.policy import load_policy
 from policygradex.progress import progress
-from policygradex.rollouts import collect_episodes
+from policygradex.rollouts import collect_task_episodes
 
 EVALUATION_COLUMNS = ["method", "task", "group", "mean_return", "success_rate", "episodes"]
 
@@ -29,8 +29,8 @@ def evaluate_policy(
     names = task_names(bench)
     episodes_per_task = bench["evaluate"]["episodes"]
     rows = []
-    for task in task_ids:
-        episodes = collect_episodes(policy, bench, task, episodes_per_task, seed=seed + task, deterministic=True)
+    found = collect_task_episodes(policy, bench, {t: seed + t for t in task_ids}, episodes_per_task, deterministic=True)
+    for task, episodes in found.items():
         rows.append(
             {
                 "method": method,

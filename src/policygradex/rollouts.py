@@ -32,7 +32,6 @@ class Episode:
         return float(self.rewards.sum())
 
 
-@torch.no_grad()
 def collect_episodes(
     policy: BasePolicy,
     bench: Benchmark,
@@ -43,41 +42,67 @@ def collect_episodes(
     parallel: int = 16,
 ) -> list[Episode]:
     """Run ``policy`` on task ``task_id`` until ``episodes`` episodes have ended (``parallel`` envs at once)."""
-    torch.manual_seed(seed)
-    env = make_vec_env(bench, [task_id], envs_per_task=min(parallel, episodes), seed=seed)
-    obs = env.reset()
-    n = env.num_envs
-    buffers: list[list[tuple]] = [[] for _ in range(n)]
-    done_episodes: list[Episode] = []
-    while len(done_episodes) < episodes:
-        obs_t = torch.as_tensor(obs, dtype=torch.float32)
-        actions, values, log_prob = act(policy, obs_t, deterministic=deterministic)
+    return collect_task_episodes(policy, bench, {task_id: seed}, episodes, deterministic, parallel)[task_id]
+
+
+@torch.no_grad()
+def collect_task_episodes(
+    policy: BasePolicy,
+    bench: Benchmark,
+    task_seeds: dict[int, int],
+    episodes: int,
+    deterministic: bool = False,
+    parallel: int = 16,
+) -> dict[int, list[Episode]]:
+    """Run ``policy`` on every task of ``task_seeds`` (task -> seed) until each has ``episodes`` ended episodes.
+
+    Each task steps in its own vector env, seeded as :func:`collect_episodes` seeds it, so a task's episodes do
+    not depend on which other tasks run beside it (up to the float rounding of a bigger batch); the tasks step in
+    lockstep with one policy forward for all of them, which is most of a rollout's cost on small networks. A task
+    leaves the batch once it has its episodes.
+    """
+    torch.manual_seed(next(iter(task_seeds.values())))
+    envs = {
+        task: make_vec_env(bench, [task], envs_per_task=min(parallel, episodes), seed=seed)
+        for task, seed in task_seeds.items()
+    }
+    obs = {task: env.reset() for task, env in envs.items()}
+    buffers = {task: [[] for _ in range(env.num_envs)] for task, env in envs.items()}
+    done_episodes: dict[int, list[Episode]] = {task: [] for task in envs}
+    active = list(envs)
+    while active:
+        batch = torch.as_tensor(np.concatenate([obs[t] for t in active]), dtype=torch.float32)
+        actions, values, log_prob = act(policy, batch, deterministic=deterministic)
         actions_np = actions.numpy()
-        next_obs, rewards, dones, infos = env.step(env_actions(policy, actions_np))
-        for e in range(n):
-            buffers[e].append((obs[e], actions_np[e], rewards[e], values[e, 0].item(), log_prob[e].item()))
-            if dones[e]:
-                info = infos[e]
-                bootstrap = 0.0
-                if info.get("TimeLimit.truncated", False):
-                    terminal = torch.as_tensor(info["terminal_observation"][None], dtype=torch.float32)
-                    bootstrap = state_value(policy, terminal)[0, 0].item()
-                o, a, r, v, lp = (np.asarray(x) for x in zip(*buffers[e], strict=True))
-                done_episodes.append(
-                    Episode(
-                        o.astype(np.float32),
-                        a.astype(np.float32),
-                        r.astype(np.float64),
-                        v,
-                        lp,
-                        bootstrap,
-                        bool(info.get("is_success", False)),
-                    )
-                )
-                buffers[e] = []
-        obs = next_obs
-    env.close()
-    return done_episodes[:episodes]
+        values_np, log_prob_np = values[:, 0].double().numpy(), log_prob.double().numpy()
+        offset = 0
+        for task in active:
+            env, n = envs[task], envs[task].num_envs
+            rows = slice(offset, offset + n)
+            offset += n
+            next_obs, rewards, dones, infos = env.step(env_actions(policy, actions_np[rows]))
+            steps = zip(obs[task], actions_np[rows], rewards, values_np[rows], log_prob_np[rows], strict=True)
+            for e, step in enumerate(steps):
+                buffers[task][e].append(step)
+                if dones[e]:
+                    done_episodes[task].append(_episode(policy, buffers[task][e], infos[e]))
+                    buffers[task][e] = []
+            obs[task] = next_obs
+        for task in [t for t in active if len(done_episodes[t]) >= episodes]:
+            envs[task].close()
+            active.remove(task)
+    return {task: found[:episodes] for task, found in done_episodes.items()}
+
+
+def _episode(policy: BasePolicy, steps: list[tuple], info: dict) -> Episode:
+    """One ended episode from its (obs, action, reward, value, log pi) steps and the env's final info."""
+    bootstrap = 0.0
+    if info.get("TimeLimit.truncated", False):
+        terminal = torch.as_tensor(info["terminal_observation"][None], dtype=torch.float32)
+        bootstrap = state_value(policy, terminal)[0, 0].item()
+    o, a, r, v, lp = (np.asarray(x) for x in zip(*steps, strict=True))
+    success = bool(info.get("is_success", False))
+    return Episode(o.astype(np.float32), a.astype(np.float32), r.astype(np.float64), v, lp, bootstrap, success)
 
 
 def gae(episode: Episode, gamma: float, lam: float) -> np.ndarray:
