@@ -60,7 +60,12 @@ def main() -> None:
     parser.add_argument("--subsets", type=int, nargs="+", default=[100, 150, 200, 300, 400])
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "trust_subsets")
+    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the README table of a trust_subsets.csv")
     args = parser.parse_args()
+    if args.table:
+        columns = ["seed", "num_subsets", "k", "verdict", "stability", "p_value", "ari", "auto_k", "auto_ari"]
+        print(markdown_table(pd.read_csv(args.table)[columns]))
+        return
     most = max(args.subsets)
     rows = []
     for seed in args.seeds:
