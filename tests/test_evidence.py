@@ -18,7 +18,7 @@ from policygradex.compare import comparison_table
 from policygradex.config import validate_config
 from policygradex.estimate import SUBSET_SEPARATOR
 from policygradex.io import Stopwatch, cpu_seconds
-from policygradex.speedup import affinity_agreement, total_seconds
+from policygradex.speedup import affinity_agreement, timing_total
 from policygradex.speedup import run as speedup_run
 from policygradex.subsets import draw_subsets
 from tests.conftest import tiny_config
@@ -101,12 +101,12 @@ def test_speedup_bookkeeping(tmp_path):
     for i, seconds in enumerate([1.5, 2.5]):
         paths.append(tmp_path / f"t{i}.json")
         paths[-1].write_text(json.dumps({"stage": "x", "seconds": seconds}))
-    assert total_seconds(paths) == 4.0
+    assert timing_total(paths) == 4.0
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match="bad.json"):
-        total_seconds([tmp_path / "bad.json"])
-    with pytest.raises(ValueError, match="'cpu_seconds'.*rebuilt"):  # a file of an older commit
-        total_seconds(paths, "cpu_seconds")
+        timing_total([tmp_path / "bad.json"])
+    with pytest.raises(ValueError, match="'cpu_seconds' was recorded must be rebuilt"):  # a file of an older commit
+        timing_total(paths, "cpu_seconds")
 
 
 def test_speedup_compares_both_paths_on_the_subsets_full_training_fine_tuned(tmp_path):
@@ -127,7 +127,7 @@ def test_speedup_compares_both_paths_on_the_subsets_full_training_fine_tuned(tmp
     affinity_matrix(frame[frame.subset_id < 6], names).to_csv(tmp_path / "full.csv")
 
     def timing(name, cpu):
-        (tmp_path / name).write_text(json.dumps({"seconds": 2 * cpu, "cpu_seconds": cpu}))
+        (tmp_path / name).write_text(json.dumps({"seconds": 2 * cpu, "cpu_seconds": cpu, "env_steps": 100 * cpu}))
         return [tmp_path / name]
 
     pd.DataFrame({"seconds": [3.0]}).to_csv(tmp_path / "log.csv", index=False)
@@ -140,6 +140,7 @@ def test_speedup_compares_both_paths_on_the_subsets_full_training_fine_tuned(tmp
     assert result["subsets_compared"] == 6 and result["num_subsets"] == 12
     assert result["estimation_cpu_seconds"]["estimate"] == pytest.approx(6.0)  # 12 s for 12 subsets, 6 compared
     assert result["speedup"] == pytest.approx(60.0 / (4.0 + 6.0))
+    assert result["speedup_env_steps"] == pytest.approx(6000 / (400 + 600))  # steps pro-rated the same way
     assert result["spearman_rowwise_mean"] == pytest.approx(1.0)
 
 

@@ -196,6 +196,16 @@ def test_the_evidence_files_hold_every_method_and_kind(workdir):
     for stage in ("features", "estimate"):  # CPU seconds of the stage's processes, summed over its jobs
         timings = [json.loads(p.read_text()) for p in (results / "timing" / stage).glob("*.json")]
         assert speed["estimation_cpu_seconds"][stage] == pytest.approx(sum(t["cpu_seconds"] for t in timings))
+    # environment steps on both sides: every feature sample is one step; each fine-tune takes its budget (PPO
+    # rounds up to whole rollouts) and scores its tasks by rollouts too
+    samples = sum(len(np.load(p)["obs"]) for p in (results / "features").glob("*.npz"))
+    assert speed["estimation_env_steps"]["features"] == samples
+    assert speed["estimation_env_steps"]["estimate"] > 0  # the tiny config scores by return: rollouts
+    per_subset = speed["full_training_env_steps"] / speed["subsets_compared"]
+    assert per_subset >= speed["finetune_steps_per_subset"]
+    assert speed["speedup_env_steps"] == pytest.approx(
+        speed["full_training_env_steps"] / speed["estimation_env_steps"]["total"]
+    )
     full = pd.read_csv(results / "affinity_full.csv", index_col=0)
     assert list(full.index) == list(full.columns) == ["east-0.5", "east-1.0", "west-0.5", "west-1.0"]
     assert np.isfinite(full.to_numpy()).all()

@@ -59,6 +59,7 @@ _TIMING = {
     "task": "the task (features)",
     "chunk": "the chunk (estimate, full_finetune)",
     "subsets": "subsets in the chunk",
+    "env_steps": "environment steps the job took: feature rollouts, scoring rollouts, fine-tuning (read by speedup)",
 }
 
 ARTIFACTS: tuple[Artifact, ...] = (
@@ -189,6 +190,10 @@ ARTIFACTS: tuple[Artifact, ...] = (
             "estimation_seconds": "as estimation_cpu_seconds, wall-clock",
             "full_training_seconds": "wall-clock seconds of full_finetune",
             "speedup_wall": "the wall-clock ratio (inflated or deflated by jobs sharing the machine)",
+            "estimation_env_steps": "environment steps of features (rollouts of theta*) and estimate (scoring"
+            " rollouts; 0 with the surrogate), pro-rated as the seconds",
+            "full_training_env_steps": "environment steps of full_finetune: each fine-tune's and its scoring",
+            "speedup_env_steps": "full_training_env_steps / estimation_env_steps.total",
             "clusters_ari_estimated_vs_full": "ARI between the clusterings of both affinities at k",
             "spearman": "Spearman of both affinities over all n^2 entries (also rewards each task's scale)",
             "spearman_rowwise_mean": "mean over tasks of the Spearman of their rows (each task's own ranking)",

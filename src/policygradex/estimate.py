@@ -126,6 +126,7 @@ class SubsetEstimator:
         _warn_if_noisy(self.names, self.features)
         self.step_length = self.cfg["step_size"] * theta_flat.norm().item()
         self.theta_flat = theta_flat
+        self.env_steps = 0  # environment steps this estimator has taken (scoring rollouts, full training's fine-tunes)
 
     @staticmethod
     def as_tensor(delta: np.ndarray) -> torch.Tensor:
@@ -145,6 +146,7 @@ class SubsetEstimator:
             policy = policy_with_actor(self.policy, params)
             seeds = {task: self.bench["seed"] + task for task in tasks}
             found = collect_task_episodes(policy, self.bench, seeds, self.cfg["score_episodes"], deterministic=True)
+            self.env_steps += sum(len(ep.rewards) for episodes in found.values() for ep in episodes)
             return {task: float(np.mean([ep.total_return for ep in found[task]])) for task in tasks}
         return {task: self._surrogate_gain(params, task) for task in tasks}
 
@@ -181,4 +183,4 @@ def run(
     for subset_id, subset in progress(subsets.items(), total=len(subsets), desc=f"estimate chunk {chunk}"):
         rows += subset_rows(estimator.names, subset_id, estimator.estimate(subset))
     write_csv(pd.DataFrame(rows, columns=SUBSET_COLUMNS), output)
-    write_timing(timing, "estimate", clock, chunk=chunk, subsets=len(subsets))
+    write_timing(timing, "estimate", clock, chunk=chunk, subsets=len(subsets), env_steps=estimator.env_steps)

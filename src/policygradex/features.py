@@ -91,7 +91,7 @@ def run(
     clock = Stopwatch()
     features = compute_features(bench, policy_path, task)
     write_npz(output, **features)
-    write_timing(timing, "features", clock, task=task)
+    write_timing(timing, "features", clock, task=task, env_steps=len(features["obs"]))
     n, d = features["projected_grad"].shape
     print(
         f"features {task}: {n} samples ({int(features['heldout'].sum())} held out),"

@@ -38,6 +38,7 @@ def finetune_delta(
     bench = estimator.bench
     model = make_learner(bench, subset, seed, init_state=estimator.policy.state_dict())
     model.learn(total_timesteps=total_steps or bench["finetune"]["total_steps"])
+    estimator.env_steps += model.num_timesteps
     model.get_env().close()
     model.policy.to("cpu")
     tuned = flatten(actor_params(ActorLogProb(model.policy)))
@@ -60,8 +61,9 @@ def run(
     done = (
         torch.load(checkpoint, weights_only=False)
         if checkpoint.exists()
-        else {"rows": [], "deltas": {}, "seconds": 0.0, "cpu_seconds": 0.0}
+        else {"rows": [], "deltas": {}, "seconds": 0.0, "cpu_seconds": 0.0, "env_steps": 0}
     )
+    estimator.env_steps = done.get("env_steps", 0)  # the steps of the interrupted runs count too
     if done["deltas"]:
         print(f"full_finetune chunk {chunk}: resuming after {len(done['deltas'])} fine-tuned subsets", file=sys.stderr)
     todo = {i: s for i, s in subsets.items() if i not in done["deltas"]}
@@ -72,11 +74,11 @@ def run(
         scores = estimator.scores(subset, estimator.as_tensor(delta))
         done["rows"] += subset_rows(estimator.names, subset_id, scores)
         done["deltas"][subset_id] = delta
-        done["seconds"], done["cpu_seconds"] = clock.wall, clock.cpu
+        done["seconds"], done["cpu_seconds"], done["env_steps"] = clock.wall, clock.cpu, estimator.env_steps
         with atomic_path(checkpoint) as tmp:
             torch.save(done, tmp)
     rows, deltas = done["rows"], [done["deltas"][i] for i in subsets]
     write_csv(pd.DataFrame(rows, columns=SUBSET_COLUMNS), output)
     write_npz(deltas_output, subset_id=np.array(list(subsets)), delta=np.array(deltas, dtype=np.float32))
-    write_timing(timing, "full_finetune", clock, chunk=chunk, subsets=len(subsets))
+    write_timing(timing, "full_finetune", clock, chunk=chunk, subsets=len(subsets), env_steps=estimator.env_steps)
     checkpoint.unlink(missing_ok=True)

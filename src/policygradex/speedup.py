@@ -5,9 +5,11 @@ The estimation path is ``features`` (rollouts of theta* and per-sample gradients
 (``full_finetune``). Both are timed inside the stage (``timing/*.json``, without the Python start-up of each
 job): CPU seconds of the stage's processes (``speedup``, the headline: jobs that share a machine inflate each
 other's wall clock, not their CPU time) and wall-clock seconds (``speedup_wall``). Meta-training, shared by both
-paths, is reported apart. Also records how well the two affinity matrices agree (the mean of the per-row Spearman
-correlations, each row one task's ranking of its co-trained tasks; and the Spearman over all entries, which also
-rewards each task's scale) and whether clustering them gives the same groups (ARI).
+paths, is reported apart. Environment steps are counted on both sides too (``speedup_env_steps``): the feature
+rollouts and the scoring rollouts against the fine-tunes' steps and their scoring. Also records how well the two
+affinity matrices agree (the mean of the per-row Spearman correlations, each row one task's ranking of its
+co-trained tasks; and the Spearman over all entries, which also rewards each task's scale) and whether clustering
+them gives the same groups (ARI).
 """
 
 from __future__ import annotations
@@ -26,15 +28,15 @@ from policygradex.config import Benchmark, full_training_subsets, task_names
 from policygradex.io import ArtifactError, read_csv, write_json
 
 
-def total_seconds(paths: Sequence[str | Path], key: str = "seconds") -> float:
-    """The sum of ``key`` (``seconds`` or ``cpu_seconds``) over the stage timing files at ``paths``."""
+def timing_total(paths: Sequence[str | Path], key: str = "seconds") -> float:
+    """The sum of ``key`` (``seconds``, ``cpu_seconds`` or ``env_steps``) over the stage timing files at ``paths``."""
     total = 0.0
     for path in paths:
         try:
             total += float(json.loads(Path(path).read_text())[key])
         except (OSError, ValueError, KeyError) as err:
             raise ArtifactError(
-                f"{path}: not a timing file with '{key}' ({err}); one written before CPU seconds were recorded"
+                f"{path}: not a timing file with '{key}' ({err}); one written before '{key}' was recorded"
                 " must be rebuilt (delete it and rerun)"
             ) from err
     return total
@@ -48,15 +50,15 @@ def affinity_agreement(estimated: np.ndarray, full: np.ndarray) -> dict[str, flo
     }
 
 
-def _estimation(seconds: dict[str, float], share: float) -> dict[str, float]:
-    """The estimation path's seconds per stage and in total, the estimate's pro-rated to the ``share`` of its
-    subsets that full training fine-tuned (each subset costs one fit and one scoring: the same work)."""
-    estimate = seconds["estimate"] * share
+def _estimation(cost: dict[str, float], share: float) -> dict[str, float]:
+    """The estimation path's cost (seconds or environment steps) per stage and in total, the estimate's pro-rated
+    to the ``share`` of its subsets that full training fine-tuned (each subset costs one fit and one scoring)."""
+    estimate = cost["estimate"] * share
     return {
-        "features": seconds["features"],
+        "features": cost["features"],
         "estimate": estimate,
-        "estimate_all_subsets": seconds["estimate"],
-        "total": seconds["features"] + estimate,
+        "estimate_all_subsets": cost["estimate"],
+        "total": cost["features"] + estimate,
     }
 
 
@@ -76,20 +78,20 @@ def run(
     names = task_names(bench)
     compared = full_training_subsets(bench)
     share = compared / bench["estimate"]["num_subsets"]
-    wall, cpu = (
+    wall, cpu, steps = (
         {
-            "features": total_seconds(feature_timings, key),
-            "estimate": total_seconds(estimate_timings, key),
-            "full": total_seconds(full_timings, key),
+            "features": timing_total(feature_timings, key),
+            "estimate": timing_total(estimate_timings, key),
+            "full": timing_total(full_timings, key),
         }
-        for key in ("seconds", "cpu_seconds")
+        for key in ("seconds", "cpu_seconds", "env_steps")
     )
     scores = read_scores(estimate_chunks)
     estimated = affinity_matrix(scores[scores["subset_id"] < compared], names).to_numpy()
     full = read_affinity(affinity_full_path, names).to_numpy()
     method = bench["cluster"]["method"]
     same_groups = adjusted_rand_score(cluster(estimated, k, method), cluster(full, k, method))
-    estimation_cpu, estimation_wall = _estimation(cpu, share), _estimation(wall, share)
+    estimation_cpu, estimation_wall, estimation_steps = (_estimation(c, share) for c in (cpu, wall, steps))
     result = {
         "num_tasks": len(names),
         "num_subsets": bench["estimate"]["num_subsets"],
@@ -102,6 +104,9 @@ def run(
         "estimation_seconds": estimation_wall,
         "full_training_seconds": wall["full"],
         "speedup_wall": wall["full"] / estimation_wall["total"],
+        "estimation_env_steps": estimation_steps,
+        "full_training_env_steps": steps["full"],
+        "speedup_env_steps": steps["full"] / estimation_steps["total"],
         "clusters_ari_estimated_vs_full": float(same_groups),
         **affinity_agreement(estimated, full),
     }
