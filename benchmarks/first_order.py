@@ -37,7 +37,7 @@ from claims import benchmark_config, load_bench, markdown_table, run_workflow  #
 
 from policygradex.approx_error import log_prob_errors  # noqa: E402
 from policygradex.config import task_names  # noqa: E402
-from policygradex.estimate import SubsetEstimator, chunk_subsets  # noqa: E402
+from policygradex.estimator import SubsetEstimator, chunk_subsets  # noqa: E402
 from policygradex.full_training import finetune_delta  # noqa: E402
 
 

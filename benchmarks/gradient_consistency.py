@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from claims import markdown_table  # noqa: E402
 
-from policygradex.features import consistency_of  # noqa: E402
+from policygradex.gradients import consistency_of  # noqa: E402
 
 
 def folder_row(folder: Path) -> dict:

@@ -56,7 +56,7 @@ def child(spec: dict) -> dict:
         samples, num_params = len(features["obs"]), int(features["num_params"])
     else:
         from policygradex.approx_error import log_prob_errors
-        from policygradex.estimate import SubsetEstimator
+        from policygradex.estimator import SubsetEstimator
 
         estimator = SubsetEstimator(bench, spec["policy"], spec["feature_paths"])
         num_params = estimator.theta_flat.numel()

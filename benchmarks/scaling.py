@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from claims import markdown_table  # noqa: E402
 
 from policygradex.config import load_config, validate_config  # noqa: E402
-from policygradex.estimate import SubsetEstimator  # noqa: E402
+from policygradex.estimator import SubsetEstimator  # noqa: E402
 from policygradex.features import compute_features  # noqa: E402
 from policygradex.full_training import finetune_delta  # noqa: E402
 from policygradex.io import Stopwatch, write_npz  # noqa: E402

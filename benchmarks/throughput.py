@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from claims import load_bench, markdown_table  # noqa: E402
 
 from policygradex.config import task_names  # noqa: E402
-from policygradex.estimate import SubsetEstimator  # noqa: E402
+from policygradex.estimator import SubsetEstimator  # noqa: E402
 from policygradex.features import compute_features  # noqa: E402
 from policygradex.gradients import per_sample_grads, projected_grads, projection_matrix  # noqa: E402
 from policygradex.io import write_npz  # noqa: E402

@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from claims import benchmark_config, commit, markdown_table, run_workflow  # noqa: E402
 
 from policygradex import cluster as cluster_stage  # noqa: E402
-from policygradex.affinity import read_affinity, read_subset_scores  # noqa: E402
 from policygradex.config import planted_groups, stage_view_json, task_names, validate_config  # noqa: E402
+from policygradex.io import read_affinity, read_subset_scores  # noqa: E402
 from policygradex.trust import TrustSettings, assess  # noqa: E402
 
 DEFAULT_CASES = [

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from claims import commit, markdown_table, run_workflow  # noqa: E402
 from trust import case_config  # noqa: E402
 
-from policygradex.affinity import read_subset_scores  # noqa: E402
-from policygradex.cluster import partition, similarity  # noqa: E402
+from policygradex.clustering import partition, similarity  # noqa: E402
 from policygradex.config import planted_groups, task_names, validate_config  # noqa: E402
+from policygradex.io import read_subset_scores  # noqa: E402
 from policygradex.subsets import subset_affinity  # noqa: E402
 from policygradex.trust import TrustSettings, assess  # noqa: E402
 

@@ -4,9 +4,9 @@ import pytest
 from sklearn.cluster import SpectralClustering
 from sklearn.metrics import adjusted_rand_score
 
-from policygradex.affinity import affinity_matrix, read_affinity
-from policygradex.cluster import cluster, quality, read_clusters, relabel, similarity, spectral
-from policygradex.io import ArtifactError
+from policygradex.affinity import affinity_matrix
+from policygradex.clustering import cluster, quality, relabel, similarity, spectral
+from policygradex.io import ArtifactError, read_affinity, read_clusters
 
 NAMES = ["a", "b", "c"]
 

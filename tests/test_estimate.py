@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from policygradex.estimate import clipped_gain, fit_direction, lift
+from policygradex.estimator import clipped_gain, fit_direction, lift
 from policygradex.subsets import chunk_ids, draw_subsets, min_covering_count, uncovered_pairs
 
 
@@ -76,8 +76,8 @@ def test_clipped_gain():
 
 
 def test_gradient_consistency_tells_signal_from_noise(capsys):
-    from policygradex.estimate import _warn_if_noisy
-    from policygradex.features import gradient_consistency
+    from policygradex.estimator import _warn_if_noisy
+    from policygradex.gradients import gradient_consistency
 
     rng = np.random.default_rng(0)
     n, d = 4000, 32

@@ -12,11 +12,11 @@ import torch
 
 from policygradex.affinity import affinity_matrix
 from policygradex.approx_error import log_prob_errors, summarise
+from policygradex.artifacts import SUBSET_SEPARATOR
 from policygradex.baselines import gradient_similarity, grouping, mean_policy_gradient, random_partition
-from policygradex.cluster import cluster, quality
+from policygradex.clustering import cluster, quality
 from policygradex.compare import comparison_table
 from policygradex.config import validate_config
-from policygradex.estimate import SUBSET_SEPARATOR
 from policygradex.io import Stopwatch, cpu_seconds
 from policygradex.speedup import affinity_agreement, timing_total
 from policygradex.speedup import run as speedup_run

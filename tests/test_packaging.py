@@ -28,3 +28,24 @@ def test_slurm_profile_memory_covers_the_measured_peaks():
         mem_mb = eval(str(profile["set-resources"][stage]["mem_mb"]), {"attempt": 1})  # first attempt
         peak = measured.loc[measured["stage"] == stage, "peak_rss_mb"].max()
         assert peak > 0 and mem_mb >= 1.5 * peak, f"{stage}: mem_mb {mem_mb} for a measured peak of {peak:.0f} MB"
+
+
+def test_no_stage_module_imports_another_stage():
+    """Stages share the library modules (artifacts, io, estimator, clustering, ...), never each other: a stage
+    is one rule and one sub-command, and the seams between them are the artifacts."""
+    import ast
+
+    from policygradex.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "stage").choices
+    modules = {"full_finetune": "full_training", "baseline": "baselines"}
+    stages = {modules.get(name, name) for name in commands if name != "describe"}
+    assert {"estimate", "cluster", "report", "full_training", "baselines"} <= stages
+    package = ROOT / "src" / "policygradex"
+    for stage in sorted(stages):
+        tree = ast.parse((package / f"{stage}.py").read_text())
+        froms = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+        imported = {node.module.split(".")[1] for node in froms if (node.module or "").startswith("policygradex.")}
+        imported |= {alias.name for node in froms if node.module == "policygradex" for alias in node.names}
+        assert not imported & (stages - {stage}), f"{stage}.py imports the stages {imported & (stages - {stage})}"

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from policygradex.cluster import cluster, quality
+from policygradex.clustering import cluster, quality
 from policygradex.config import task_names, validate_config
-from policygradex.estimate import SubsetEstimator
+from policygradex.estimator import SubsetEstimator
 from policygradex.features import compute_features
 from policygradex.io import write_npz
 from policygradex.subsets import draw_subsets, subset_affinity

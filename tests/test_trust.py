@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from policygradex.cluster import cluster, partition, similarity
+from policygradex.clustering import cluster, partition, similarity
 from policygradex.subsets import draw_subsets, subset_affinity
 from policygradex.trust import (
     NO_STRUCTURE,

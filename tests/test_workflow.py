@@ -18,7 +18,7 @@ import yaml
 from scipy.stats import spearmanr
 
 from policygradex import artifacts
-from policygradex.features import gradient_consistency
+from policygradex.gradients import gradient_consistency
 from tests.conftest import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -33,14 +33,12 @@ import torch
 from scipy.stats import spearmanr
 from torch.func import functional_call
 
+from policygradex.artifacts import ERROR_COLUMNS, FULL_KEYS, SUBSET_COLUMNS
 from policygradex.config import Benchmark
-from policygradex.estimate import SUBSET_COLUMNS, SubsetEstimator, clipped_gain
-from policygradex.full_training import FULL_KEYS
+from policygradex.estimator import SubsetEstimator, clipped_gain
 from policygradex.gradients import first_order_change
 from policygradex.io import ArtifactError, read_csv, read_npz, write_csv, write_json
 from policygradex.policy import unflatten
-
-ERROR_COLUMNS = ["subset_id", "subset", "task", "kind", "estimated", "actual", "rel_error"]
 
 
 def log_prob_errors(

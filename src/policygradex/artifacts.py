@@ -42,7 +42,7 @@ _POLICY = {
 }
 _SUBSET_SCORES = {
     "subset_id": "index of the subset in the seeded draw (0 .. num_subsets-1)",
-    "subset": "the subset's tasks, joined by '+'",
+    "subset": "the subset's tasks, joined by ';'",
     "task": "the scored task (one row per task of the subset)",
     "score": "the task's score under theta* + delta-theta_S (estimate.score: mean return, or the clipped PPO"
     " surrogate gain over theta*)",
@@ -264,6 +264,25 @@ ARTIFACTS: tuple[Artifact, ...] = (
     ),
     Artifact("timing/{stage}/{job}.json", "features, estimate, full_finetune", "a stage job's seconds", _TIMING),
 )
+
+
+def fields_of(pattern: str) -> list[str]:
+    """The columns or keys of the artifact ``pattern``, in the order its writer writes them."""
+    return list(next(a for a in ARTIFACTS if a.pattern == pattern).fields)
+
+
+# The formats the stages write and read, from the table above (one definition for writer, reader and describe).
+SUBSET_COLUMNS = fields_of("subsets/chunk_{chunk}.csv")
+SUBSET_SEPARATOR = ";"
+CLUSTER_COLUMNS = ["task", "group"]  # and "planted" when the config has planted labels
+EVALUATION_COLUMNS = fields_of("evaluation.csv")
+HESSIAN_COLUMNS = fields_of("hessian.csv")
+COMPARISON_COLUMNS = fields_of("comparison.csv")
+ERROR_COLUMNS = fields_of("approx_error.csv")
+LOG_COLUMNS = fields_of("meta/train_log.csv")
+FULL_KEYS = fields_of("full/chunk_{chunk}.npz")
+#: The arrays every features file must hold (the others are diagnostics that older files may lack).
+FEATURE_KEYS = ["task", "obs", "actions", "log_prob", "advantage", "episode", "heldout", "projected_grad"]
 
 
 def _regex(pattern: str) -> str:

@@ -17,11 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from policygradex.affinity import read_affinity
-from policygradex.cluster import cluster, relabel
+from policygradex.artifacts import FEATURE_KEYS
+from policygradex.clustering import cluster, relabel
 from policygradex.config import Benchmark, task_names
-from policygradex.features import FEATURE_KEYS
-from policygradex.io import read_npz, write_csv
+from policygradex.io import read_affinity, read_npz, write_csv
 
 
 def baseline_methods(bench: Benchmark) -> list[str]:

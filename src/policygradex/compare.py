@@ -18,10 +18,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from policygradex.evaluate import EVALUATION_COLUMNS  # noqa: E402
+from policygradex.artifacts import COMPARISON_COLUMNS, EVALUATION_COLUMNS  # noqa: E402
 from policygradex.io import atomic_path, read_csv, write_csv  # noqa: E402
-
-COMPARISON_COLUMNS = ["method", "k", "mean_return", "mean_success", "vs_single_pct", "return_std", "runs"]
 
 
 def comparison_table(evaluations: pd.DataFrame) -> pd.DataFrame:

@@ -1,170 +1,20 @@
-"""Stage 3, subset estimation: the first-order surrogate of fine-tuning theta* on a subset S of tasks.
-
-Fine-tuning on S with PPO maximises E_t[r_t(theta) A_t]. Linearising log r_t(theta) ~ g_t^T (theta - theta*)
-turns this into maximising E_t[A_t g_t^T dtheta] = E_t[|A_t| sign(A_t) g_t^T dtheta]: a weighted binary
-classification of sign(A_t) by the gradient features. We fit it as an L2-regularised logistic regression on the
-projected gradients x_t = P^T g_t (labels 1[A_t > 0], weights |A_t|, no intercept) over the fit samples of the
-tasks of S, lift the coefficient w back to parameter space (P w), and take a step of documented length:
-dtheta_S = step_size * ||theta*|| * P w / ||P w||. Each task i of S is then scored under theta* + dtheta_S:
-
-- ``surrogate``: the gain of PPO's clipped objective on task i's held-out samples,
-  mean(min(r_t A_t, clip(r_t, 1-eps, 1+eps) A_t)) - mean(A_t) with r_t = pi_new(a_t|s_t) / pi*(a_t|s_t);
-  no environment steps.
-- ``return``: the mean return of deterministic rollouts of theta* + dtheta_S on task i.
-
-No RL training happens here; that is where the speedup over fine-tuning every subset comes from.
+"""Stage 3, subset estimation: score every task of each subset of one chunk under theta* + dtheta_S (the first-order
+estimate of fine-tuning on S, estimator.py). No RL training happens here; that is where the speedup over
+fine-tuning every subset comes from.
 """
 
 from __future__ import annotations
 
-import copy
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import torch
-from sklearn.linear_model import LogisticRegression
-from stable_baselines3.common.policies import BasePolicy
-from torch.func import functional_call
 
-from policygradex.config import Benchmark, task_names
-from policygradex.features import FEATURE_KEYS, consistency_of
-from policygradex.gradients import projection_matrix
-from policygradex.io import ArtifactError, Stopwatch, read_npz, write_csv, write_timing
-from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
+from policygradex.artifacts import SUBSET_COLUMNS
+from policygradex.config import Benchmark
+from policygradex.estimator import SubsetEstimator, chunk_subsets, subset_rows
+from policygradex.io import Stopwatch, write_csv, write_timing
 from policygradex.progress import progress
-from policygradex.rollouts import collect_task_episodes
-from policygradex.subsets import chunk_ids, draw_subsets
-
-SUBSET_COLUMNS = ["subset_id", "subset", "task", "score"]
-SUBSET_SEPARATOR = ";"
-
-
-def chunk_subsets(bench: Benchmark, count: int, num_chunks: int, chunk: int) -> dict[int, tuple[int, ...]]:
-    """Subset id -> subset for chunk ``chunk`` of the first ``count`` of the benchmark's estimation subsets."""
-    cfg = bench["estimate"]
-    subsets = draw_subsets(len(bench["tasks"]), cfg["subset_size"], cfg["num_subsets"], seed=bench["seed"])
-    return {i: subsets[i] for i in chunk_ids(count, num_chunks, chunk)}
-
-
-def fit_direction(x: np.ndarray, advantage: np.ndarray, l2_inverse: float) -> np.ndarray:
-    """Coefficient w of the weighted logistic regression of 1[A > 0] on x with weights |A| (d,)."""
-    labels = (advantage > 0).astype(int)
-    if labels.min() == labels.max():
-        raise ValueError("all advantages of the subset have the same sign; the surrogate has no direction")
-    model = LogisticRegression(C=l2_inverse, fit_intercept=False, solver="newton-cholesky", max_iter=200)
-    model.fit(x, labels, sample_weight=np.abs(advantage))
-    return model.coef_[0]
-
-
-def lift(coef: np.ndarray, projection: torch.Tensor, length: float) -> torch.Tensor:
-    """dtheta = length * P w / ||P w|| in parameter space."""
-    direction = projection @ torch.as_tensor(coef, dtype=torch.float32)
-    return length * direction / direction.norm().clamp_min(1e-12)
-
-
-def clipped_gain(log_ratio: torch.Tensor, advantage: torch.Tensor, clip_range: float) -> float:
-    """PPO's clipped objective minus its value at theta* (where every ratio is 1)."""
-    ratio = log_ratio.exp()
-    objective = torch.minimum(ratio * advantage, ratio.clamp(1 - clip_range, 1 + clip_range) * advantage)
-    return float((objective - advantage).mean())
-
-
-def policy_with_actor(policy: BasePolicy, params: dict[str, torch.Tensor]) -> BasePolicy:
-    """A copy of ``policy`` whose actor parameters are ``params`` (names as in ActorLogProb)."""
-    module = ActorLogProb(copy.deepcopy(policy))
-    with torch.no_grad():
-        for name, value in params.items():
-            module.get_parameter(name).copy_(value)
-    return module.policy
-
-
-#: Median gradient consistency (see features.py) below which the estimate warns that it fits mostly noise.
-NOISY_CONSISTENCY = 0.2
-
-
-def _warn_if_noisy(names: Sequence[str], features: Sequence[dict[str, np.ndarray]]) -> None:
-    consistency = [consistency_of(f) for f in features]
-    median = float(np.median(consistency))
-    if median < NOISY_CONSISTENCY:
-        ranked = sorted(zip(names, consistency, strict=True), key=lambda pair: pair[1])
-        worst = ", ".join(f"{name} {value:.2f}" for name, value in ranked[:3])
-        print(
-            f"warning: median gradient consistency {median:.2f} < {NOISY_CONSISTENCY} (lowest: {worst}):"
-            " the per-task policy gradients are mostly noise at this many feature episodes, so the affinity"
-            " will be too; raise features.episodes, and check that the meta-policy's actions are not mostly noise"
-            " (policy.log_std_init; an ant at std 1 stays near 0 even at 256 episodes)",
-            file=sys.stderr,
-        )
-
-
-class SubsetEstimator:
-    """Holds theta*, P and every task's features; scores the tasks of any subset (see module docstring)."""
-
-    def __init__(self, bench: Benchmark, policy_path: str | Path, feature_paths: Sequence[str | Path]) -> None:
-        self.bench = bench
-        self.cfg = bench["estimate"]
-        self.names = task_names(bench)
-        if len(feature_paths) != len(self.names):
-            raise ArtifactError(f"expected one features file per task ({len(self.names)}), got {len(feature_paths)}")
-        self.features = [read_npz(path, FEATURE_KEYS) for path in feature_paths]
-        for path, name, f in zip(feature_paths, self.names, self.features, strict=True):
-            if str(f["task"]) != name:
-                raise ArtifactError(
-                    f"{path}: holds the features of task '{f['task']}', expected '{name}' (config order)"
-                )
-        self.policy, _ = load_policy(policy_path, bench)
-        self.module = ActorLogProb(self.policy)
-        self.theta = actor_params(self.module)
-        theta_flat = flatten(self.theta)
-        dims = {int(f["projected_grad"].shape[1]) for f in self.features}
-        if len(dims) != 1 or any(int(f["num_params"]) != theta_flat.numel() for f in self.features):
-            raise ArtifactError("features files disagree with each other or with the policy (projection or size)")
-        self.projection = projection_matrix(theta_flat.numel(), dims.pop(), int(self.features[0]["projection_seed"]))
-        _warn_if_noisy(self.names, self.features)
-        self.step_length = self.cfg["step_size"] * theta_flat.norm().item()
-        self.theta_flat = theta_flat
-        self.env_steps = 0  # environment steps this estimator has taken (scoring rollouts, full training's fine-tunes)
-
-    @staticmethod
-    def as_tensor(delta: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(delta, dtype=torch.float32)
-
-    def delta_theta(self, subset: Sequence[int]) -> torch.Tensor:
-        fit = [f["heldout"] == 0 for f in (self.features[i] for i in subset)]
-        x = np.concatenate([self.features[i]["projected_grad"][m] for i, m in zip(subset, fit, strict=True)])
-        adv = np.concatenate([self.features[i]["advantage"][m] for i, m in zip(subset, fit, strict=True)])
-        return lift(fit_direction(x, adv, self.cfg["l2_inverse"]), self.projection, self.step_length)
-
-    @torch.no_grad()
-    def scores(self, tasks: Sequence[int], delta: torch.Tensor) -> dict[int, float]:
-        """Each task's score under theta* + delta (see the module docstring for ``score``)."""
-        params = unflatten(self.theta_flat + delta, self.theta)
-        if self.cfg["score"] == "return":  # every task of the subset in one lockstep rollout
-            policy = policy_with_actor(self.policy, params)
-            seeds = {task: self.bench["seed"] + task for task in tasks}
-            found = collect_task_episodes(policy, self.bench, seeds, self.cfg["score_episodes"], deterministic=True)
-            self.env_steps += sum(len(ep.rewards) for episodes in found.values() for ep in episodes)
-            return {task: float(np.mean([ep.total_return for ep in found[task]])) for task in tasks}
-        return {task: self._surrogate_gain(params, task) for task in tasks}
-
-    def _surrogate_gain(self, params: dict[str, torch.Tensor], task: int) -> float:
-        f = self.features[task]
-        held = f["heldout"].astype(bool)
-        obs, actions = torch.as_tensor(f["obs"][held]), torch.as_tensor(f["actions"][held])
-        log_ratio = functional_call(self.module, params, (obs, actions)) - torch.as_tensor(f["log_prob"][held])
-        return clipped_gain(log_ratio, torch.as_tensor(f["advantage"][held]), self.bench["ppo"]["clip_range"])
-
-    def estimate(self, subset: Sequence[int]) -> dict[int, float]:
-        return self.scores(subset, self.delta_theta(subset))
-
-
-def subset_rows(names: Sequence[str], subset_id: int, scores: dict[int, float]) -> list[dict]:
-    """Rows ``subset_id,subset,task,score`` of one subset (task indices -> scores), as the chunk CSVs hold them."""
-    label = SUBSET_SEPARATOR.join(names[t] for t in scores)
-    return [{"subset_id": subset_id, "subset": label, "task": names[t], "score": s} for t, s in scores.items()]
 
 
 def run(

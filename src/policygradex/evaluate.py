@@ -12,14 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from policygradex.cluster import read_clusters
+from policygradex.artifacts import EVALUATION_COLUMNS
 from policygradex.config import Benchmark, task_names
-from policygradex.io import write_csv
+from policygradex.io import read_clusters, write_csv
 from policygradex.policy import load_policy
 from policygradex.progress import progress
 from policygradex.rollouts import collect_task_episodes
-
-EVALUATION_COLUMNS = ["method", "task", "group", "mean_return", "success_rate", "episodes"]
 
 
 def evaluate_policy(

@@ -20,12 +20,10 @@ import numpy as np
 import torch
 
 from policygradex.config import Benchmark, task_names
-from policygradex.gradients import projected_grads, projection_matrix
+from policygradex.gradients import gradient_consistency, projected_grads, projection_matrix
 from policygradex.io import Stopwatch, write_npz, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, resolve_device
 from policygradex.rollouts import collect_episodes, gae
-
-FEATURE_KEYS = ["task", "obs", "actions", "log_prob", "advantage", "episode", "heldout", "projected_grad"]
 
 
 def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> dict[str, np.ndarray]:
@@ -70,19 +68,6 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
         "num_params": np.array(num_params),
         "theta_norm": np.array(flatten(params).norm().item()),
     }
-
-
-def gradient_consistency(projected_grad: np.ndarray, advantage: np.ndarray, heldout: np.ndarray) -> float:
-    """cos(policy gradient on the fitted samples, policy gradient on the held-out ones), in projected space."""
-    fit, held = ((advantage[m, None] * projected_grad[m]).mean(0) for m in (~heldout, heldout))
-    return float(fit @ held / (np.linalg.norm(fit) * np.linalg.norm(held) + 1e-12))
-
-
-def consistency_of(features: dict[str, np.ndarray]) -> float:
-    """A features file's gradient consistency: stored, or recomputed for files written before it was."""
-    if "gradient_consistency" in features:
-        return float(features["gradient_consistency"])
-    return gradient_consistency(features["projected_grad"], features["advantage"], features["heldout"].astype(bool))
 
 
 def run(

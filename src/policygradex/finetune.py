@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from policygradex.cluster import read_clusters
 from policygradex.config import Benchmark, task_names
+from policygradex.io import read_clusters
 from policygradex.training import train_policy
 
 

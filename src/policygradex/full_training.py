@@ -20,14 +20,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from policygradex.artifacts import SUBSET_COLUMNS
 from policygradex.config import Benchmark, full_training_chunks, full_training_subsets
-from policygradex.estimate import SUBSET_COLUMNS, SubsetEstimator, chunk_subsets, subset_rows
+from policygradex.estimator import SubsetEstimator, chunk_subsets, subset_rows
 from policygradex.io import Stopwatch, atomic_path, write_csv, write_npz, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten
 from policygradex.progress import progress
 from policygradex.training import checkpoint_path, make_learner
-
-FULL_KEYS = ["subset_id", "delta"]
 
 
 def finetune_delta(

@@ -49,9 +49,9 @@ import torch  # noqa: E402
 from stable_baselines3.common.policies import BasePolicy  # noqa: E402
 from torch.func import functional_call, grad, jvp  # noqa: E402
 
-from policygradex.cluster import read_clusters  # noqa: E402
+from policygradex.artifacts import HESSIAN_COLUMNS  # noqa: E402
 from policygradex.config import Benchmark, task_names  # noqa: E402
-from policygradex.io import ArtifactError, atomic_path, write_csv  # noqa: E402
+from policygradex.io import ArtifactError, atomic_path, read_clusters, write_csv  # noqa: E402
 from policygradex.policy import (  # noqa: E402
     ActorLogProb,
     ParamDict,
@@ -64,11 +64,6 @@ from policygradex.policy import (  # noqa: E402
 from policygradex.progress import progress  # noqa: E402
 from policygradex.rollouts import collect_episodes, gae  # noqa: E402
 from policygradex.training import make_learner  # noqa: E402
-
-HESSIAN_COLUMNS = [
-    "method", "group", "trace", "trace_stderr", "num_probes", "train_loss", "test_loss", "observed_gap",
-    "bound", "distance", "num_episodes", "num_samples", "non_vacuous", "bound_holds",
-]  # fmt: skip
 
 
 @dataclass

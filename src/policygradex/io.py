@@ -12,13 +12,15 @@ import os
 import resource
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from policygradex.artifacts import CLUSTER_COLUMNS, SUBSET_COLUMNS, SUBSET_SEPARATOR
 
 
 class ArtifactError(ValueError):
@@ -137,3 +139,60 @@ def read_chosen_k(quality_path: str | Path) -> int:
         return int(json.loads(Path(quality_path).read_text())["k"])
     except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise ArtifactError(f"{quality_path}: no integer k ({type(err).__name__}: {err})") from err
+
+
+def score_matrices(scores: pd.DataFrame, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``subset_id,subset,task,score`` rows as an m x n score matrix (NaN where a task is not scored) and the m x n
+    membership of the subsets, rows in order of subset id."""
+    index = {name: i for i, name in enumerate(names)}
+    unknown = sorted(set(scores["task"]) - set(index))
+    if unknown:
+        raise ArtifactError(f"subset scores name tasks not in the benchmark: {', '.join(unknown)}")
+    ids = sorted(scores["subset_id"].unique())
+    row = {subset_id: r for r, subset_id in enumerate(ids)}
+    values = np.full((len(ids), len(names)), np.nan)
+    members = np.zeros((len(ids), len(names)), dtype=bool)
+    values[scores["subset_id"].map(row), scores["task"].map(index)] = scores["score"]
+    for subset_id, label in scores.groupby("subset_id")["subset"].first().items():
+        members[row[subset_id], [index[t] for t in label.split(SUBSET_SEPARATOR)]] = True
+    return values, members
+
+
+def read_scores(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """The estimate's chunk CSVs, ``subset_id,subset,task,score`` rows, in one frame."""
+    return pd.concat([read_csv(path, SUBSET_COLUMNS) for path in paths], ignore_index=True)
+
+
+def read_subset_scores(paths: Sequence[str | Path], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The estimate's chunk CSVs as :func:`score_matrices`."""
+    return score_matrices(read_scores(paths), names)
+
+
+def read_affinity(path: str | Path, names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read affinity.csv and check that it is a finite square matrix over the same tasks in rows and columns."""
+    frame = read_csv(path, columns=[], index_col=0)
+    if list(frame.index) != list(frame.columns):
+        raise ArtifactError(
+            f"{path}: rows {list(frame.index)} and columns {list(frame.columns)} must name the same tasks"
+        )
+    if names is not None and list(frame.index) != list(names):
+        raise ArtifactError(f"{path}: tasks {list(frame.index)} differ from the benchmark's {list(names)}")
+    if not np.isfinite(frame.to_numpy(dtype=float)).all():
+        raise ArtifactError(f"{path}: affinity holds NaN or infinite values")
+    return frame
+
+
+def read_clusters(path: str | Path, names: Sequence[str]) -> pd.DataFrame:
+    """Read clusters.csv and check it assigns every task of the benchmark exactly once to groups 0..g-1."""
+    frame = read_csv(path, CLUSTER_COLUMNS)
+    unknown = sorted(set(frame["task"]) - set(names))
+    if unknown:
+        raise ArtifactError(
+            f"{path}: unknown tasks {', '.join(map(str, unknown))}; the benchmark has {', '.join(names)}"
+        )
+    if sorted(frame["task"]) != sorted(names):
+        raise ArtifactError(f"{path}: every task must appear exactly once; got {list(frame['task'])}")
+    groups = sorted(frame["group"].unique())
+    if groups != list(range(len(groups))):
+        raise ArtifactError(f"{path}: groups must be numbered 0..g-1, got {groups}")
+    return frame

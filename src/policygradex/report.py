@@ -17,17 +17,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from policygradex.affinity import read_affinity  # noqa: E402
-from policygradex.cluster import read_clusters, similarity  # noqa: E402
+from policygradex.artifacts import EVALUATION_COLUMNS, FEATURE_KEYS, HESSIAN_COLUMNS, LOG_COLUMNS  # noqa: E402
+from policygradex.clustering import similarity  # noqa: E402
 from policygradex.config import Benchmark, task_names  # noqa: E402
-from policygradex.estimate import NOISY_CONSISTENCY  # noqa: E402
-from policygradex.evaluate import EVALUATION_COLUMNS  # noqa: E402
 from policygradex.families import MO_COMPONENTS  # noqa: E402
-from policygradex.features import FEATURE_KEYS, consistency_of  # noqa: E402
-from policygradex.hessian import HESSIAN_COLUMNS  # noqa: E402
-from policygradex.io import atomic_path, read_csv, read_npz  # noqa: E402
+from policygradex.gradients import NOISY_CONSISTENCY, consistency_of  # noqa: E402
+from policygradex.io import atomic_path, read_affinity, read_clusters, read_csv, read_npz  # noqa: E402
 from policygradex.summary import NEGATIVE_ADVICE  # noqa: E402
-from policygradex.training import LOG_COLUMNS  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: Path) -> None:

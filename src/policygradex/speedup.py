@@ -22,10 +22,10 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import adjusted_rand_score
 
-from policygradex.affinity import affinity_matrix, read_affinity, read_scores
-from policygradex.cluster import cluster
+from policygradex.clustering import cluster
 from policygradex.config import Benchmark, full_training_subsets, task_names
-from policygradex.io import ArtifactError, read_csv, write_json
+from policygradex.io import ArtifactError, read_affinity, read_csv, read_scores, score_matrices, write_json
+from policygradex.subsets import subset_affinity
 
 
 def timing_total(paths: Sequence[str | Path], key: str = "seconds") -> float:
@@ -87,7 +87,7 @@ def run(
         for key in ("seconds", "cpu_seconds", "env_steps")
     )
     scores = read_scores(estimate_chunks)
-    estimated = affinity_matrix(scores[scores["subset_id"] < compared], names).to_numpy()
+    estimated = subset_affinity(*score_matrices(scores[scores["subset_id"] < compared], names))
     full = read_affinity(affinity_full_path, names).to_numpy()
     method = bench["cluster"]["method"]
     same_groups = adjusted_rand_score(cluster(estimated, k, method), cluster(full, k, method))

@@ -36,13 +36,12 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
+from policygradex.artifacts import LOG_COLUMNS
 from policygradex.config import Benchmark, trainer_settings
 from policygradex.envs import make_vec_env
 from policygradex.io import ArtifactError, atomic_path, write_csv
 from policygradex.policy import load_policy, policy_kwargs, resolve_device, save_policy
 from policygradex.progress import duration
-
-LOG_COLUMNS = ["steps", "seconds", "mean_return", "success_rate"]
 
 #: The SB3 algorithm of each trainer.
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC}
