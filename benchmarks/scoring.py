@@ -82,7 +82,11 @@ def main() -> None:
     parser.add_argument("--subsets", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "scoring")
+    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the README table of a scoring.csv")
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(pd.read_csv(args.table).drop(columns=["commit", "repeats"])))
+        return
     torch.set_num_threads(1)  # as an estimate job runs
     rows = []
     for spec in args.benchmarks:
