@@ -309,7 +309,7 @@ def test_every_job_went_through_sbatch_with_the_profiles_resources(cluster, slur
     assert {f"rule_{r}" for r in ("meta_train", "affinity", "cluster", "finetune", "evaluate", "report")} <= labels
     assert len(first.of("group_features_batch")) == 1 and len(first.of("group_estimate_batch")) == 1, first.jobs
     assert not first.of("rule_features") and not first.of("rule_estimate"), first.jobs
-    # Memory and time limits from the profile's set-resources (not the rules' own: meta_train 60 min, 2000 MB), and
+    # Memory and time limits from the rules (the profile sets none: meta_train 240 min, 4000 MB), and
     # for a group the sum of its jobs' runtimes (4 features x 20 min, 2 estimate chunks x 30 min).
     jobs = {**first.jobs, **second.jobs}
     records = sacct(cluster, jobs)

@@ -14,8 +14,8 @@ rule finetune:
         ENV
     threads: training_threads
     resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=60,
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+        runtime=120,
     params:
         settings=settings("finetune"),
         total_steps=lambda wildcards: bench(wildcards)["finetune"]["total_steps"],

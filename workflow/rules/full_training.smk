@@ -18,8 +18,8 @@ rule full_finetune:
         ENV
     threads: training_threads
     resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=120,
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+        runtime=240,
     params:
         settings=settings("full_finetune"),
     shell:
@@ -107,8 +107,8 @@ rule approx_error:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=20,
     params:
         settings=settings("approx_error"),
     shell:

@@ -24,7 +24,7 @@ rule hessian:
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=30,
+        runtime=60,
     params:
         settings=settings("hessian"),
     shell:

@@ -15,8 +15,8 @@ rule meta_train:
         ENV
     threads: training_threads
     resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=60,
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+        runtime=240,
     params:
         settings=settings("meta_train"),
     shell:
