@@ -32,7 +32,8 @@ demo: venv
 	@echo "(results/$(BENCHMARK)/report.zip is Snakemake's record of the run: every file, rule and runtime.)"
 
 # The evidence for the method's claims: first-order error, speedup over full training, grouping quality
-# against baselines (every subset is really fine-tuned: about 15-20 minutes on 2 cores for pointmass).
+# against baselines (full_training.num_subsets subsets are really fine-tuned: about 30-45 minutes on 2 cores for
+# pointmass).
 EVIDENCE := $(ARTIFACTS) $(foreach f,approx_error.json affinity_full.csv speedup.json comparison.csv,results/$(BENCHMARK)/$(f))
 
 evidence: venv
