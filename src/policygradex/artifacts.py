@@ -52,6 +52,14 @@ _CLUSTERS = {
     "group": "group id, 0 .. k-1 (the finetune fan-out: groups/{group}/)",
     "planted": "the task's planted label from the config (only when every task has one)",
 }
+_EVALUATION = {
+    "method": "policygradex (the task's group policy) or single (theta* on every task)",
+    "task": "task name",
+    "group": "the task's group (policygradex); 0 for single (its one policy)",
+    "mean_return": "mean undiscounted return over the episodes",
+    "success_rate": "share of successful episodes (0 to 1)",
+    "episodes": "evaluation episodes",
+}
 _TIMING = {
     "stage": "the stage that ran",
     "seconds": "wall-clock seconds of the stage's work (without Python start-up)",
@@ -126,14 +134,7 @@ ARTIFACTS: tuple[Artifact, ...] = (
         "evaluation.csv",
         "evaluate",
         "deterministic evaluation of each task under its group's policy and under theta* alone",
-        {
-            "method": "policygradex (the task's group policy) or single (theta* on every task)",
-            "task": "task name",
-            "group": "the task's group (policygradex); 0 for single (its one policy)",
-            "mean_return": "mean undiscounted return over the episodes",
-            "success_rate": "share of successful episodes (0 to 1)",
-            "episodes": "evaluation episodes",
-        },
+        _EVALUATION,
     ),
     Artifact(
         "hessian.csv",
@@ -239,14 +240,7 @@ ARTIFACTS: tuple[Artifact, ...] = (
         "baselines/{method}/evaluation.csv",
         "evaluate_baseline",
         "a baseline's evaluation (as evaluation.csv, method = the baseline)",
-        {
-            "method": "the baseline",
-            "task": "task name",
-            "group": "the task's group",
-            "mean_return": "mean undiscounted return over the episodes",
-            "success_rate": "share of successful episodes (0 to 1)",
-            "episodes": "evaluation episodes",
-        },
+        _EVALUATION | {"method": "the baseline", "group": "the task's group"},
     ),
     Artifact(
         "comparison.csv",
@@ -350,10 +344,13 @@ def _npy_header(archive: zipfile.ZipFile, name: str) -> str:
 def undescribed(path: Path) -> list[str]:
     """The fields of the file at ``path`` that its artifact entry does not describe (all, if none matches)."""
     artifact = find(relative_path(path))
-    fields = found_fields(path)
     if artifact is None:
         return [relative_path(path)]
-    if artifact.pattern.endswith("affinity.csv") or artifact.pattern == "affinity_full.csv":
+    return _undescribed(artifact, found_fields(path))
+
+
+def _undescribed(artifact: Artifact, fields: dict[str, str]) -> list[str]:
+    if artifact.pattern in ("affinity.csv", "affinity_full.csv"):
         return []  # columns are the tasks
     return [name for name in fields if name not in artifact.fields]
 
@@ -372,7 +369,7 @@ def describe(path: Path) -> str:
         if found is None and fields:
             continue  # an optional field this file does not have
         lines.append(f"  {name}{f' [{found}]' if found and found != 'column' else ''}: {meaning}")
-    lines += [f"  {name} [{found}]: (not described)" for name, found in fields.items() if name in undescribed(path)]
+    lines += [f"  {name} [{fields[name]}]: (not described)" for name in _undescribed(artifact, fields)]
     return "\n".join(lines)
 
 

@@ -211,7 +211,7 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
                 f"{where}.full_training.num_subsets: {full} must lie between approx_error.validation_subsets ="
                 f" {validation} (those are fine-tuned for the first-order error) and estimate.num_subsets = {subsets}"
             )
-        _check_pair_coverage(where, names, size, full, bench["seed"], field="full_training.num_subsets")
+        _check_pair_coverage(where, names, size, full, bench["seed"], "full_training.num_subsets", halves=False)
     hessian = bench["hessian"]
     if hessian["min_probes"] > hessian["max_probes"]:
         raise ConfigError(
@@ -224,12 +224,18 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
 
 
 def _check_pair_coverage(
-    where: str, names: list[str], size: int, count: int, seed: int, field: str = "estimate.num_subsets"
+    where: str,
+    names: list[str],
+    size: int,
+    count: int,
+    seed: int,
+    field: str = "estimate.num_subsets",
+    halves: bool = True,
 ) -> None:
-    """Every pair of tasks must share a subset, or its affinity T[i, j] is undefined; and the trust check's
-    split halves (trust.py) need room to cover every pair too: fail now, not in affinity or cluster. ``field``
-    names the setting that gave ``count``: the estimate's subsets, or the first of them that full training
-    fine-tunes (which only need to cover every pair once)."""
+    """Every pair of tasks must share a subset, or its affinity T[i, j] is undefined; and, with ``halves``, the
+    trust check's split halves (trust.py) need room to cover every pair too: fail now, not in affinity or cluster.
+    ``field`` names the setting that gave ``count`` (the estimate's subsets; or the first of them that full
+    training fine-tunes, which no trust check splits)."""
     from policygradex.subsets import draw_subsets, min_covering_count, uncovered_pairs  # noqa: PLC0415
 
     missing = uncovered_pairs(len(names), draw_subsets(len(names), size, count, seed))
@@ -242,7 +248,7 @@ def _check_pair_coverage(
             f" {need} subsets cover every pair, and the trust check's two halves need {2 * need}"
             " (or raise estimate.subset_size)"
         )
-    if field == "estimate.num_subsets" and count < 2 * need:
+    if halves and count < 2 * need:
         raise ConfigError(
             f"{where}.estimate.num_subsets: {count} subsets cover every task pair, but the trust check splits them"
             f" into two halves that must each be able to: at this seed {need} subsets cover every pair, so"

@@ -175,30 +175,31 @@ def plot_evaluation(evaluation: pd.DataFrame, names: list[str], path: Path) -> N
     _save(fig, path)
 
 
-def plot_train_curves(logs: dict[str, pd.DataFrame], path: Path) -> None:
+def plot_train_curves(meta_log: pd.DataFrame | None, group_logs: list[pd.DataFrame], path: Path) -> None:
     """Mean return of the recent episodes against environment steps: meta-training (left) and each group's
     fine-tuning from theta* (right)."""
     fig, (meta, groups) = plt.subplots(1, 2, figsize=(9, 3.4))
-    for label, log in logs.items():
-        ax = meta if label == "meta-policy" else groups
-        ax.plot(log["steps"], log["mean_return"], label=label)
+    if meta_log is not None:
+        meta.plot(meta_log["steps"], meta_log["mean_return"])
+    for group, log in enumerate(group_logs):
+        groups.plot(log["steps"], log["mean_return"], label=f"group {group}")
     meta.set_title("Meta-training (all tasks)", fontsize=9)
     groups.set_title("Fine-tuning from theta*, one policy per group", fontsize=9)
     for ax in (meta, groups):
         ax.set_xlabel("environment steps")
         ax.set_ylabel("mean return of recent episodes")
-    if len(logs) > 1:
+    if group_logs:
         groups.legend(fontsize=7)
     fig.tight_layout()
     _save(fig, path)
 
 
-def in_short(quality: dict, clusters: pd.DataFrame, evaluation: pd.DataFrame) -> str:
-    """The first paragraph of the report: the groups, whether to trust them, and what they gained."""
+def in_short(quality: dict, clusters: pd.DataFrame, means: pd.Series) -> str:
+    """The first paragraph of the report: the groups, whether to trust them, and what they gained (``means``: the
+    mean return over tasks of each method)."""
     groups = "; ".join(
         f"{group}: {', '.join(members['task'])}" for group, members in clusters.groupby("group", sort=True)
     )
-    means = evaluation.groupby("method")["mean_return"].mean()
     trust = "reliable" if quality["verdict"] == "structure" else "<b>not reliable</b> (see below)"
     text = f"<p><b>In short.</b> {clusters['group'].nunique()} groups ({html.escape(groups)}); they are {trust}."
     if "ari" in quality:
@@ -251,16 +252,15 @@ def run(
     plot_k_scores(quality, plots / "k_scores.png")
     plot_clusters(bench, clusters, plots / "clusters.png")
     plot_evaluation(evaluation, names, plots / "evaluation.png")
-    curves = {"meta-policy": read_csv(train_logs[0], LOG_COLUMNS)} if train_logs else {}
-    curves |= {f"group {group}": read_csv(path, LOG_COLUMNS) for group, path in enumerate(train_logs[1:])}
-    plot_train_curves(curves, plots / "train_curves.png")
+    logs = [read_csv(path, LOG_COLUMNS) for path in train_logs]
+    plot_train_curves(logs[0] if logs else None, logs[1:], plots / "train_curves.png")
     plot_gradient_consistency(names, consistency, plots / "gradient_consistency.png")
     summary = evaluation.groupby("method")[["mean_return", "success_rate"]].mean()
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>PolicyGradEx: {html.escape(name)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} img{{max-width:100%}}
 td,th{{padding:2px 8px}}</style>
 </head><body><h1>PolicyGradEx report: {html.escape(name)}</h1>
-{in_short(quality, clusters, evaluation)}
+{in_short(quality, clusters, summary["mean_return"])}
 <h2>Can the groups be trusted?</h2>{verdict_html(quality)}{_img(plots / "k_scores.png")}
 <h2>Clusters</h2>{_img(plots / "clusters.png")}
 <p>Table: each task's group (and its planted label when the config has one).</p>
