@@ -113,12 +113,14 @@ ARTIFACTS: tuple[Artifact, ...] = (
             "num_groups": "groups found",
             "k": "the k used",
             "k_selection": "how k was chosen: config, or auto (the k whose groups beat the permutation null most)",
-            "k_scores": "per candidate k: z against the null, split-half stability (ARI), eigengap",
+            "k_scores": "per candidate k: z against the null (the choice), held-out p-value, split-half stability"
+            " (ARI), eigengap",
             "also_supported": "other k that pass the same checks (another level of the structure)",
             "reliability": "split halves of the subsets: splits, half_subsets, pair_coverage, row_spearman_half,"
             " row_spearman (Spearman-Brown corrected to all subsets), stability_by_k, stability (mean ARI)",
-            "p_value": "permutation p-value of the mean within-group similarity",
-            "permutation": "the permutation test: statistic, null_mean, null_sd, z, permutations, p_value",
+            "p_value": "permutation p-value of the mean within-group similarity, each half's groups judged on the"
+            " other half",
+            "permutation": "that test: statistic, null_mean, null_sd, null_q95, z, permutations, p_value",
             "verdict": "structure or no_reliable_structure",
             "reason": "the checks behind the verdict, with their values and thresholds",
             "thresholds": "cluster.trust settings the verdict used",

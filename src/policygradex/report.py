@@ -88,8 +88,8 @@ def verdict_html(quality: dict) -> str:
             for o in quality.get("also_supported", [])
         )
         + "</li>"
-        f"<li>Permutation test: p = {quality['p_value']:.3g} ({quality['permutation']['permutations']} row-permuted"
-        " affinities clustered the same way)</li>"
+        f"<li>Permutation test: p = {quality['p_value']:.3g} (the groups of each half of the subsets judged on the"
+        f" other half, against {quality['permutation']['permutations']} row-permuted affinities)</li>"
         f"<li>Two random halves of the {2 * reliability['half_subsets']} subsets ({reliability['splits']} splits):"
         f" their clusterings agree at ARI {reliability['stability']:.2f}; their affinities' row-wise Spearman is"
         f" {reliability['row_spearman_half']:.2f} ({reliability['row_spearman']:.2f} corrected to all subsets)</li>"
