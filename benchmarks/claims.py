@@ -9,8 +9,9 @@ own folder (benchmarks/out/claims/seed-<s>/) up to every evidence artifact. One 
   scores (approx_error.json);
 - speedup of the estimated over the full-training affinity, their Spearman and clustering agreement
   (speedup.json);
-- grouping quality: mean return of each method and PolicyGradEx's gain over single / random /
-  gradient-similarity groups (comparison.csv).
+- grouping quality: mean return of each method and PolicyGradEx's gain over each other method
+  (comparison.csv); over the seeds, comparison_summary.csv holds each method's mean return and PolicyGradEx's
+  mean gain over it, each with its 95% t-interval (``--table-comparison claims.csv`` prints it again).
 
 Measures whose artifacts a benchmark does not make (speedup.json without ``full_training.enabled``) or that
 ``--targets`` leaves out are left out. Writes claims.csv, claims.json and claims.md (markdown table) and prints
@@ -35,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ["clusters.csv", "evaluation.csv", "hessian.csv", "approx_error.json", "speedup.json", "comparison.csv"]
@@ -145,10 +147,40 @@ def run_seed(
     if (results / "comparison.csv").exists():
         comparison = pd.read_csv(results / "comparison.csv").set_index("method")["mean_return"]
         row |= {f"return_{method}": value for method, value in comparison.items()}
-        for other in ("single", "random", "grad_similarity"):
-            gain = (comparison["policygradex"] - comparison[other]) / abs(comparison[other])
-            row[f"gain_vs_{other}_pct"] = float(100 * gain)
+        for other in comparison.index.drop("policygradex"):
+            row[f"gain_vs_{other}_pct"] = float(gain_pct(comparison["policygradex"], comparison[other]))
     return row
+
+
+def gain_pct(value: float | pd.Series, other: float | pd.Series) -> float | pd.Series:
+    """PolicyGradEx's gain over another method in percent of the other's |mean return| (returns may be < 0)."""
+    return 100 * (value - other) / abs(other)
+
+
+def ci95(values: pd.Series) -> float:
+    """Half-width of the 95% t-interval of the mean (NaN for a single value)."""
+    n = len(values)
+    return float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+
+
+def comparison_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per method of comparison.csv, over the seeds (rows of claims.csv): the mean return with its 95% interval,
+    and PolicyGradEx's gain over the method, the mean of the per-seed gains with their 95% interval."""
+    seeds = table[pd.to_numeric(table["seed"], errors="coerce").notna()]
+    rows = []
+    for method in [c.removeprefix("return_") for c in seeds.columns if c.startswith("return_")]:
+        returns = seeds[f"return_{method}"].astype(float)
+        gains = gain_pct(seeds["return_policygradex"].astype(float), returns)
+        rows.append({
+            "method": method,
+            "seeds": " ".join(str(int(s)) for s in seeds["seed"].astype(float)),
+            "commit": " ".join(sorted(set(seeds["commit"]))),
+            "mean_return": returns.mean(),
+            "return_ci95": ci95(returns),
+            "gain_pct": gains.mean() if method != "policygradex" else float("nan"),
+            "gain_ci95": ci95(gains) if method != "policygradex" else float("nan"),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def markdown_table(table: pd.DataFrame) -> str:
@@ -190,9 +222,15 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "claims")
     parser.add_argument("--table-hessian", type=Path, metavar="CSV", help="only print the table of a hessian.csv")
+    parser.add_argument(
+        "--table-comparison", type=Path, metavar="CSV", help="only print the comparison summary of a claims.csv"
+    )
     args = parser.parse_args()
     if args.table_hessian:
         print(markdown_table(pd.read_csv(args.table_hessian)[HESSIAN_TABLE]))
+        return
+    if args.table_comparison:
+        print(markdown_table(comparison_summary(pd.read_csv(args.table_comparison))))
         return
     rows = []
     for seed in args.seeds:
@@ -207,6 +245,10 @@ def main() -> None:
     (args.out / "claims.md").write_text(wide + "\n")
     print(wide)
     combine_hessian(args.out, args.benchmark, args.seeds)
+    if "return_policygradex" in table:
+        summary = comparison_summary(table)
+        summary.to_csv(args.out / "comparison_summary.csv", index=False)
+        print(markdown_table(summary))
 
 
 if __name__ == "__main__":

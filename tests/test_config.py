@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from policygradex.config import ConfigError, benchmark, load_config, stage_view, validate_config
-from tests.conftest import real_bench, tiny_config
+from tests.conftest import ROOT, real_bench, tiny_config
 
 
 def test_default_config_is_valid_and_filled():
@@ -14,6 +14,14 @@ def test_default_config_is_valid_and_filled():
     assert bench["observe_task"] == "none"
     assert bench["ppo"]["gamma"] == 0.99  # a default from the schema
     assert bench["estimate"]["score"] == "return"
+
+
+def test_config_yaml_has_one_preset_mechanism():
+    """No YAML anchors, aliases or merge keys: every preset of a benchmark is written in its own entry, and only
+    the config loader merges it (section by section) over the benchmark's settings."""
+    events = list(yaml.parse((ROOT / "config.yaml").read_text()))
+    assert not [e for e in events if isinstance(e, yaml.AliasEvent) or getattr(e, "anchor", None)]
+    assert "<<" not in [e.value for e in events if isinstance(e, yaml.ScalarEvent)]
 
 
 def test_stage_view_holds_only_what_the_stage_reads(bench):

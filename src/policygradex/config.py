@@ -152,7 +152,7 @@ def _apply_preset(name: str, bench: Benchmark, preset: str) -> None:
         raise ConfigError(
             f"config.preset: '{preset}' is not a preset of benchmark '{name}'; its presets: {', '.join(presets)}"
         )
-    for key, value in copy.deepcopy(presets[preset] or {}).items():  # YAML anchors share presets: copy
+    for key, value in copy.deepcopy(presets[preset] or {}).items():  # the caller's config stays as it was
         if isinstance(value, dict) and isinstance(bench.get(key), dict):
             bench[key] = {**bench[key], **value}
         else:
