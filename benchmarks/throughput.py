@@ -20,7 +20,10 @@ preset's ``net_arch``), in batches of the features stage's ``batch_size``:
   least any gradient of these samples can cost (ratio 1.0);
 - ``unprojected_samples_per_s``: the per-sample gradients alone (vmap of grad), not projected;
 - ``per_sample_samples_per_s``: the features stage's per-sample gradients projected to d by P;
-- ``ratio``: per-sample over plain. Median of ``--repeats`` runs after one warm-up. Beside it
+- ``ratio``: per-sample over plain;
+- ``kronecker_samples_per_s`` / ``kronecker_ratio``: the same with ``features.projection: kronecker`` (each
+  layer's gradient projected by a Kronecker product from one batched backward; its d in ``kronecker_dim``).
+  Median of ``--repeats`` runs after one warm-up. Beside it
   ``gradient_gb_per_s``: the per-sample gradients written per second (D floats a sample, where the plain
   backward writes D a batch), the memory traffic that grows with the network and that a plain backward lacks.
   Writes gradient_throughput.csv / .json.
@@ -52,7 +55,7 @@ from claims import load_bench, markdown_table  # noqa: E402
 from policygradex.config import task_names  # noqa: E402
 from policygradex.estimator import SubsetEstimator  # noqa: E402
 from policygradex.features import compute_features  # noqa: E402
-from policygradex.gradients import per_sample_grads, projected_grads, projection_matrix  # noqa: E402
+from policygradex.gradients import KroneckerProjection, per_sample_grads, projected_grads, projection_matrix  # noqa: E402
 from policygradex.io import write_npz  # noqa: E402
 from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy  # noqa: E402
 from policygradex.subsets import draw_subsets  # noqa: E402
@@ -150,10 +153,16 @@ def gradient_rate(name: str, preset: str, device_name: str, samples: int, repeat
     def per_sample() -> None:
         projected_grads(module, params, obs, actions, projection, batch)
 
+    kronecker = KroneckerProjection(module, params, bench["features"]["projection_dim"], seed=0)
+
+    def kronecker_projected() -> None:
+        kronecker.project(obs, actions, batch)
+
     sync = synchronised(device)
     plain_s = median_seconds(plain, sync, repeats)
     unprojected_s = median_seconds(unprojected, sync, repeats)
     per_sample_s = median_seconds(per_sample, sync, repeats)
+    kronecker_s = median_seconds(kronecker_projected, sync, repeats)
     row = {
         "benchmark": name,
         "preset": preset,
@@ -169,6 +178,9 @@ def gradient_rate(name: str, preset: str, device_name: str, samples: int, repeat
         "unprojected_samples_per_s": samples / unprojected_s,
         "per_sample_samples_per_s": samples / per_sample_s,
         "ratio": plain_s / per_sample_s,
+        "kronecker_dim": kronecker.dim,
+        "kronecker_samples_per_s": samples / kronecker_s,
+        "kronecker_ratio": plain_s / kronecker_s,
     }
     row["gradient_gb_per_s"] = gradient_traffic(row)
     return row

@@ -36,8 +36,13 @@ def test_surrogate_needs_both_signs():
 
 
 def test_lift_has_the_requested_length():
-    p = torch.randn(30, 4)
-    delta = lift(np.array([1.0, -2.0, 0.5, 0.0]), p, length=0.3)
+    class Matrix:  # a projection whose R is an explicit matrix
+        dim, matrix = 4, torch.randn(30, 4)
+
+        def lift(self, coef):
+            return self.matrix @ coef
+
+    delta = lift(np.array([1.0, -2.0, 0.5, 0.0]), Matrix(), length=0.3)
     assert delta.shape == (30,)
     assert abs(delta.norm().item() - 0.3) < 1e-5
 

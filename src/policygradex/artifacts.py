@@ -85,12 +85,14 @@ ARTIFACTS: tuple[Artifact, ...] = (
             "advantage": "GAE advantages, standardised per task (N,; unitless)",
             "episode": "index of the sample's episode (N,)",
             "heldout": "True for the held-out episodes: scoring and the first-order check use them, the fit the rest",
-            "projected_grad": "P^T d log pi(a|s) / d theta over the actor's parameters (N, d); P is Rademacher"
-            " +-1/sqrt(d) drawn from projection_seed",
+            "projected_grad": "R^T d log pi(a|s) / d theta over the actor's parameters (N, d); R is the projection"
+            " (Rademacher +-1/sqrt(d), or per layer a Kronecker product of two) drawn from projection_seed",
             "gradient_consistency": "cosine of the task's policy gradients on the fitted and held-out halves (-1 to"
             " 1; near 0: the gradients are noise at this many episodes)",
             "episode_return": "undiscounted return of each episode (episodes,)",
             "projection_seed": "seed of the projection matrix P (the benchmark's seed)",
+            "projection": "features.projection: dense (one Rademacher matrix) or kronecker (one per layer)",
+            "projection_dim": "features.projection_dim, the d asked for (kronecker may give fewer columns)",
             "num_params": "D, the number of actor parameters",
             "theta_norm": "||theta*|| over the actor's parameters (sets the estimate's step: step_size x this)",
         },

@@ -31,7 +31,7 @@ from torch.func import functional_call
 
 from policygradex.artifacts import FEATURE_KEYS, SUBSET_SEPARATOR
 from policygradex.config import Benchmark, task_names
-from policygradex.gradients import NOISY_CONSISTENCY, consistency_of, projection_matrix
+from policygradex.gradients import NOISY_CONSISTENCY, Projection, consistency_of, make_projection
 from policygradex.io import ArtifactError, read_npz
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
 from policygradex.rollouts import collect_task_episodes
@@ -55,9 +55,9 @@ def fit_direction(x: np.ndarray, advantage: np.ndarray, l2_inverse: float) -> np
     return model.coef_[0]
 
 
-def lift(coef: np.ndarray, projection: torch.Tensor, length: float) -> torch.Tensor:
-    """dtheta = length * P w / ||P w|| in parameter space."""
-    direction = projection @ torch.as_tensor(coef, dtype=torch.float32)
+def lift(coef: np.ndarray, projection: Projection, length: float) -> torch.Tensor:
+    """dtheta = length * R w / ||R w|| in parameter space."""
+    direction = projection.lift(torch.as_tensor(coef, dtype=torch.float32))
     return length * direction / direction.norm().clamp_min(1e-12)
 
 
@@ -111,14 +111,30 @@ class SubsetEstimator:
         self.module = ActorLogProb(self.policy)
         self.theta = actor_params(self.module)
         theta_flat = flatten(self.theta)
-        dims = {int(f["projected_grad"].shape[1]) for f in self.features}
-        if len(dims) != 1 or any(int(f["num_params"]) != theta_flat.numel() for f in self.features):
-            raise ArtifactError("features files disagree with each other or with the policy (projection or size)")
-        self.projection = projection_matrix(theta_flat.numel(), dims.pop(), int(self.features[0]["projection_seed"]))
+        self.projection = self._projection(theta_flat.numel())
         _warn_if_noisy(self.names, self.features)
         self.step_length = self.cfg["step_size"] * theta_flat.norm().item()
         self.theta_flat = theta_flat
         self.env_steps = 0  # environment steps this estimator has taken (scoring rollouts, full training's fine-tunes)
+
+    def _projection(self, num_params: int) -> Projection:
+        """The projection R the features were made with, rebuilt from what the files record (files written
+        before ``projection`` was recorded used the dense one at d = their width)."""
+        recorded = {
+            (str(f.get("projection", "dense")), int(f.get("projection_dim", f["projected_grad"].shape[1])),
+             int(f["projection_seed"]), int(f["num_params"]), int(f["projected_grad"].shape[1]))
+            for f in self.features
+        }  # fmt: skip
+        if len(recorded) != 1 or next(iter(recorded))[3] != num_params:
+            raise ArtifactError(
+                "features files disagree with each other or with the policy (projection, its d or seed, or the"
+                f" number of parameters {num_params}): {sorted(recorded)}"
+            )
+        kind, dim, seed, _, width = recorded.pop()
+        projection = make_projection(kind, self.module, self.theta, dim, seed)
+        if projection.dim != width:
+            raise ArtifactError(f"features hold {width} projected dims, the {kind} projection gives {projection.dim}")
+        return projection
 
     @staticmethod
     def as_tensor(delta: np.ndarray) -> torch.Tensor:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from policygradex.config import Benchmark, task_names
-from policygradex.gradients import gradient_consistency, projected_grads, projection_matrix
+from policygradex.gradients import gradient_consistency, make_projection
 from policygradex.io import Stopwatch, write_npz, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, resolve_device
 from policygradex.rollouts import collect_episodes, gae
@@ -48,9 +48,9 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
     module = ActorLogProb(policy).to(device)
     params = actor_params(module)
     num_params = int(flatten(params).numel())
-    projection = projection_matrix(num_params, cfg["projection_dim"], seed=bench["seed"], device=device)
+    projection = make_projection(cfg["projection"], module, params, cfg["projection_dim"], seed=bench["seed"])
     obs_d, actions_d = obs.to(device), actions.to(device)
-    projected = projected_grads(module, params, obs_d, actions_d, projection, cfg["batch_size"]).cpu().numpy()
+    projected = projection.project(obs_d, actions_d, cfg["batch_size"]).detach().cpu().numpy()
     with torch.no_grad():
         log_prob = module(obs_d, actions_d).cpu()
     return {
@@ -65,6 +65,8 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
         "gradient_consistency": np.array(gradient_consistency(projected, advantage, heldout)),
         "episode_return": np.array([ep.total_return for ep in episodes]),
         "projection_seed": np.array(bench["seed"]),
+        "projection": np.array(cfg["projection"]),
+        "projection_dim": np.array(cfg["projection_dim"]),
         "num_params": np.array(num_params),
         "theta_norm": np.array(flatten(params).norm().item()),
     }

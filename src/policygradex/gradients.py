@@ -9,17 +9,35 @@ share it and delta-theta = P w can be lifted back.
 
 Where only g_t^T delta is needed (the first-order prediction of log pi at theta* + delta), a Jacobian-vector
 product gives it for every sample in one forward pass, with no per-sample gradient at all.
+
+Two projections share one interface (``project`` the per-sample gradients, ``lift`` a coefficient back to
+parameter space, ``lift(w) = R w`` where ``project`` gives ``R^T g_t``), chosen by ``features.projection``:
+
+- :class:`DenseProjection` (``dense``, the default): the Rademacher matrix above. Its cost is per-sample: the
+  vmap writes D floats for every sample and the product with P takes 2 D d flops a sample, against about 6 D
+  for a whole batch's plain backward, so it falls far behind a plain gradient for large networks
+  (benchmarks/throughput.py --gradients: 0.05 of a plain backward at 256x256 on the CPU).
+- :class:`KroneckerProjection` (``kronecker``): the gradient of a linear layer y = W x + b for one sample is
+  the outer product delta x~^T (delta = d log pi / dy, x~ = [x, 1]), so projecting it with a Kronecker product
+  of two small Rademacher matrices, P_out (out x d_o) and P_in (in + 1 x d_i), gives (P_out^T delta) outer
+  (P_in^T x~): every layer's delta and x~ come from one batched forward and backward, and the per-sample
+  gradient is never formed (LoGra: Choe et al. 2024, "What is your data worth to GPT?"). Parameters outside
+  linear layers (PPO's state-independent log std) keep a dense Rademacher block. R is a different random
+  matrix from the dense one (entries +-1/sqrt(d_o d_i), not independent within a layer), so features of one
+  kind cannot be mixed with the other; its d is at most ``projection_dim`` (each layer gets r x r dims with
+  r = floor(sqrt(d / layers)), fewer where a layer is narrower).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
 import numpy as np
 import torch
 from torch.func import functional_call, grad, jvp, vmap
 
-from policygradex.policy import ActorLogProb, ParamDict, unflatten
+from policygradex.policy import ActorLogProb, ParamDict, flatten, unflatten
 
 #: Samples per vmap call: bounds the per-sample gradients held at once (batch_size x D floats).
 DEFAULT_BATCH_SIZE = 512
@@ -82,6 +100,136 @@ def projected_grads(
             rows.addmm_(block, p_rows)
         start += len(rows)
     return out
+
+
+class Projection(Protocol):
+    """A fixed linear map R (D x d) of the actor's parameter space (module docstring)."""
+
+    dim: int
+
+    def project(self, obs: torch.Tensor, actions: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """(N, d): R^T g_t for every sample's gradient g_t of log pi(a_t|s_t) at the module's parameters."""
+        ...
+
+    def lift(self, coef: torch.Tensor) -> torch.Tensor:
+        """(D,): R w, in the order of :func:`policygradex.policy.actor_params`."""
+        ...
+
+
+class DenseProjection:
+    """R = the Rademacher matrix of :func:`projection_matrix`; per-sample gradients by vmap (module docstring)."""
+
+    def __init__(self, module: ActorLogProb, params: ParamDict, dim: int, seed: int) -> None:
+        self.module, self.params = module, params
+        device = next(iter(params.values())).device
+        self.matrix = projection_matrix(int(flatten(params).numel()), dim, seed, device)
+        self.dim = dim
+
+    def project(self, obs: torch.Tensor, actions: torch.Tensor, batch_size: int) -> torch.Tensor:
+        return projected_grads(self.module, self.params, obs, actions, self.matrix, batch_size)
+
+    def lift(self, coef: torch.Tensor) -> torch.Tensor:
+        return self.matrix @ coef.to(self.matrix)
+
+
+class KroneckerProjection:
+    """R = one Kronecker product of small Rademacher matrices per linear layer, a dense block for the other
+    parameters; projected gradients from one batched forward and backward (module docstring)."""
+
+    def __init__(self, module: ActorLogProb, params: ParamDict, dim: int, seed: int) -> None:
+        self.module, self.params = module, params
+        device = next(iter(params.values())).device
+        linear = {
+            name: layer
+            for name, layer in module.named_modules()
+            if isinstance(layer, torch.nn.Linear) and f"{name}.weight" in params and f"{name}.bias" in params
+        }
+        self.layers = list(linear.items())
+        covered = {f"{name}.{kind}" for name in linear for kind in ("weight", "bias")}
+        self.free = [name for name in params if name not in covered]
+        free_size = sum(params[name].numel() for name in self.free)
+        free_dim = min(free_size, dim // (len(self.layers) + 1)) if self.free else 0
+        side = max(1, int(((dim - free_dim) / max(1, len(self.layers))) ** 0.5))
+        generator = torch.Generator().manual_seed(seed)
+
+        def rademacher(rows: int, cols: int) -> torch.Tensor:
+            signs = torch.randint(0, 2, (rows, cols), generator=generator, dtype=torch.int8)
+            return ((signs.to(torch.float32) * 2 - 1) / cols**0.5).to(device)
+
+        self.factors = [  # (P_out, P_in) per layer, drawn on the CPU in layer order: a pure function of the seed
+            (rademacher(layer.out_features, min(side, layer.out_features)),
+             rademacher(layer.in_features + 1, min(side, layer.in_features + 1)))
+            for _, layer in self.layers
+        ]  # fmt: skip
+        self.free_matrix = rademacher(free_size, free_dim) if free_dim else None
+        self.dim = sum(p_out.shape[1] * p_in.shape[1] for p_out, p_in in self.factors) + free_dim
+
+    def project(self, obs: torch.Tensor, actions: torch.Tensor, batch_size: int) -> torch.Tensor:
+        out = torch.empty(len(obs), self.dim, device=obs.device)
+        for start in range(0, len(obs), batch_size):
+            stop = min(start + batch_size, len(obs))
+            out[start:stop] = self._project_batch(obs[start:stop], actions[start:stop])
+        return out
+
+    def _project_batch(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        inputs: dict[str, torch.Tensor] = {}
+        outputs: dict[str, torch.Tensor] = {}
+
+        def record(name: str):
+            def hook(_layer: torch.nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+                if name in outputs:
+                    raise RuntimeError(f"layer {name} runs twice in one forward: no Kronecker projection for it")
+                inputs[name], outputs[name] = args[0], output
+
+            return hook
+
+        handles = [layer.register_forward_hook(record(name)) for name, layer in self.layers]
+        try:
+            with torch.enable_grad():
+                log_prob = self.module(obs, actions)
+                deltas = torch.autograd.grad(log_prob.sum(), [outputs[name] for name, _ in self.layers])
+        finally:
+            for handle in handles:
+                handle.remove()
+        blocks = []
+        for (name, _), delta, (p_out, p_in) in zip(self.layers, deltas, self.factors, strict=True):
+            x = torch.cat([inputs[name].detach(), torch.ones_like(delta[:, :1])], dim=1)
+            blocks.append(((delta @ p_out)[:, :, None] * (x @ p_in)[:, None, :]).flatten(1))
+        if self.free_matrix is not None:
+            free = {name: self.params[name] for name in self.free}
+
+            def log_prob_free(p: ParamDict, o: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+                return functional_call(self.module, p, (o.unsqueeze(0), a.unsqueeze(0))).squeeze(0)
+
+            grads = vmap(grad(log_prob_free), in_dims=(None, 0, 0))(free, obs, actions)
+            blocks.append(torch.cat([grads[name].flatten(1) for name in self.free], dim=1) @ self.free_matrix)
+        return torch.cat(blocks, dim=1)
+
+    def lift(self, coef: torch.Tensor) -> torch.Tensor:
+        coef = coef.to(self.factors[0][0] if self.factors else self.free_matrix)
+        pieces: ParamDict = {}
+        start = 0
+        for (name, layer), (p_out, p_in) in zip(self.layers, self.factors, strict=True):
+            size = p_out.shape[1] * p_in.shape[1]
+            full = p_out @ coef[start : start + size].reshape(p_out.shape[1], p_in.shape[1]) @ p_in.T
+            pieces[f"{name}.weight"], pieces[f"{name}.bias"] = full[:, : layer.in_features], full[:, -1]
+            start += size
+        if self.free_matrix is not None:
+            free = {name: self.params[name] for name in self.free}
+            pieces |= unflatten(self.free_matrix @ coef[start:], free)
+        return torch.cat([pieces[name].reshape(-1) for name in self.params])
+
+
+#: ``features.projection`` -> its class.
+PROJECTIONS: dict[str, type[DenseProjection] | type[KroneckerProjection]] = {
+    "dense": DenseProjection,
+    "kronecker": KroneckerProjection,
+}
+
+
+def make_projection(kind: str, module: ActorLogProb, params: ParamDict, dim: int, seed: int) -> Projection:
+    """The projection ``features.projection`` names, over ``params`` of ``module`` (:func:`actor_params`)."""
+    return PROJECTIONS[kind](module, params, dim, seed)
 
 
 def first_order_change(
