@@ -114,9 +114,9 @@ ARTIFACTS: tuple[Artifact, ...] = (
             "method": "cluster.method (spectral or sdp)",
             "num_groups": "groups found",
             "k": "the k used",
-            "k_selection": "how k was chosen: config, or auto (the k whose groups beat the permutation null most)",
-            "k_scores": "per candidate k: z against the null (the choice), held-out p-value, split-half stability"
-            " (ARI), eigengap",
+            "k_selection": "how k was chosen: config, or auto (the largest k about as stable as the most stable)",
+            "k_scores": "per candidate k: z against the null, held-out p-value, split-half stability (ARI; what"
+            " auto reads), eigengap",
             "also_supported": "other k that pass the same checks (another level of the structure)",
             "reliability": "split halves of the subsets: splits, half_subsets, pair_coverage, row_spearman_half,"
             " row_spearman (Spearman-Brown corrected to all subsets), stability_by_k, stability (mean ARI)",

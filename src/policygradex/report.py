@@ -52,8 +52,8 @@ def plot_affinity(affinity: pd.DataFrame, clusters: pd.DataFrame, path: Path, la
 
 
 def plot_k_scores(quality: dict, path: Path) -> None:
-    """Per candidate k: z against the permutation null (what ``k: auto`` maximises) and split-half stability
-    (with the verdict's threshold); the chosen k marked on both."""
+    """Per candidate k: z against the permutation null and split-half stability (what ``k: auto`` reads: the
+    largest k near the best stability; with the verdict's threshold); the chosen k marked on both."""
     scores = pd.DataFrame(quality["k_scores"])
     threshold = quality["thresholds"]["min_stability"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))

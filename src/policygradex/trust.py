@@ -21,18 +21,17 @@ Clustering always returns k groups, also from an affinity that is pure noise, an
   on the same data, against 7.0-9.2 held out). One split, not several: the splits share subsets, so the mean
   over splits of independent null draws would understate the null's spread (10 splits called structure on
   28% of the synthetic null benchmarks of tests/test_trust.py, one split 6-8%).
-- **k from the data** (``cluster.k: auto``): the k in 2..k_max whose groups stand out most from the null, in
-  the spirit of the gap statistic (Tibshirani, Walther and Hastie 2001): z(k) = (within-group similarity at k
-  - mean of the null at k) / its standard deviation, where the groups are judged on the whole affinity that
-  found them and the null clusters each row-permuted affinity itself (the first version of the test above:
-  too weak a test at groups of two, but a like-for-like comparison of the k). More groups raise the
-  within-group similarity of noise as well as of structure; z asks at which k the data beat noise most
-  clearly. The held-out test of every k draws its own permutations, so that choosing k does not bias it. Two
-  other criteria are recorded for every k but do not choose it, because on the tuning runs (pointmass seeds 7,
-  8) and on the first reported seeds they chose wrongly: the eigengap of the
-  normalised Laplacian (von Luxburg 2007, 8.3), which prefers the coarse split of the compass into east+north
-  and west+south (neighbouring directions do help each other), and the split-half stability, which favours
-  whatever k the halves happen to reproduce (2, or a 5th group of one task).
+- **k from the data** (``cluster.k: auto``): the largest k in 2..k_max whose split-half stability is within
+  ``k_stability_margin`` (0.05) of the best k's: the finest level of
+  the structure that two independent halves of the subsets reproduce as well as any level. Structure often has
+  levels (pointmass and the ant: two halves of the compass, then four directions, both reproduced at
+  stability 1.0), and a user who asks for groups wants the finest level that is as reliable as the coarse one.
+  Recorded for every k but not choosing it: z(k) = (within-group similarity at k - mean of the null at k) / its
+  standard deviation, with the groups judged on the whole affinity and the null clustering each row-permuted
+  affinity itself (gap-statistic style; Tibshirani, Walther and Hastie 2001), which chose k until commit
+  6a28d43 and picked the coarse level on 2 of 8 tuning runs (pointmass seed 20, ant seed 22), where the
+  stability rule picks 4 on all 8 (docs/results/k_rule_tuning.csv); and the eigengap of the normalised
+  Laplacian (von Luxburg 2007, 8.3), which prefers the coarse level.
 
 The verdict is ``structure`` when the p-value, the corrected reliability and the stability all pass their
 thresholds (``cluster.trust``), and ``no_reliable_structure`` otherwise, with the failed checks as the reason.
@@ -68,6 +67,7 @@ class TrustSettings:
     alpha: float = 0.05
     min_reliability: float = 0.2
     min_stability: float = 0.8
+    k_stability_margin: float = 0.05
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> TrustSettings:
@@ -234,6 +234,13 @@ def _against_null(observed: float, null: np.ndarray) -> dict[str, float]:
     }
 
 
+def choose_k(stability_by_k: dict[int, float], settings: TrustSettings) -> int:
+    """``k: auto``: the largest k whose split-half stability is within ``k_stability_margin`` of the best
+    (module doc). The held-out p-values do not take part, so that choosing k does not bias the chosen k's test."""
+    best = max(stability_by_k.values())
+    return max(c for c, stability in stability_by_k.items() if stability >= best - settings.k_stability_margin)
+
+
 def assess(
     affinity: np.ndarray,
     scores: np.ndarray,
@@ -259,13 +266,14 @@ def assess(
     halves = split_half(scores, members, ks, similarity_fn, partition_fn, settings.splits, seed)
     stability_by_k = halves.pop("stability_by_k")
     contrast = null_contrast(affinity, ks, similarity_fn, partition_fn, settings.permutations, seed + 1)
-    if k == "auto":
-        chosen, selection = max(ks, key=lambda c: contrast[c]["z"]), "largest z against the permutation null"
-    else:
-        chosen, selection = int(k), "config"
     tests = {
         c: held_out_test(scores, members, c, similarity_fn, partition_fn, settings.permutations, seed + 2) for c in ks
     }
+    if k == "auto":
+        chosen = choose_k(stability_by_k, settings)
+        selection = "largest k whose split-half stability is within k_stability_margin of the best"
+    else:
+        chosen, selection = int(k), "config"
     # Structure often has levels (pointmass: two halves of the compass, then four directions): name the other k
     # that pass the same checks, so that a user can pick the level they need.
     also = [

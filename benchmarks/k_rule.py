@@ -1,0 +1,86 @@
+"""How ``cluster.k: auto`` chooses k, on finished runs: every candidate k's scores and the k each rule picks.
+
+For each run folder (a Snakemake working directory of benchmarks/claims.py, trust.py or trust_subsets.py: its
+config.yaml and results/<benchmark>/subsets/), the trust check (trust.assess with ``k: auto`` and the config's
+cluster settings) is run in this process on all of the run's estimation subsets. One row per (run, k): z against
+the permutation null, the held-out p-value, the split-half stability, the ARI of the clusters at k against the
+planted groups, and the k picked by the stability rule (trust.choose_k, the rule in use) and by the former z
+rule (largest z). Writes k_rule.csv / .json (with the commit) under ``--out`` and prints a markdown table.
+
+    python benchmarks/k_rule.py --runs benchmarks/out/trust_subsets/pointmass/seed-7 \
+        benchmarks/out/trust_subsets/pointmass/seed-8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from sklearn.metrics import adjusted_rand_score
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from claims import commit, markdown_table  # noqa: E402
+
+from policygradex.clustering import partition, similarity  # noqa: E402
+from policygradex.config import planted_groups, task_names, validate_config  # noqa: E402
+from policygradex.io import read_subset_scores  # noqa: E402
+from policygradex.subsets import subset_affinity  # noqa: E402
+from policygradex.trust import TrustSettings, assess  # noqa: E402
+
+
+def judge_run(run: Path) -> list[dict]:
+    config = validate_config(yaml.safe_load((run / "config.yaml").read_text()), cross_checks=False)
+    (name, bench), *_ = config["benchmarks"].items()
+    chunks = sorted((run / "results" / name / "subsets").glob("chunk_*.csv"))
+    scores, members = read_subset_scores(chunks, task_names(bench))
+    cfg = bench["cluster"]
+
+    def part(sim, k):
+        return partition(sim, k, cfg["method"])
+
+    affinity = subset_affinity(scores, members)
+    result = assess(
+        affinity, scores, members, "auto", cfg["k_max"], similarity, part, TrustSettings.from_config(cfg["trust"]),
+        bench["seed"],
+    )  # fmt: skip
+    z_rule = max(result["k_scores"], key=lambda row: row["z"])["k"]
+    planted = planted_groups(bench)
+    sim = similarity(affinity)
+    return [
+        {
+            "run": str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run),
+            "benchmark": name,
+            "seed": bench["seed"],
+            "num_subsets": len(scores),
+            "commit": commit(),
+            **row,
+            "ari": adjusted_rand_score(planted, part(sim, row["k"])) if planted else None,
+            "stability_rule_k": result["k"],
+            "z_rule_k": z_rule,
+        }
+        for row in result["k_scores"]
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders (config.yaml, results/)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "k_rule")
+    args = parser.parse_args()
+    rows = [row for run in args.runs for row in judge_run(run.resolve())]
+    table = pd.DataFrame(rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out / "k_rule.csv", index=False)
+    (args.out / "k_rule.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(markdown_table(table.drop(columns=["run", "commit"])))
+
+
+if __name__ == "__main__":
+    main()
