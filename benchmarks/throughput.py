@@ -221,7 +221,8 @@ def main() -> None:
                    "plain_samples_per_s", "per_sample_samples_per_s", "ratio", "gradient_gb_per_s"]  # fmt: skip
         table = pd.read_csv(args.table)
         table["gradient_gb_per_s"] = table.apply(gradient_traffic, axis=1)
-        print(markdown_table(table[columns]))
+        kronecker = ["kronecker_dim", "kronecker_samples_per_s", "kronecker_ratio"]  # files of later commits
+        print(markdown_table(table[columns + [c for c in kronecker if c in table]]))
         return
     torch.set_num_threads(args.threads)
     if args.gradients:
