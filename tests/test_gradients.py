@@ -168,7 +168,8 @@ def test_projections_give_r_transpose_g_and_lift_gives_r_w(bench, trainer, kind)
     assert r.shape == (num_params, projection.dim)
     exact = per_sample_grads(module, params, obs, actions) @ r
     for batch_size in (4, 64):  # ragged last batch; one batch
-        torch.testing.assert_close(projection.project(obs, actions, batch_size), exact, rtol=1e-4, atol=1e-5)
+        # float32 products of the explicit R sum in another order (errors up to 2e-5 seen); a wrong R is off by O(1)
+        torch.testing.assert_close(projection.project(obs, actions, batch_size), exact, rtol=1e-3, atol=1e-4)
     # a random projection: close to norm-preserving on average (entries +-1/sqrt(d) per factor)
     assert 0.5 < float((r**2).sum(dim=1).mean()) < 2.0
 

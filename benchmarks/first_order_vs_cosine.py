@@ -1,0 +1,97 @@
+"""Why PolicyGradEx and gradient similarity give the same groups under first-order scoring: a measurement.
+
+The algebra (README, "Grouping quality against the baselines"): the logistic fit of a subset S starts from
+w = 0, where its gradient is X^T A, the sum of the subset's advantage-weighted projected gradients, i.e. the
+tasks' mean policy gradients g_l; for a weak signal the fitted w is close to H^-1 sum_{l in S} n_l g_l (H the
+Hessian of the fit). The surrogate score of task i after a short step along R w is, to first order,
+g_i^T u_S with u_S the unit step. So T[i, j], averaged over the subsets holding i and j, ranks the partners j
+of task i mostly by g_i^T g_j: the cosine of gradient similarity times |g_j|. The two can only differ through
+the gradient norms, the preconditioner H^-1, and what is not first order (clipping, the step's length,
+rollout returns).
+
+Per finished run (a Snakemake working directory with results/<benchmark>/: features, subsets, affinity.csv),
+in this process: the mean row-wise Spearman of the estimated affinity T against (a) the cosine matrix that
+gradient similarity clusters, and (b) T_lin, the affinity rebuilt from the same subsets with score_i(S) =
+g_i^T u_S and u_S = sum_{l in S} g_l / |sum_{l in S} g_l| (no logistic fit, no rollout); and the ARI between
+the clusters of T and those of the cosine matrix at the run's k. Writes first_order_vs_cosine.csv / .json under
+``--out`` and prints a markdown table.
+
+    python benchmarks/first_order_vs_cosine.py --runs benchmarks/out/claims/seed-3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from claims import commit, markdown_table  # noqa: E402
+
+from policygradex.artifacts import FEATURE_KEYS  # noqa: E402
+from policygradex.baselines import gradient_similarity, mean_policy_gradient  # noqa: E402
+from policygradex.clustering import cluster  # noqa: E402
+from policygradex.config import task_names, validate_config  # noqa: E402
+from policygradex.io import read_affinity, read_npz, read_subset_scores  # noqa: E402
+from policygradex.subsets import subset_affinity  # noqa: E402
+from policygradex.trust import adjusted_rand, row_spearman  # noqa: E402
+
+
+def linear_affinity(grads: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """T_lin: each task's score in a subset is g_i^T u_S, u_S the unit sum of the subset's mean gradients."""
+    scores = np.full(members.shape, np.nan)
+    for row, holds in enumerate(members):
+        step = grads[holds].sum(axis=0)
+        scores[row, holds] = grads[holds] @ (step / max(np.linalg.norm(step), 1e-12))
+    return subset_affinity(scores, members)
+
+
+def measure(run: Path) -> dict:
+    config = validate_config(yaml.safe_load((run / "config.yaml").read_text()), cross_checks=False)
+    (name, bench), *_ = config["benchmarks"].items()
+    results = run / "results" / name
+    names = task_names(bench)
+    grads = np.array([mean_policy_gradient(read_npz(results / "features" / f"{t}.npz", FEATURE_KEYS)) for t in names])
+    _, members = read_subset_scores(sorted((results / "subsets").glob("chunk_*.csv")), names)
+    affinity = read_affinity(results / "affinity.csv", names).to_numpy()
+    cosine = gradient_similarity(grads)
+    k = int(json.loads((results / "cluster_quality.json").read_text())["k"])
+    method = bench["cluster"]["method"]
+    return {
+        "run": str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run),
+        "benchmark": name,
+        "seed": bench["seed"],
+        "score": bench["estimate"]["score"],
+        "commit": commit(),
+        "k": k,
+        "row_spearman_T_vs_cosine": row_spearman(affinity, cosine),
+        "row_spearman_T_vs_linear": row_spearman(affinity, linear_affinity(grads, members)),
+        "ari_T_vs_cosine_clusters": adjusted_rand(cluster(affinity, k, method), cluster(cosine, k, method)),
+        "gradient_norm_ratio": float(np.linalg.norm(grads, axis=1).max() / np.linalg.norm(grads, axis=1).min()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders (config.yaml, results/)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "first_order_vs_cosine")
+    args = parser.parse_args()
+    rows = [measure(run.resolve()) for run in args.runs]
+    for row in rows:
+        print(row, flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(args.out / "first_order_vs_cosine.csv", index=False)
+    (args.out / "first_order_vs_cosine.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(markdown_table(pd.DataFrame(rows).drop(columns=["run", "commit"])))
+
+
+if __name__ == "__main__":
+    main()
