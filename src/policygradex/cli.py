@@ -12,6 +12,7 @@ import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from pathlib import Path
 
 from policygradex import (
@@ -114,10 +115,7 @@ def _evaluate(b: Benchmark, a: argparse.Namespace) -> None:
 
 
 def _report(b: Benchmark, a: argparse.Namespace) -> None:
-    report.run(
-        b, a.benchmark, a.affinity, a.clusters, a.quality, a.evaluation, a.hessian, a.features, a.plots_dir, a.output,
-        a.train_logs,
-    )  # fmt: skip
+    report.run(b, a.benchmark, report.ReportFiles(**{f.name: getattr(a, f.name) for f in fields(report.ReportFiles)}))
 
 
 def _full_finetune(b: Benchmark, a: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -218,28 +219,31 @@ def _img(path: Path) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(path.stem)}">'
 
 
-def run(
-    bench: Benchmark,
-    name: str,
-    affinity_path: str | Path,
-    clusters_path: str | Path,
-    quality_path: str | Path,
-    evaluation_path: str | Path,
-    hessian_path: str | Path,
-    feature_paths: list[str | Path],
-    plots_dir: str | Path,
-    output: str | Path,
-    train_logs: list[str | Path] = (),
-) -> None:
-    """Write the plots and report.html. ``train_logs``: meta/train_log.csv, then each group's, in group order."""
+@dataclass(frozen=True)
+class ReportFiles:
+    """What the report reads and writes; the field names are the ``report`` sub-command's options."""
+
+    affinity: str | Path
+    clusters: str | Path
+    quality: str | Path
+    evaluation: str | Path
+    hessian: str | Path
+    features: list[str | Path]  # features/{task}.npz of every task, in config order
+    plots_dir: str | Path
+    output: str | Path
+    train_logs: list[str | Path] = field(default_factory=list)  # meta/train_log.csv, then each group's in order
+
+
+def run(bench: Benchmark, name: str, files: ReportFiles) -> None:
+    """Write the plots and report.html for benchmark ``name``."""
     names = task_names(bench)
-    consistency = [consistency_of(read_npz(path, FEATURE_KEYS)) for path in feature_paths]
-    affinity = read_affinity(affinity_path, names)
-    clusters = read_clusters(clusters_path, names)
-    evaluation = read_csv(evaluation_path, EVALUATION_COLUMNS)
-    quality = json.loads(Path(quality_path).read_text())
-    hessian = read_csv(hessian_path, HESSIAN_COLUMNS)
-    plots = Path(plots_dir)
+    consistency = [consistency_of(read_npz(path, FEATURE_KEYS)) for path in files.features]
+    affinity = read_affinity(files.affinity, names)
+    clusters = read_clusters(files.clusters, names)
+    evaluation = read_csv(files.evaluation, EVALUATION_COLUMNS)
+    quality = json.loads(Path(files.quality).read_text())
+    hessian = read_csv(files.hessian, HESSIAN_COLUMNS)
+    plots = Path(files.plots_dir)
     plot_affinity(
         affinity, clusters, plots / "affinity.png", "T[i, j]: mean score of i over subsets with i and j",
         "Estimated task affinity, grouped by cluster",
@@ -252,7 +256,7 @@ def run(
     plot_k_scores(quality, plots / "k_scores.png")
     plot_clusters(bench, clusters, plots / "clusters.png")
     plot_evaluation(evaluation, names, plots / "evaluation.png")
-    logs = [read_csv(path, LOG_COLUMNS) for path in train_logs]
+    logs = [read_csv(path, LOG_COLUMNS) for path in files.train_logs]
     plot_train_curves(logs[0] if logs else None, logs[1:], plots / "train_curves.png")
     plot_gradient_consistency(names, consistency, plots / "gradient_consistency.png")
     summary = evaluation.groupby("method")[["mean_return", "success_rate"]].mean()
@@ -282,5 +286,5 @@ the observed gap between fresh and training episodes, and the bound sqrt(distanc
 {_img(plots / "hessian.png")}
 {hessian.to_html(index=False, float_format="%.4g")}
 </body></html>"""
-    with atomic_path(output) as tmp:
+    with atomic_path(files.output) as tmp:
         tmp.write_text(page)
