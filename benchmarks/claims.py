@@ -111,8 +111,14 @@ def run_seed(
     workdir = out / f"seed-{seed}"
     config = benchmark_config(benchmark, preset, overrides, seed)
     seconds = run_workflow(workdir, config, [f"results/{benchmark}/{t}" for t in targets], cores)
-    row = {"seed": seed, "commit": commit(), "minutes": seconds / 60}
-    results = workdir / "results" / benchmark
+    return seed_row(benchmark, seed, out, seconds / 60)
+
+
+def seed_row(benchmark: str, seed: int, out: Path, minutes: float, made_at: str | None = None) -> dict:
+    """The measures of one seed's finished run folder (module docstring), made at commit ``made_at`` (this
+    checkout's by default)."""
+    row = {"seed": seed, "commit": made_at or commit(), "minutes": minutes}
+    results = out / f"seed-{seed}" / "results" / benchmark
     quality = json.loads((results / "cluster_quality.json").read_text())
     row |= {"ari": quality["ari"], "nmi": quality["nmi"], "k": quality["k"], "verdict": quality["verdict"]}
     row |= {"stability": quality["reliability"]["stability"], "p_value": quality["p_value"]}
@@ -225,6 +231,12 @@ def main() -> None:
     parser.add_argument(
         "--table-comparison", type=Path, metavar="CSV", help="only print the comparison summary of a claims.csv"
     )
+    parser.add_argument(
+        "--collect",
+        action="store_true",
+        help="run nothing: the rows of the --seeds whose folders under --out hold every target (minutes unknown)",
+    )
+    parser.add_argument("--commit", help="with --collect: the commit the runs were made at")
     args = parser.parse_args()
     if args.table_hessian:
         print(markdown_table(pd.read_csv(args.table_hessian)[HESSIAN_TABLE]))
@@ -234,7 +246,14 @@ def main() -> None:
         return
     rows = []
     for seed in args.seeds:
-        rows.append(run_seed(args.benchmark, seed, args.out, args.cores, args.preset, args.targets, args.overrides))
+        if args.collect:
+            results = args.out / f"seed-{seed}" / "results" / args.benchmark
+            if not all((results / target).exists() for target in args.targets):
+                print(f"seed {seed}: not finished, left out", flush=True)
+                continue
+            rows.append(seed_row(args.benchmark, seed, args.out, float("nan"), args.commit))
+        else:
+            rows.append(run_seed(args.benchmark, seed, args.out, args.cores, args.preset, args.targets, args.overrides))
         print(f"seed {seed}: {rows[-1]}", flush=True)
     table = pd.DataFrame(rows)
     summary = table.drop(columns="seed").select_dtypes("number").agg(["mean", "min", "max"]).reset_index(names="seed")
