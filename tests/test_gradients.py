@@ -178,7 +178,7 @@ def test_kronecker_projection_covers_every_layer_and_the_free_log_std(bench):
     policy, _, _ = _policy_and_batch(bench)
     module = ActorLogProb(policy)
     projection = make_projection("kronecker", module, actor_params(module), 40, seed=0)
-    assert projection.free == ["policy.log_std"]
+    assert list(projection.free) == ["policy.log_std"]
     assert {name for name, _ in projection.layers} >= {"policy.action_net"}
     again = make_projection("kronecker", module, actor_params(module), 40, seed=0)
     torch.testing.assert_close(again.lift(torch.ones(again.dim)), projection.lift(torch.ones(projection.dim)))

@@ -46,9 +46,13 @@ DEFAULT_BATCH_SIZE = 512
 def projection_matrix(num_params: int, dim: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """The D x d Rademacher matrix with entries +-1/sqrt(d), a pure function of (num_params, dim, seed): drawn
     on the CPU whatever ``device`` is, so a GPU run projects with the same matrix as a CPU one."""
-    generator = torch.Generator().manual_seed(seed)
-    signs = torch.randint(0, 2, (num_params, dim), generator=generator, dtype=torch.int8).to(device)
-    return (signs.to(torch.float32) * 2 - 1) / dim**0.5
+    return _rademacher(num_params, dim, torch.Generator().manual_seed(seed), device)
+
+
+def _rademacher(rows: int, cols: int, generator: torch.Generator, device: torch.device | str) -> torch.Tensor:
+    """A rows x cols matrix of +-1/sqrt(cols), drawn on the CPU from ``generator`` and moved to ``device``."""
+    signs = torch.randint(0, 2, (rows, cols), generator=generator, dtype=torch.int8).to(device)
+    return (signs.to(torch.float32) * 2 - 1) / cols**0.5
 
 
 def _grad_batches(
@@ -146,22 +150,17 @@ class KroneckerProjection:
         }
         self.layers = list(linear.items())
         covered = {f"{name}.{kind}" for name in linear for kind in ("weight", "bias")}
-        self.free = [name for name in params if name not in covered]
-        free_size = sum(params[name].numel() for name in self.free)
+        self.free = {name: p for name, p in params.items() if name not in covered}
+        free_size = sum(p.numel() for p in self.free.values())
         free_dim = min(free_size, dim // (len(self.layers) + 1)) if self.free else 0
         side = max(1, int(((dim - free_dim) / max(1, len(self.layers))) ** 0.5))
         generator = torch.Generator().manual_seed(seed)
-
-        def rademacher(rows: int, cols: int) -> torch.Tensor:
-            signs = torch.randint(0, 2, (rows, cols), generator=generator, dtype=torch.int8)
-            return ((signs.to(torch.float32) * 2 - 1) / cols**0.5).to(device)
-
         self.factors = [  # (P_out, P_in) per layer, drawn on the CPU in layer order: a pure function of the seed
-            (rademacher(layer.out_features, min(side, layer.out_features)),
-             rademacher(layer.in_features + 1, min(side, layer.in_features + 1)))
+            (_rademacher(layer.out_features, min(side, layer.out_features), generator, device),
+             _rademacher(layer.in_features + 1, min(side, layer.in_features + 1), generator, device))
             for _, layer in self.layers
         ]  # fmt: skip
-        self.free_matrix = rademacher(free_size, free_dim) if free_dim else None
+        self.free_matrix = _rademacher(free_size, free_dim, generator, device) if free_dim else None
         self.dim = sum(p_out.shape[1] * p_in.shape[1] for p_out, p_in in self.factors) + free_dim
 
     def project(self, obs: torch.Tensor, actions: torch.Tensor, batch_size: int) -> torch.Tensor:
@@ -195,14 +194,9 @@ class KroneckerProjection:
         for (name, _), delta, (p_out, p_in) in zip(self.layers, deltas, self.factors, strict=True):
             x = torch.cat([inputs[name].detach(), torch.ones_like(delta[:, :1])], dim=1)
             blocks.append(((delta @ p_out)[:, :, None] * (x @ p_in)[:, None, :]).flatten(1))
-        if self.free_matrix is not None:
-            free = {name: self.params[name] for name in self.free}
-
-            def log_prob_free(p: ParamDict, o: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-                return functional_call(self.module, p, (o.unsqueeze(0), a.unsqueeze(0))).squeeze(0)
-
-            grads = vmap(grad(log_prob_free), in_dims=(None, 0, 0))(free, obs, actions)
-            blocks.append(torch.cat([grads[name].flatten(1) for name in self.free], dim=1) @ self.free_matrix)
+        if self.free_matrix is not None:  # few parameters: their per-sample gradients by vmap, as the dense path
+            (free_grads,) = _grad_batches(self.module, self.free, obs, actions, len(obs))
+            blocks.append(torch.cat(free_grads, dim=1) @ self.free_matrix)
         return torch.cat(blocks, dim=1)
 
     def lift(self, coef: torch.Tensor) -> torch.Tensor:
@@ -215,8 +209,7 @@ class KroneckerProjection:
             pieces[f"{name}.weight"], pieces[f"{name}.bias"] = full[:, : layer.in_features], full[:, -1]
             start += size
         if self.free_matrix is not None:
-            free = {name: self.params[name] for name in self.free}
-            pieces |= unflatten(self.free_matrix @ coef[start:], free)
+            pieces |= unflatten(self.free_matrix @ coef[start:], self.free)
         return torch.cat([pieces[name].reshape(-1) for name in self.params])
 
 

@@ -144,10 +144,7 @@ def split_half(
     rhos, coverage = [], []
     agreement: dict[int, list[float]] = {k: [] for k in k_values}
     for _ in range(splits):
-        order = rng.permutation(m)
-        half_a, half_b = order[: m // 2], order[m // 2 : 2 * (m // 2)]
-        t_a = subset_affinity(scores[half_a], members[half_a])
-        t_b = subset_affinity(scores[half_b], members[half_b])
+        t_a, t_b = half_affinities(scores, members, rng)
         rhos.append(row_spearman(t_a, t_b))
         coverage.append(float((np.isfinite(t_a) & np.isfinite(t_b))[off].mean()))
         sim_a, sim_b = similarity_fn(t_a), similarity_fn(t_b)
@@ -184,32 +181,45 @@ def null_contrast(
     return {k: _against_null(observed[k], null[:, column]) for column, k in enumerate(k_values)}
 
 
-def held_out_test(
+def half_affinities(scores: np.ndarray, members: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """The affinities of a random split of the m subsets into two disjoint halves of m // 2 each."""
+    m = len(members)
+    order = rng.permutation(m)
+    return tuple(
+        subset_affinity(scores[half], members[half]) for half in (order[: m // 2], order[m // 2 : 2 * (m // 2)])
+    )
+
+
+def held_out_tests(
     scores: np.ndarray,
     members: np.ndarray,
-    k: int,
+    k_values: Sequence[int],
     similarity_fn: SimilarityFn,
     partition_fn: PartitionFn,
     permutations: int,
     seed: int,
-) -> dict[str, float]:
-    """The permutation test of the groups at k, each half's groups judged on the other half (module doc)."""
+) -> dict[int, dict[str, float]]:
+    """Per k: the permutation test of the groups at k, each half's groups judged on the other half (module doc).
+    One split and one set of permuted halves serve every k."""
     rng = np.random.default_rng(seed)
-    m = len(members)
-    order = rng.permutation(m)
-    t_a, t_b = (
-        subset_affinity(scores[half], members[half]) for half in (order[: m // 2], order[m // 2 : 2 * (m // 2)])
+    t_a, t_b = half_affinities(scores, members, rng)
+    sim_a, sim_b = similarity_fn(t_a), similarity_fn(t_b)
+    labels = {k: (partition_fn(sim_a, k), partition_fn(sim_b, k)) for k in k_values}
+
+    def judged(u_a: np.ndarray, u_b: np.ndarray) -> list[float]:
+        return [
+            (intra_group_similarity(u_b, labels_a) + intra_group_similarity(u_a, labels_b)) / 2
+            for labels_a, labels_b in labels.values()
+        ]
+
+    observed = judged(sim_a, sim_b)
+    null = np.array(
+        [
+            judged(similarity_fn(permute_rows(t_a, rng)), similarity_fn(permute_rows(t_b, rng)))
+            for _ in range(permutations)
+        ]
     )
-    labels_a, labels_b = partition_fn(similarity_fn(t_a), k), partition_fn(similarity_fn(t_b), k)
-
-    def judged(u_a: np.ndarray, u_b: np.ndarray) -> float:
-        return (
-            intra_group_similarity(similarity_fn(u_b), labels_a) + intra_group_similarity(similarity_fn(u_a), labels_b)
-        ) / 2
-
-    observed = judged(t_a, t_b)
-    null = np.array([judged(permute_rows(t_a, rng), permute_rows(t_b, rng)) for _ in range(permutations)])
-    return _against_null(observed, null)
+    return {k: _against_null(observed[column], null[:, column]) for column, k in enumerate(labels)}
 
 
 def permute_rows(affinity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -266,9 +276,7 @@ def assess(
     halves = split_half(scores, members, ks, similarity_fn, partition_fn, settings.splits, seed)
     stability_by_k = halves.pop("stability_by_k")
     contrast = null_contrast(affinity, ks, similarity_fn, partition_fn, settings.permutations, seed + 1)
-    tests = {
-        c: held_out_test(scores, members, c, similarity_fn, partition_fn, settings.permutations, seed + 2) for c in ks
-    }
+    tests = held_out_tests(scores, members, ks, similarity_fn, partition_fn, settings.permutations, seed + 2)
     if k == "auto":
         chosen = choose_k(stability_by_k, settings)
         selection = "largest k whose split-half stability is within k_stability_margin of the best"
