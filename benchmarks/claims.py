@@ -189,6 +189,16 @@ def comparison_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def write_rows(rows: list[dict], out: Path, name: str) -> pd.DataFrame:
+    """Write a benchmark's rows to ``out``/``name``.csv and .json and print them as a markdown table."""
+    table = pd.DataFrame(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / f"{name}.csv", index=False)
+    (out / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(markdown_table(table))
+    return table
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """A GitHub markdown table, floats with 3 decimals (pandas' to_markdown needs the optional tabulate)."""
     cells = table.map(lambda v: f"{v:.3f}" if isinstance(v, float) else str(v))

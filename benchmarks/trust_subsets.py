@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from sklearn.metrics import adjusted_rand_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import commit, markdown_table, run_workflow  # noqa: E402
+from claims import commit, markdown_table, run_workflow, write_rows  # noqa: E402
 from trust import case_config  # noqa: E402
 
 from policygradex.clustering import partition, similarity  # noqa: E402
@@ -85,11 +84,7 @@ def main() -> None:
                 row |= {prefix + key: value for key, value in judge(bench, scores[:m], members[:m], k).items()}
             rows.append(row)
             print(row, flush=True)
-    table = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "trust_subsets.csv", index=False)
-    (args.out / "trust_subsets.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(markdown_table(table))
+    write_rows(rows, args.out, "trust_subsets")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from policygradex.estimator import clipped_gain, fit_direction, lift
+from policygradex.estimator import advantage_moments, clipped_gain, fit_direction, lift, newton_step_direction
 from policygradex.subsets import chunk_ids, draw_subsets, min_covering_count, uncovered_pairs
 
 
@@ -33,6 +33,29 @@ def test_surrogate_weights_matter():
 def test_surrogate_needs_both_signs():
     with pytest.raises(ValueError, match="same sign"):
         fit_direction(np.ones((5, 2)), np.ones(5), 1.0)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+def test_one_newton_step_from_per_task_moments_points_where_the_converged_fit_does():
+    """Three tasks' samples with one stretched feature: the per-task moments add up to those of the concatenation,
+    and one Newton step from them points where the converged logistic fit does at the default C, which the plain
+    advantage-weighted gradient sum (the step without its curvature) does not."""
+    rng = np.random.default_rng(2)
+    tasks = []
+    for shift in (0.0, 0.5, -0.5):
+        x = rng.normal(size=(1500, 8)) + shift
+        x[:, 1] *= 4
+        tasks.append((x, np.sign(x[:, 0] + 0.3 * x[:, 1]) * rng.exponential(size=1500)))
+    x_all, adv_all = (np.concatenate(parts) for parts in zip(*tasks, strict=True))
+    gradient, curvature = (sum(parts) for parts in zip(*(advantage_moments(x, adv) for x, adv in tasks), strict=True))
+    np.testing.assert_allclose(gradient, x_all.T @ adv_all, rtol=1e-10)
+    np.testing.assert_allclose(curvature, (x_all * np.abs(adv_all)[:, None]).T @ x_all, rtol=1e-10)
+    converged = fit_direction(x_all, adv_all, l2_inverse=0.01)
+    assert _cosine(newton_step_direction(gradient, curvature, 0.01), converged) > 0.995
+    assert _cosine(gradient, converged) < 0.9
 
 
 def test_lift_has_the_requested_length():

@@ -5,7 +5,8 @@ Fine-tuning on S with PPO maximises E_t[r_t(theta) A_t]. Linearising log r_t(the
 turns this into maximising E_t[A_t g_t^T dtheta] = E_t[|A_t| sign(A_t) g_t^T dtheta]: a weighted binary
 classification of sign(A_t) by the gradient features. We fit it as an L2-regularised logistic regression on the
 projected gradients x_t = P^T g_t (labels 1[A_t > 0], weights |A_t|, no intercept) over the fit samples of the
-tasks of S, lift the coefficient w back to parameter space (P w), and take a step of documented length:
+tasks of S (``estimate.fit``: one Newton step from w = 0 built from per-task moments, or the converged fit), lift
+the coefficient w back to parameter space (P w), and take a step of documented length:
 dtheta_S = step_size * ||theta*|| * P w / ||P w||. Each task i of S is then scored under theta* + dtheta_S:
 
 - ``surrogate``: the gain of PPO's clipped objective on task i's held-out samples,
@@ -46,13 +47,36 @@ def chunk_subsets(bench: Benchmark, count: int, num_chunks: int, chunk: int) -> 
 
 
 def fit_direction(x: np.ndarray, advantage: np.ndarray, l2_inverse: float) -> np.ndarray:
-    """Coefficient w of the weighted logistic regression of 1[A > 0] on x with weights |A| (d,)."""
+    """Coefficient w of the weighted logistic regression of 1[A > 0] on x with weights |A| (d,), solved to
+    convergence (``estimate.fit: logistic``)."""
     labels = (advantage > 0).astype(int)
     if labels.min() == labels.max():
         raise ValueError("all advantages of the subset have the same sign; the surrogate has no direction")
     model = LogisticRegression(C=l2_inverse, fit_intercept=False, solver="newton-cholesky", max_iter=200)
     model.fit(x, labels, sample_weight=np.abs(advantage))
     return model.coef_[0]
+
+
+def advantage_moments(x: np.ndarray, advantage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One task's share of the logistic objective's gradient and curvature at w = 0: sum_t A_t x_t (d,) and
+    sum_t |A_t| x_t x_t^T (d, d), in float64. They add over the tasks of a subset."""
+    x = np.asarray(x, dtype=np.float64)
+    advantage = np.asarray(advantage, dtype=np.float64)
+    return x.T @ advantage, (x * np.abs(advantage)[:, None]).T @ x
+
+
+def newton_step_direction(gradient_sum: np.ndarray, curvature_sum: np.ndarray, l2_inverse: float) -> np.ndarray:
+    """w after one Newton step from w = 0 of :func:`fit_direction`'s objective (``estimate.fit: newton_step``).
+
+    scikit-learn minimises ||w||^2 / 2 + C sum_t |A_t| logloss(1[A_t > 0], x_t . w). At w = 0 every sigmoid is
+    1/2, so the gradient is -C/2 sum_t A_t x_t and the Hessian I + C/4 sum_t |A_t| x_t x_t^T: both are sums of
+    per-task moments (:func:`advantage_moments`), computed once per task instead of once per subset, and the step
+    costs one d x d solve. Only the direction of w is used (:func:`lift` normalises it); with the default C the
+    fit stays near w = 0, where one step is the solution (cosine with the converged fit >= 0.9999 on pointmass and
+    the ant: benchmarks/fit.py).
+    """
+    hessian = np.eye(len(gradient_sum)) + 0.25 * l2_inverse * curvature_sum
+    return np.linalg.solve(hessian, 0.5 * l2_inverse * gradient_sum)
 
 
 def lift(coef: np.ndarray, projection: Projection, length: float) -> torch.Tensor:
@@ -115,6 +139,7 @@ class SubsetEstimator:
         _warn_if_noisy(self.names, self.features)
         self.step_length = self.cfg["step_size"] * theta_flat.norm().item()
         self.theta_flat = theta_flat
+        self._moments: list[tuple[np.ndarray, np.ndarray]] | None = None  # per task, for estimate.fit: newton_step
         self.env_steps = 0  # environment steps this estimator has taken (scoring rollouts, full training's fine-tunes)
 
     def _projection(self, num_params: int) -> Projection:
@@ -140,11 +165,25 @@ class SubsetEstimator:
     def as_tensor(delta: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(delta, dtype=torch.float32)
 
+    def _fit_samples(self, task: int) -> tuple[np.ndarray, np.ndarray]:
+        """A task's projected gradients and advantages of its fit (not held-out) samples."""
+        f = self.features[task]
+        fit = f["heldout"] == 0
+        return f["projected_grad"][fit], f["advantage"][fit]
+
     def delta_theta(self, subset: Sequence[int]) -> torch.Tensor:
-        fit = [f["heldout"] == 0 for f in (self.features[i] for i in subset)]
-        x = np.concatenate([self.features[i]["projected_grad"][m] for i, m in zip(subset, fit, strict=True)])
-        adv = np.concatenate([self.features[i]["advantage"][m] for i, m in zip(subset, fit, strict=True)])
-        return lift(fit_direction(x, adv, self.cfg["l2_inverse"]), self.projection, self.step_length)
+        """dtheta_S: the fit of ``estimate.fit`` on the subset's fit samples, lifted to a step of step_length."""
+        if self.cfg["fit"] == "newton_step":
+            if self._moments is None:  # once per task, reused by every subset
+                self._moments = [advantage_moments(*self._fit_samples(task)) for task in range(len(self.names))]
+            gradient = sum(self._moments[task][0] for task in subset)
+            curvature = sum(self._moments[task][1] for task in subset)
+            coef = newton_step_direction(gradient, curvature, self.cfg["l2_inverse"])
+        else:
+            samples = [self._fit_samples(task) for task in subset]
+            x, adv = (np.concatenate(parts) for parts in zip(*samples, strict=True))
+            coef = fit_direction(x, adv, self.cfg["l2_inverse"])
+        return lift(coef, self.projection, self.step_length)
 
     @torch.no_grad()
     def scores(self, tasks: Sequence[int], delta: torch.Tensor) -> dict[int, float]:
