@@ -241,7 +241,7 @@ def test_rerun_has_nothing_to_do_and_deleting_affinity_reruns_only_downstream(wo
     # evaluation and Hessian of the group policies, the report, the speedup, the baselines (they group at the
     # clustering's k, from cluster_quality.json) and the comparison.
     assert planned_jobs(dry) == {
-        "affinity", "cluster", "evaluate", "hessian", "report", "speedup", "baseline", "evaluate_baseline", "compare"
+        "affinity", "cluster", "evaluate", "hessian", "report", "speedup", "baselines", "evaluate_baseline", "compare"
     }  # fmt: skip
 
 
@@ -347,7 +347,7 @@ def test_corrupt_artifact_fails_with_the_file_and_the_problem(workdir, tmp_path,
     assert message in logs, logs[-2000:]
 
 
-def test_full_finetune_chunk_resumes_after_a_crash(workdir, tmp_path, monkeypatch):
+def test_full_training_chunk_resumes_after_a_crash(workdir, tmp_path, monkeypatch):
     """A chunk of real fine-tunes killed after its first subset redoes only the rest, with the same result."""
     from policygradex import full_training
     from policygradex.config import benchmark, load_config, task_names
@@ -371,7 +371,7 @@ def test_full_finetune_chunk_resumes_after_a_crash(workdir, tmp_path, monkeypatc
     assert (tmp_path / "chunk_0.csv.ckpt").exists() and not out.exists()
     monkeypatch.undo()
     full_training.run(*arguments)
-    assert out.read_bytes() == (results / "full" / "chunk_0.csv").read_bytes()
+    assert out.read_bytes() == (results / "full_training" / "chunk_0.csv").read_bytes()
     assert not (tmp_path / "chunk_0.csv.ckpt").exists()
 
 

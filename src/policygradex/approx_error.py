@@ -1,7 +1,7 @@
 """How good is the first-order estimate? Evidence against real fine-tuning.
 
 For each of the first ``approx_error.validation_subsets`` estimation subsets S, with
-delta = theta_finetuned(S) - theta* from real PPO fine-tuning (``full_finetune``), and for each task i of S,
+delta = theta_finetuned(S) - theta* from real PPO fine-tuning (``full_training``), and for each task i of S,
 over the task's held-out samples t (never used to fit anything), with the first-order prediction
 p_t = log pi*(a_t|s_t) + g_t^T delta (g_t the exact, unprojected gradient at theta*: one Jacobian-vector product
 for all t) and the real r_t = log pi_{theta* + delta}(a_t|s_t):

@@ -65,7 +65,7 @@ _TIMING = {
     "seconds": "wall-clock seconds of the stage's work (without Python start-up)",
     "cpu_seconds": "CPU seconds of the stage's process and its finished children (read by speedup)",
     "task": "the task (features)",
-    "chunk": "the chunk (estimate, full_finetune)",
+    "chunk": "the chunk (estimate, full_training)",
     "subsets": "subsets in the chunk",
     "env_steps": "environment steps the job took: feature rollouts, scoring rollouts, fine-tuning (read by speedup)",
 }
@@ -165,11 +165,14 @@ ARTIFACTS: tuple[Artifact, ...] = (
     Artifact("report.html", "report", "the self-contained report: verdict, affinity, clusters, evaluation, plots"),
     Artifact("report.zip", "snakemake --report", "Snakemake's browsable record of the run (make demo writes it)"),
     Artifact(
-        "full/chunk_{chunk}.csv", "full_finetune", "scores after real fine-tuning of a chunk of subsets", _SUBSET_SCORES
-    ),  # fmt: skip
+        "full_training/chunk_{chunk}.csv",
+        "full_training",
+        "scores after real fine-tuning of a chunk of subsets",
+        _SUBSET_SCORES,
+    ),
     Artifact(
-        "full/chunk_{chunk}.npz",
-        "full_finetune",
+        "full_training/chunk_{chunk}.npz",
+        "full_training",
         "the parameter change of each really fine-tuned subset",
         {"subset_id": "the subsets (rows)", "delta": "theta_finetuned - theta* over the actor's parameters (rows, D)"},
     ),
@@ -190,14 +193,14 @@ ARTIFACTS: tuple[Artifact, ...] = (
             "meta_train_seconds": "wall-clock seconds of meta-training (shared by both paths, not counted)",
             "estimation_cpu_seconds": "CPU seconds of features, estimate (pro-rated to the subsets compared),"
             " estimate_all_subsets and total",
-            "full_training_cpu_seconds": "CPU seconds of full_finetune",
+            "full_training_cpu_seconds": "CPU seconds of full_training",
             "speedup": "full_training_cpu_seconds / estimation_cpu_seconds.total (the headline)",
             "estimation_seconds": "as estimation_cpu_seconds, wall-clock",
-            "full_training_seconds": "wall-clock seconds of full_finetune",
+            "full_training_seconds": "wall-clock seconds of full_training",
             "speedup_wall": "the wall-clock ratio (inflated or deflated by jobs sharing the machine)",
             "estimation_env_steps": "environment steps of features (rollouts of theta*) and estimate (scoring"
             " rollouts; 0 with the surrogate), pro-rated as the seconds",
-            "full_training_env_steps": "environment steps of full_finetune: each fine-tune's and its scoring",
+            "full_training_env_steps": "environment steps of full_training: each fine-tune's and its scoring",
             "speedup_env_steps": "full_training_env_steps / estimation_env_steps.total",
             "clusters_ari_estimated_vs_full": "ARI between the clusterings of both affinities at k",
             "spearman": "Spearman of both affinities over all n^2 entries (also rewards each task's scale)",
@@ -231,17 +234,19 @@ ARTIFACTS: tuple[Artifact, ...] = (
         },
     ),
     Artifact(
-        "baselines/{method}/clusters.csv",
-        "baseline",
+        "baselines/{baseline}/clusters.csv",
+        "baselines",
         "a baseline's groups (same columns as clusters.csv)",
         {k: v for k, v in _CLUSTERS.items() if k != "planted"},
     ),  # fmt: skip
-    Artifact("baselines/{method}/groups/{group}/policy.pt", "finetune_baseline", "a baseline group's policy", _POLICY),
     Artifact(
-        "baselines/{method}/groups/{group}/train_log.csv", "finetune_baseline", "its fine-tuning curve", _TRAIN_LOG
+        "baselines/{baseline}/groups/{group}/policy.pt", "finetune_baseline", "a baseline group's policy", _POLICY
+    ),
+    Artifact(
+        "baselines/{baseline}/groups/{group}/train_log.csv", "finetune_baseline", "its fine-tuning curve", _TRAIN_LOG
     ),  # fmt: skip
     Artifact(
-        "baselines/{method}/evaluation.csv",
+        "baselines/{baseline}/evaluation.csv",
         "evaluate_baseline",
         "a baseline's evaluation (as evaluation.csv, method = the baseline)",
         _EVALUATION | {"method": "the baseline", "group": "the task's group"},
@@ -260,7 +265,7 @@ ARTIFACTS: tuple[Artifact, ...] = (
             "runs": "runs pooled",
         },
     ),
-    Artifact("timing/{stage}/{job}.json", "features, estimate, full_finetune", "a stage job's seconds", _TIMING),
+    Artifact("timing/{stage}/{job}.json", "features, estimate, full_training", "a stage job's seconds", _TIMING),
 )
 
 
@@ -278,7 +283,7 @@ HESSIAN_COLUMNS = fields_of("hessian.csv")
 COMPARISON_COLUMNS = fields_of("comparison.csv")
 ERROR_COLUMNS = fields_of("approx_error.csv")
 LOG_COLUMNS = fields_of("meta/train_log.csv")
-FULL_KEYS = fields_of("full/chunk_{chunk}.npz")
+FULL_KEYS = fields_of("full_training/chunk_{chunk}.npz")
 #: The arrays every features file must hold (the others are diagnostics that older files may lack).
 FEATURE_KEYS = ["task", "obs", "actions", "log_prob", "advantage", "episode", "heldout", "projected_grad"]
 

@@ -48,35 +48,36 @@ def mean_policy_gradient(features: dict[str, np.ndarray]) -> np.ndarray:
 
 def grouping(
     bench: Benchmark,
-    method: str,
+    baseline: str,
     k: int,
     feature_paths: Sequence[str | Path] = (),
     affinity_full: str | Path | None = None,
 ) -> np.ndarray:
-    """The labels of baseline ``method`` at k groups (PolicyGradEx's k, so that the groupings compare)."""
+    """The labels of the grouping ``baseline`` at k groups (PolicyGradEx's k, so that the groupings compare)."""
     n = len(bench["tasks"])
     algorithm, seed = bench["cluster"]["method"], bench["seed"]
-    if method == "single_finetuned":
+    if baseline == "single_finetuned":
         return np.zeros(n, dtype=int)
-    if method == "per_task":
+    if baseline == "per_task":
         return np.arange(n)
-    if method.startswith("random_"):
-        return random_partition(n, k, seed=seed * 1000 + int(method.removeprefix("random_")))
-    if method == "grad_similarity":
+    if baseline.startswith("random_"):
+        return random_partition(n, k, seed=seed * 1000 + int(baseline.removeprefix("random_")))
+    if baseline == "grad_similarity":
         grads = np.array([mean_policy_gradient(read_npz(p, FEATURE_KEYS)) for p in feature_paths])
         return cluster(gradient_similarity(grads), k, algorithm)
-    if method == "full_training":
+    if baseline == "full_training":
         return cluster(read_affinity(affinity_full, task_names(bench)).to_numpy(), k, algorithm)
-    raise ValueError(f"unknown baseline '{method}'; allowed: {', '.join(baseline_methods(bench))}")
+    raise ValueError(f"unknown baseline '{baseline}'; allowed: {', '.join(baseline_methods(bench))}")
 
 
 def run(
     bench: Benchmark,
-    method: str,
+    baseline: str,
     k: int,
     feature_paths: Sequence[str | Path],
     affinity_full: str | Path | None,
     output: str | Path,
 ) -> None:
-    labels = grouping(bench, method, k, feature_paths, affinity_full)
+    """Write the ``baseline`` grouping at k groups as a clusters.csv (``task,group``)."""
+    labels = grouping(bench, baseline, k, feature_paths, affinity_full)
     write_csv(pd.DataFrame({"task": task_names(bench), "group": labels}), output)

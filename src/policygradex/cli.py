@@ -64,14 +64,10 @@ def _settings(args: argparse.Namespace) -> Benchmark:
     return benchmark(load_config(args.config), args.benchmark)
 
 
-#: Stages whose module has another name; the others' module is their name (the help shows its docstring).
-STAGE_MODULES = {"full_finetune": "full_training", "baseline": "baselines"}
-
-
 def _stage(
     sub: argparse._SubParsersAction, name: str, help_text: str, func: Callable[..., None]
 ) -> argparse.ArgumentParser:
-    doc = importlib.import_module(f"policygradex.{STAGE_MODULES.get(name, name)}").__doc__ or help_text
+    doc = importlib.import_module(f"policygradex.{name}").__doc__ or help_text
     parser = sub.add_parser(
         name, help=help_text, description=doc, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -118,7 +114,7 @@ def _report(b: Benchmark, a: argparse.Namespace) -> None:
     report.run(b, a.benchmark, report.ReportFiles(**{f.name: getattr(a, f.name) for f in fields(report.ReportFiles)}))
 
 
-def _full_finetune(b: Benchmark, a: argparse.Namespace) -> None:
+def _full_training(b: Benchmark, a: argparse.Namespace) -> None:
     full_training.run(b, a.policy, a.features, a.chunk, a.output, a.deltas, a.timing)
 
 
@@ -133,8 +129,8 @@ def _speedup(b: Benchmark, a: argparse.Namespace) -> None:
     )  # fmt: skip
 
 
-def _baseline(b: Benchmark, a: argparse.Namespace) -> None:
-    baselines.run(b, a.method, read_chosen_k(a.quality), a.features or [], a.affinity_full, a.output)
+def _baselines(b: Benchmark, a: argparse.Namespace) -> None:
+    baselines.run(b, a.baseline, read_chosen_k(a.quality), a.features or [], a.affinity_full, a.output)
 
 
 def _compare(b: Benchmark, a: argparse.Namespace) -> None:
@@ -220,9 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _stage(
         sub,
-        "full_finetune",
-        "ground truth: real fine-tuning (the trainer) of one chunk of subsets -> full/chunk_{c}.csv",
-        _full_finetune,
+        "full_training",
+        "ground truth: real fine-tuning (the trainer) of one chunk of subsets -> full_training/chunk_{c}.csv",
+        _full_training,
     )
     p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
     p.add_argument("--features", nargs="+", required=True, help="every task's features npz, in config order")
@@ -237,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", required=True)
     p.add_argument("--features", nargs="+", required=True)
     p.add_argument("--estimate-chunks", nargs="+", required=True, help="subsets/chunk_{c}.csv")
-    p.add_argument("--full-chunks", nargs="+", required=True, help="full/chunk_{c}.csv")
-    p.add_argument("--full-deltas", nargs="+", required=True, help="full/chunk_{c}.npz")
+    p.add_argument("--full-chunks", nargs="+", required=True, help="full_training/chunk_{c}.csv")
+    p.add_argument("--full-deltas", nargs="+", required=True, help="full_training/chunk_{c}.npz")
     p.add_argument("--output", required=True)
     p.add_argument("--summary", required=True)
 
@@ -255,9 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quality", required=True, help="cluster_quality.json (the k both affinities are clustered at)")
     p.add_argument("--output", required=True)
 
-    p = _stage(sub, "baseline", "a baseline grouping -> baselines/{method}/clusters.csv", _baseline)
+    p = _stage(sub, "baselines", "a baseline grouping -> baselines/{baseline}/clusters.csv", _baselines)
     p.add_argument(
-        "--method", required=True, help="single_finetuned, per_task, random_<r>, grad_similarity, full_training"
+        "--baseline", required=True, help="single_finetuned, per_task, random_<r>, grad_similarity, full_training"
     )
     p.add_argument("--features", nargs="*", help="features npz (grad_similarity)")
     p.add_argument("--affinity-full", help="affinity_full.csv (full_training)")

@@ -50,10 +50,10 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "finetune": ("ppo", "sac", "finetune"),
     "evaluate": ("evaluate",),
     "report": (),
-    "full_finetune": ("ppo", "sac", "estimate", "finetune", "full_training", "approx_error"),
+    "full_training": ("ppo", "sac", "estimate", "finetune", "full_training", "approx_error"),
     "approx_error": ("ppo", "estimate", "approx_error"),
     "speedup": ("estimate", "finetune", "cluster", "full_training", "approx_error"),
-    "baseline": ("cluster", "compare", "full_training"),
+    "baselines": ("cluster", "compare", "full_training"),
     "compare": ("cluster", "compare", "finetune"),
     "hessian": ("ppo", "sac", "hessian"),
 }

@@ -64,11 +64,11 @@ def run(
     )
     estimator.env_steps = done.get("env_steps", 0)  # the steps of the interrupted runs count too
     if done["deltas"]:
-        print(f"full_finetune chunk {chunk}: resuming after {len(done['deltas'])} fine-tuned subsets", file=sys.stderr)
+        print(f"full_training chunk {chunk}: resuming after {len(done['deltas'])} fine-tuned subsets", file=sys.stderr)
     todo = {i: s for i, s in subsets.items() if i not in done["deltas"]}
     # the seconds of the interrupted runs count too, so that timing.json covers every subset
     clock = Stopwatch(done["seconds"], done.get("cpu_seconds", 0.0))
-    for subset_id, subset in progress(todo.items(), total=len(todo), desc=f"full_finetune chunk {chunk}"):
+    for subset_id, subset in progress(todo.items(), total=len(todo), desc=f"full_training chunk {chunk}"):
         delta = finetune_delta(estimator, subset, seed=bench["seed"] + 100_000 + subset_id)
         scores = estimator.scores(subset, estimator.as_tensor(delta))
         done["rows"] += subset_rows(estimator.names, subset_id, scores)
@@ -79,5 +79,5 @@ def run(
     rows, deltas = done["rows"], [done["deltas"][i] for i in subsets]
     write_csv(pd.DataFrame(rows, columns=SUBSET_COLUMNS), output)
     write_npz(deltas_output, subset_id=np.array(list(subsets)), delta=np.array(deltas, dtype=np.float32))
-    write_timing(timing, "full_finetune", clock, chunk=chunk, subsets=len(subsets), env_steps=estimator.env_steps)
+    write_timing(timing, "full_training", clock, chunk=chunk, subsets=len(subsets), env_steps=estimator.env_steps)
     checkpoint.unlink(missing_ok=True)

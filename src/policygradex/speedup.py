@@ -2,7 +2,7 @@
 
 The estimation path is ``features`` (rollouts of theta* and per-sample gradients, per task) plus ``estimate``
 (one logistic fit and scoring per subset); the full-training path fine-tunes theta* on every subset with PPO
-(``full_finetune``). Both are timed inside the stage (``timing/*.json``, without the Python start-up of each
+(``full_training``). Both are timed inside the stage (``timing/*.json``, without the Python start-up of each
 job): CPU seconds of the stage's processes (``speedup``, the headline: jobs that share a machine inflate each
 other's wall clock, not their CPU time) and wall-clock seconds (``speedup_wall``). Meta-training, shared by both
 paths, is reported apart. Environment steps are counted on both sides too (``speedup_env_steps``): the feature

@@ -47,7 +47,7 @@ wildcard_constraints:
     task=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     chunk=r"\d+",
     group=r"\d+",
-    method=r"single_finetuned|per_task|grad_similarity|full_training|random_\d+",
+    baseline=r"single_finetuned|per_task|grad_similarity|full_training|random_\d+",
 
 
 CORE = ["meta/policy.pt", "affinity.csv", "clusters.csv", "evaluation.csv", "hessian.csv", "report.html"]
@@ -107,9 +107,9 @@ estimate_chunks = per_chunk("results/{benchmark}/subsets/chunk_{chunk}.csv", lam
 estimate_timings = per_chunk(
     "results/{benchmark}/timing/estimate/chunk_{chunk}.json", lambda b: b["estimate"]["num_chunks"]
 )
-full_chunks = per_chunk("results/{benchmark}/full/chunk_{chunk}.csv", full_training_chunks)
-full_deltas = per_chunk("results/{benchmark}/full/chunk_{chunk}.npz", full_training_chunks)
-full_timings = per_chunk("results/{benchmark}/timing/full_finetune/chunk_{chunk}.json", full_training_chunks)
+full_chunks = per_chunk("results/{benchmark}/full_training/chunk_{chunk}.csv", full_training_chunks)
+full_deltas = per_chunk("results/{benchmark}/full_training/chunk_{chunk}.npz", full_training_chunks)
+full_timings = per_chunk("results/{benchmark}/timing/full_training/chunk_{chunk}.json", full_training_chunks)
 
 
 def group_ids(clusters):
@@ -133,11 +133,11 @@ def train_logs(wildcards):
 
 
 def baseline_group_policies(wildcards):
-    clusters = checkpoints.baseline.get(benchmark=wildcards.benchmark, method=wildcards.method).output[0]
+    clusters = checkpoints.baselines.get(benchmark=wildcards.benchmark, baseline=wildcards.baseline).output[0]
     return expand(
-        "results/{benchmark}/baselines/{method}/groups/{group}/policy.pt",
+        "results/{benchmark}/baselines/{baseline}/groups/{group}/policy.pt",
         benchmark=wildcards.benchmark,
-        method=wildcards.method,
+        baseline=wildcards.baseline,
         group=group_ids(clusters),
     )
 
@@ -152,13 +152,13 @@ def require_full_training(wildcards):
     return full_chunks(wildcards)
 
 
-# Baselines of the comparison (compare.smk).
+# Baselines of the comparison (baselines.smk, compare.smk).
 def baseline_inputs(wildcards):
     """Every baseline groups at PolicyGradEx's k (cluster_quality.json); two need more."""
     inputs = {"quality": f"results/{wildcards.benchmark}/cluster_quality.json"}
-    if wildcards.method == "grad_similarity":
+    if wildcards.baseline == "grad_similarity":
         inputs["features"] = feature_files(wildcards)
-    if wildcards.method == "full_training":
+    if wildcards.baseline == "full_training":
         inputs["affinity_full"] = f"results/{wildcards.benchmark}/affinity_full.csv"
     return inputs
 
@@ -176,7 +176,7 @@ def baseline_steps(wildcards, input):
     Snakemake evaluates this when the job is scheduled, after cluster_quality.json exists)."""
     from policygradex.io import read_chosen_k
 
-    factor = read_chosen_k(input.quality) if wildcards.method == "single_finetuned" else 1
+    factor = read_chosen_k(input.quality) if wildcards.baseline == "single_finetuned" else 1
     return factor * bench(wildcards)["finetune"]["total_steps"]
 
 
@@ -185,7 +185,7 @@ def comparison_inputs(wildcards):
 
     methods = baseline_methods(bench(wildcards))
     return [f"results/{wildcards.benchmark}/evaluation.csv"] + expand(
-        "results/{benchmark}/baselines/{method}/evaluation.csv", benchmark=wildcards.benchmark, method=methods
+        "results/{benchmark}/baselines/{baseline}/evaluation.csv", benchmark=wildcards.benchmark, baseline=methods
     )
 
 
