@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import yaml
 from sklearn.metrics import adjusted_rand_score
@@ -32,7 +33,7 @@ from sklearn.metrics import adjusted_rand_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import commit, write_rows  # noqa: E402
+from claims import commit, markdown_table, write_rows  # noqa: E402
 
 from policygradex.clustering import partition, similarity  # noqa: E402
 from policygradex.config import planted_groups, task_names, validate_config  # noqa: E402
@@ -41,6 +42,9 @@ from policygradex.subsets import draw_subsets, subset_affinity  # noqa: E402
 from policygradex.trust import row_spearman  # noqa: E402
 
 FITS = ("logistic", "newton_step")
+TABLE = ["run", "benchmark", "score", "subsets", "cosine_median", "cosine_min", "row_spearman", "ari_between",
+         "fit_cpu_s_logistic", "fit_cpu_s_newton_step", "fit_speedup", "estimate_cpu_s_logistic",
+         "estimate_cpu_s_newton_step", "estimate_speedup", "commit"]  # fmt: skip
 
 
 def run_bench(run: Path) -> tuple[str, dict]:
@@ -118,10 +122,24 @@ def measure(run: Path, num_subsets: int | None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=Path, nargs="+", required=True, help="finished run folders (workdirs)")
+    parser.add_argument("--runs", type=Path, nargs="+", help="finished run folders (workdirs)")
     parser.add_argument("--subsets", type=int, help="the first this many of each run's subsets (default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "fit")
+    parser.add_argument(
+        "--table",
+        type=Path,
+        nargs="+",
+        metavar="CSV",
+        help="only print the README table of fit.csv files",
+    )
     args = parser.parse_args()
+    if args.table:
+        table = pd.concat([pd.read_csv(path) for path in args.table], ignore_index=True)
+        table["run"] = table["run"].map(lambda run: "/".join(Path(run).parts[-2:]))
+        print(markdown_table(table[TABLE]))
+        return
+    if not args.runs:
+        parser.error("give --runs (to measure) or --table (to print)")
     rows = []
     for run in args.runs:
         rows.append(measure(run.resolve(), args.subsets))

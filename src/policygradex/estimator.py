@@ -72,8 +72,8 @@ def newton_step_direction(gradient_sum: np.ndarray, curvature_sum: np.ndarray, l
     1/2, so the gradient is -C/2 sum_t A_t x_t and the Hessian I + C/4 sum_t |A_t| x_t x_t^T: both are sums of
     per-task moments (:func:`advantage_moments`), computed once per task instead of once per subset, and the step
     costs one d x d solve. Only the direction of w is used (:func:`lift` normalises it); with the default C the
-    fit stays near w = 0, where one step is the solution (cosine with the converged fit >= 0.9999 on pointmass and
-    the ant: benchmarks/fit.py).
+    fit stays near w = 0, where one step is the solution (cosine with the converged fit >= 0.9997 on pointmass, the
+    ant and halfcheetah: benchmarks/fit.py).
     """
     hessian = np.eye(len(gradient_sum)) + 0.25 * l2_inverse * curvature_sum
     return np.linalg.solve(hessian, 0.5 * l2_inverse * gradient_sum)
