@@ -23,22 +23,19 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
-ARTIFACTS := $(foreach f,meta/policy.pt affinity.csv clusters.csv evaluation.csv hessian.csv report.html,results/$(BENCHMARK)/$(f))
+# The files to build come from the package (`policygradex targets`), which the Snakefile's `rule all` reads too.
+TARGETS := $(BIN)/python -m policygradex targets $(BENCHMARK)
 
 demo: venv
-	$(SNAKEMAKE) $(ARTIFACTS)
-	$(SNAKEMAKE) $(ARTIFACTS) --report results/$(BENCHMARK)/report.zip
+	targets="$$($(TARGETS))" && $(SNAKEMAKE) $$targets && $(SNAKEMAKE) $$targets --report results/$(BENCHMARK)/report.zip
 	@echo "Open results/$(BENCHMARK)/report.html: the verdict, groups, affinity, evaluation and training curves on one page."
 	@echo "(results/$(BENCHMARK)/report.zip is Snakemake's record of the run: every file, rule and runtime.)"
 
 # The evidence for the method's claims: first-order error, speedup over full training, grouping quality
 # against baselines (full_training.num_subsets subsets are really fine-tuned: about 30-45 minutes on 2 cores for
 # pointmass).
-EVIDENCE := $(ARTIFACTS) $(foreach f,approx_error.json affinity_full.csv speedup.json comparison.csv,results/$(BENCHMARK)/$(f))
-
 evidence: venv
-	$(SNAKEMAKE) $(EVIDENCE)
-	$(SNAKEMAKE) $(EVIDENCE) --report results/$(BENCHMARK)/report.zip
+	targets="$$($(TARGETS) --evidence)" && $(SNAKEMAKE) $$targets && $(SNAKEMAKE) $$targets --report results/$(BENCHMARK)/report.zip
 
 # The suite starts with the lint (what CI runs through .ci/run): style and Snakemake's own checks fail fast.
 test: venv lint

@@ -73,3 +73,21 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys):
     assert code == 2
     assert "missing.csv: file does not exist" in capsys.readouterr().err
     assert not (tmp_path / "a.csv").exists()
+
+
+def test_targets_lists_what_make_builds_from_the_config(tmp_path, capsys):
+    """`policygradex targets` is the Makefile's list of files: the core, with --evidence the evidence, and full
+    training's outputs only where the config enables it; an unknown benchmark names the choices."""
+    config = tiny_config()
+    config["benchmarks"]["tiny"]["full_training"] = {"enabled": False}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["targets", "tiny", "--config", str(path)]) == 0
+    core = capsys.readouterr().out.split()
+    assert core[0] == "results/tiny/meta/policy.pt" and "results/tiny/clusters.csv" in core
+    assert main(["targets", "tiny", "--evidence", "--config", str(path)]) == 0
+    evidence = capsys.readouterr().out.split()
+    assert evidence[: len(core)] == core and "results/tiny/comparison.csv" in evidence
+    assert "results/tiny/speedup.json" not in evidence
+    assert main(["targets", "nope", "--config", str(path)]) == 2
+    assert "tiny" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Baselines, comparison and speedup bookkeeping on synthetic inputs."""
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -12,8 +13,14 @@ import torch
 
 from policygradex.affinity import affinity_matrix
 from policygradex.approx_error import log_prob_errors, summarise
-from policygradex.artifacts import SUBSET_SEPARATOR
-from policygradex.baselines import gradient_similarity, grouping, mean_policy_gradient, random_partition
+from policygradex.artifacts import BASELINE_PATTERN, SUBSET_SEPARATOR
+from policygradex.baselines import (
+    baseline_methods,
+    gradient_similarity,
+    grouping,
+    mean_policy_gradient,
+    random_partition,
+)
 from policygradex.clustering import cluster, quality
 from policygradex.compare import comparison_table
 from policygradex.config import validate_config
@@ -57,6 +64,15 @@ def test_trivial_baselines(bench):
     assert sorted(np.bincount(random)) == [2, 2]
     with pytest.raises(ValueError, match="unknown baseline 'oracle'"):
         grouping(bench, "oracle", k=2)
+
+
+def test_every_baseline_name_fits_the_workflow_wildcard(bench):
+    """The Snakefile's {baseline} wildcard (artifacts.BASELINE_PATTERN) admits every baseline the comparison
+    asks for, and nothing else."""
+    names = baseline_methods(bench | {"full_training": {**bench["full_training"], "enabled": True}})
+    assert "full_training" in names and "random_0" in names
+    assert all(re.fullmatch(BASELINE_PATTERN, name) for name in names)
+    assert not re.fullmatch(BASELINE_PATTERN, "oracle") and not re.fullmatch(BASELINE_PATTERN, "random_")
 
 
 def _evaluation(method, returns, groups):

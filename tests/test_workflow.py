@@ -23,9 +23,7 @@ from tests.conftest import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--cores", "2"]
-CORE = ["meta/policy.pt", "affinity.csv", "clusters.csv", "evaluation.csv", "hessian.csv", "report.html"]
-EVIDENCE = ["approx_error.json", "comparison.csv", "affinity_full.csv", "speedup.json"]
-TARGETS = [f"results/tiny/{f}" for f in CORE + EVIDENCE]
+TARGETS = artifacts.targets("tiny", full_training=True, evidence=True)  # what `make evidence` builds
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:

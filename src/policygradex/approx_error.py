@@ -94,6 +94,9 @@ def run(
     output: str | Path,
     summary_output: str | Path,
 ) -> None:
+    """The first-order prediction against real fine-tuning on the validation subsets (full_training's chunks):
+    one row per subset, task and kind of error -> ``output``; their medians and the score Spearman
+    -> ``summary_output``."""
     estimator = SubsetEstimator(bench, policy_path, feature_paths)
     estimated = pd.concat([read_csv(p, SUBSET_COLUMNS) for p in estimate_chunks]).set_index(["subset_id", "task"])
     actual = pd.concat([read_csv(p, SUBSET_COLUMNS) for p in full_chunks]).set_index(["subset_id", "task"])

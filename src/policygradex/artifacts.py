@@ -17,6 +17,26 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: What a run builds for a benchmark (``make demo``), the evidence of the method's claims (``make evidence``, and
+#: a bare ``snakemake``), and what really fine-tuning every subset adds (``full_training.enabled``). The Snakefile
+#: and the Makefile (``policygradex targets``) read these lists; nothing else keeps a copy.
+CORE_TARGETS = ["meta/policy.pt", "affinity.csv", "clusters.csv", "evaluation.csv", "hessian.csv", "report.html"]
+EVIDENCE_TARGETS = ["approx_error.json", "comparison.csv"]
+FULL_TRAINING_TARGETS = ["affinity_full.csv", "speedup.json"]
+
+#: The baseline groupings of the comparison: these, ``random_<r>`` for r < compare.random_seeds, and
+#: ``full_training`` (the affinity of really fine-tuned subsets) when full_training.enabled.
+FIXED_BASELINES = ["single_finetuned", "per_task", "grad_similarity"]
+#: Every name a baseline can have (the Snakefile's {baseline} wildcard).
+BASELINE_PATTERN = "|".join([*FIXED_BASELINES, "full_training", r"random_\d+"])
+
+
+def targets(name: str, full_training: bool, evidence: bool) -> list[str]:
+    """The paths under results/ that build benchmark ``name``: its core, with ``evidence`` the evidence too
+    (and full training's outputs when ``full_training``: it is enabled for the benchmark)."""
+    files = CORE_TARGETS + (EVIDENCE_TARGETS + (FULL_TRAINING_TARGETS if full_training else []) if evidence else [])
+    return [f"results/{name}/{f}" for f in files]
+
 
 @dataclass(frozen=True)
 class Artifact:

@@ -17,14 +17,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from policygradex.artifacts import FEATURE_KEYS
+from policygradex.artifacts import FEATURE_KEYS, FIXED_BASELINES
 from policygradex.clustering import cluster, relabel
 from policygradex.config import Benchmark, task_names
 from policygradex.io import read_affinity, read_npz, write_csv
 
 
 def baseline_methods(bench: Benchmark) -> list[str]:
-    methods = ["single_finetuned", "per_task", "grad_similarity"]
+    """The names of the benchmark's baseline groupings (artifacts.FIXED_BASELINES, its random partitions, and
+    full training's grouping when it is enabled)."""
+    methods = list(FIXED_BASELINES)
     methods += [f"random_{r}" for r in range(bench["compare"]["random_seeds"])]
     if bench["full_training"]["enabled"]:
         methods.append("full_training")

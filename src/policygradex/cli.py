@@ -281,6 +281,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="artifact files (a missing one: its entry)")
     p.add_argument("--list", action="store_true", help="print every artifact as a markdown table")
+
+    p = sub.add_parser(
+        "targets",
+        help="the files that build a benchmark (what `make demo` and `make evidence` ask Snakemake for)",
+        description="Print the paths under results/ that build BENCHMARK: the core artifacts (meta-policy,"
+        " affinity, clusters, evaluation, Hessian, report), with --evidence also the evidence of the method's claims"
+        " (approx_error.json, comparison.csv, and affinity_full.csv and speedup.json when full_training.enabled).",
+        epilog="e.g. snakemake --cores 2 $(policygradex targets pointmass --evidence)",
+    )
+    p.add_argument("benchmark", help="a key of config.benchmarks")
+    p.add_argument("--evidence", action="store_true", help="add the evidence targets")
+    p.add_argument("--config", default="config.yaml", help="workflow config file (default: %(default)s)")
     return parser
 
 
@@ -292,10 +304,24 @@ def _describe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _targets(args: argparse.Namespace) -> int:
+    try:
+        bench = benchmark(load_config(args.config), args.benchmark)
+    except ConfigError as err:
+        print(f"policygradex targets: error: {err}", file=sys.stderr)
+        return 2
+    print(" ".join(artifacts.targets(args.benchmark, bench["full_training"]["enabled"], args.evidence)))
+    return 0
+
+
+#: Sub-commands that are no stage of the workflow (they run no rule and take no settings).
+TOOLS: dict[str, Callable[[argparse.Namespace], int]] = {"describe": _describe, "targets": _targets}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.stage == "describe":
-        return _describe(args)
+    if args.stage in TOOLS:
+        return TOOLS[args.stage](args)
     set_threads(args.threads)
     try:
         args.func(_settings(args), args)

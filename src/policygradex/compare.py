@@ -63,6 +63,8 @@ def plot_comparison(table: pd.DataFrame, path: str | Path) -> None:
 
 
 def run(evaluations: Sequence[str | Path], output: str | Path, plot: str | Path) -> None:
+    """Pool every method's evaluation.csv into the comparison table (mean return per method, gain over single) and
+    its bar plot."""
     frames = pd.concat([read_csv(p, EVALUATION_COLUMNS) for p in evaluations], ignore_index=True)
     table = comparison_table(frames)
     write_csv(table, output)

@@ -25,6 +25,8 @@ def run(
     output: str | Path,
     timing: str | Path | None = None,
 ) -> None:
+    """Score every task of each subset of chunk ``chunk`` under theta* + dtheta_S (estimator.SubsetEstimator) ->
+    ``output`` rows ``subset_id,subset,task,score``; seconds and environment steps -> ``timing``."""
     clock = Stopwatch()
     cfg = bench["estimate"]
     subsets = chunk_subsets(bench, cfg["num_subsets"], cfg["num_chunks"], chunk)

@@ -75,6 +75,8 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
 def run(
     bench: Benchmark, policy_path: str | Path, task: str, output: str | Path, timing: str | Path | None = None
 ) -> None:
+    """Roll out theta* on ``task`` and write its projected per-sample gradients, advantages and held-out split
+    (:func:`compute_features`) -> ``output``; seconds and environment steps -> ``timing``."""
     clock = Stopwatch()
     features = compute_features(bench, policy_path, task)
     write_npz(output, **features)

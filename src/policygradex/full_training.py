@@ -53,6 +53,8 @@ def run(
     deltas_output: str | Path,
     timing: str | Path | None = None,
 ) -> None:
+    """Really fine-tune theta* on each subset of chunk ``chunk`` (the ground truth of the estimate) and score its
+    tasks -> ``output`` (as estimate's rows) and each subset's theta_finetuned - theta* -> ``deltas_output``."""
     subsets = chunk_subsets(bench, full_training_subsets(bench), full_training_chunks(bench), chunk)
     estimator = SubsetEstimator(bench, policy_path, feature_paths)
     # Resumable at subset granularity: what is done so far is kept beside the output after every subset.

@@ -230,6 +230,8 @@ def run(
     output: str | Path,
     plot: str | Path,
 ) -> None:
+    """Hessian trace, train and test loss, observed gap and bound of theta* and every group policy -> ``output``
+    (one row per policy) and ``plot``."""
     names = task_names(bench)
     clusters = read_clusters(clusters_path, names)
     seed = bench["seed"] + 20_000

@@ -9,6 +9,8 @@ from policygradex.training import train_policy
 
 
 def run(bench: Benchmark, output: str | Path, log_csv: str | Path) -> None:
+    """Train one policy on all the benchmark's tasks with its trainer -> theta* at ``output``, its curve at
+    ``log_csv``."""
     train_policy(
         bench,
         range(len(bench["tasks"])),

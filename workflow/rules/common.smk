@@ -10,7 +10,7 @@ from snakemake.settings.types import DeploymentMethod
 SRC = Path(workflow.basedir).parent / "src"
 sys.path.insert(0, str(SRC))  # the workflow always uses this checkout's package
 
-from policygradex.artifacts import unknown_path_regex, unknown_target_message
+from policygradex.artifacts import BASELINE_PATTERN, targets, unknown_path_regex, unknown_target_message
 from policygradex.config import (
     ConfigError,
     benchmark,
@@ -47,22 +47,14 @@ wildcard_constraints:
     task=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     chunk=r"\d+",
     group=r"\d+",
-    baseline=r"single_finetuned|per_task|grad_similarity|full_training|random_\d+",
-
-
-CORE = ["meta/policy.pt", "affinity.csv", "clusters.csv", "evaluation.csv", "hessian.csv", "report.html"]
-EVIDENCE = ["approx_error.json", "comparison.csv"]
-FULL_TRAINING = ["affinity_full.csv", "speedup.json"]
+    baseline=BASELINE_PATTERN,
 
 
 def artifacts(name):
     """Every stage's user-facing output for benchmark `name`, with the evidence of the method's claims
-    (rule all; the Makefile's demo and evidence targets list the same files). Requesting them all also
+    (rule all; the Makefile asks `policygradex targets` for the same lists). Requesting them all also
     rebuilds any of them that was deleted, and then everything downstream of it."""
-    files = CORE + EVIDENCE
-    if config["benchmarks"][name]["full_training"]["enabled"]:
-        files = files + FULL_TRAINING
-    return [f"results/{name}/{f}" for f in files]
+    return targets(name, config["benchmarks"][name]["full_training"]["enabled"], evidence=True)
 
 
 def bench(wildcards):
