@@ -171,12 +171,14 @@ def ci95(values: pd.Series) -> float:
 
 def comparison_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per method of comparison.csv, over the seeds (rows of claims.csv): the mean return with its 95% interval,
-    and PolicyGradEx's gain over the method, the mean of the per-seed gains with their 95% interval."""
+    and PolicyGradEx's gain over the method: the mean of the per-seed gains in percent with their 95% interval,
+    and in return (``difference``), which stays meaningful where a method's mean return is near 0."""
     seeds = table[pd.to_numeric(table["seed"], errors="coerce").notna()]
     rows = []
     for method in [c.removeprefix("return_") for c in seeds.columns if c.startswith("return_")]:
         returns = seeds[f"return_{method}"].astype(float)
         gains = gain_pct(seeds["return_policygradex"].astype(float), returns)
+        differences = seeds["return_policygradex"].astype(float) - returns
         rows.append({
             "method": method,
             "seeds": " ".join(str(int(s)) for s in seeds["seed"].astype(float)),
@@ -185,6 +187,8 @@ def comparison_summary(table: pd.DataFrame) -> pd.DataFrame:
             "return_ci95": ci95(returns),
             "gain_pct": gains.mean() if method != "policygradex" else float("nan"),
             "gain_ci95": ci95(gains) if method != "policygradex" else float("nan"),
+            "difference": differences.mean() if method != "policygradex" else float("nan"),
+            "difference_ci95": ci95(differences) if method != "policygradex" else float("nan"),
         })  # fmt: skip
     return pd.DataFrame(rows)
 
