@@ -95,6 +95,23 @@ def load_bench(benchmark: str, preset: str, overrides: list[str] = (), seed: int
     return validate_config(config)["benchmarks"][benchmark]
 
 
+def run_benchmark(run: Path) -> tuple[str, dict]:
+    """The name and settings of the one benchmark of a finished run folder (a :func:`run_workflow` workdir),
+    validated with this checkout's defaults."""
+    from policygradex.config import validate_config  # here, as in load_bench
+
+    config = validate_config(yaml.safe_load((run / "config.yaml").read_text()), cross_checks=False)
+    (name, bench), *others = config["benchmarks"].items()
+    if others:
+        raise SystemExit(f"{run}/config.yaml: expected one benchmark, found {[name] + [o[0] for o in others]}")
+    return name, bench
+
+
+def run_label(run: Path) -> str:
+    """A run folder as rows name it: relative to the repository when it lies inside."""
+    return str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run)
+
+
 def commit() -> str:
     """The checkout's short commit hash, ``+dirty`` when the package, workflow or config differ from it."""
     git = ["git", "-C", str(ROOT)]

@@ -28,18 +28,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import commit, markdown_table  # noqa: E402
+from claims import commit, markdown_table, run_benchmark, run_label  # noqa: E402
 
 from policygradex.artifacts import FEATURE_KEYS  # noqa: E402
 from policygradex.baselines import gradient_similarity, mean_policy_gradient  # noqa: E402
 from policygradex.clustering import cluster  # noqa: E402
-from policygradex.config import task_names, validate_config  # noqa: E402
+from policygradex.config import task_names  # noqa: E402
 from policygradex.io import read_affinity, read_npz, read_subset_scores  # noqa: E402
 from policygradex.subsets import subset_affinity  # noqa: E402
 from policygradex.trust import adjusted_rand, row_spearman  # noqa: E402
@@ -55,8 +54,7 @@ def linear_affinity(grads: np.ndarray, members: np.ndarray) -> np.ndarray:
 
 
 def measure(run: Path) -> dict:
-    config = validate_config(yaml.safe_load((run / "config.yaml").read_text()), cross_checks=False)
-    (name, bench), *_ = config["benchmarks"].items()
+    name, bench = run_benchmark(run)
     results = run / "results" / name
     names = task_names(bench)
     grads = np.array([mean_policy_gradient(read_npz(results / "features" / f"{t}.npz", FEATURE_KEYS)) for t in names])
@@ -66,7 +64,7 @@ def measure(run: Path) -> dict:
     k = int(json.loads((results / "cluster_quality.json").read_text())["k"])
     method = bench["cluster"]["method"]
     return {
-        "run": str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run),
+        "run": run_label(run),
         "benchmark": name,
         "seed": bench["seed"],
         "score": bench["estimate"]["score"],

@@ -20,6 +20,7 @@ One row per run, written to fit.csv / fit.json with the commit; a markdown table
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import time
 from pathlib import Path
@@ -27,16 +28,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import yaml
 from sklearn.metrics import adjusted_rand_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import commit, markdown_table, write_rows  # noqa: E402
+from claims import commit, markdown_table, run_benchmark, run_label, write_rows  # noqa: E402
 
 from policygradex.clustering import partition, similarity  # noqa: E402
-from policygradex.config import planted_groups, task_names, validate_config  # noqa: E402
+from policygradex.config import planted_groups, task_names  # noqa: E402
 from policygradex.estimator import SubsetEstimator  # noqa: E402
 from policygradex.subsets import draw_subsets, subset_affinity  # noqa: E402
 from policygradex.trust import row_spearman  # noqa: E402
@@ -47,19 +47,15 @@ TABLE = ["run", "benchmark", "score", "subsets", "cosine_median", "cosine_min", 
          "estimate_cpu_s_newton_step", "estimate_speedup", "commit"]  # fmt: skip
 
 
-def run_bench(run: Path) -> tuple[str, dict]:
-    """The (only) benchmark of a run folder's config, validated with this checkout's defaults."""
-    config = validate_config(yaml.safe_load((run / "config.yaml").read_text()), cross_checks=False)
-    (name, bench), *others = config["benchmarks"].items()
-    if others:
-        raise SystemExit(f"{run}/config.yaml: expected one benchmark, found {[name] + [o[0] for o in others]}")
-    return name, bench
-
-
-def fit_and_score(estimator: SubsetEstimator, fit: str, subsets: list[tuple[int, ...]]) -> dict:
-    """dtheta_S and the scores of every subset with ``estimate.fit: fit``, and the CPU seconds of each part."""
-    estimator.cfg["fit"] = fit
-    estimator._moments = None  # newton_step's per-task moments are part of its cost
+def fit_and_score(run: Path, name: str, bench: dict, fit: str, subsets: list[tuple[int, ...]]) -> dict:
+    """dtheta_S and the scores of every subset with ``estimate.fit: fit``, and the CPU seconds of each part (a
+    fresh estimator per fit, so that newton_step's per-task moments count in its cost)."""
+    bench = copy.deepcopy(bench)
+    bench["estimate"]["fit"] = fit
+    results = run / "results" / name
+    estimator = SubsetEstimator(
+        bench, results / "meta" / "policy.pt", [results / "features" / f"{t}.npz" for t in task_names(bench)]
+    )
     n = len(estimator.names)
     scores, members, deltas = np.full((len(subsets), n), np.nan), np.zeros((len(subsets), n), bool), []
     fit_seconds = score_seconds = 0.0
@@ -76,33 +72,30 @@ def fit_and_score(estimator: SubsetEstimator, fit: str, subsets: list[tuple[int,
     return {
         "affinity": subset_affinity(scores, members),
         "deltas": torch.stack(deltas),
+        "projection_dim": estimator.projection.dim,
         "fit_cpu_s": fit_seconds / len(subsets),
         "estimate_cpu_s": (fit_seconds + score_seconds) / len(subsets),
     }
 
 
 def measure(run: Path, num_subsets: int | None) -> dict:
-    name, bench = run_bench(run)
-    results = run / "results" / name
-    estimator = SubsetEstimator(
-        bench, results / "meta" / "policy.pt", [results / "features" / f"{t}.npz" for t in task_names(bench)]
-    )
+    name, bench = run_benchmark(run)
     cfg = bench["estimate"]
     count = num_subsets or cfg["num_subsets"]
     subsets = draw_subsets(len(bench["tasks"]), cfg["subset_size"], count, bench["seed"])
     torch.set_num_threads(1)  # CPU seconds of one thread, comparable between the two fits
-    found = {fit: fit_and_score(estimator, fit, subsets) for fit in FITS}
+    found = {fit: fit_and_score(run, name, bench, fit, subsets) for fit in FITS}
     a, b = (found[fit]["deltas"] for fit in FITS)
     cosine = torch.nn.functional.cosine_similarity(a, b, dim=1).numpy()
     planted = planted_groups(bench)
     k = len(set(planted)) if planted else bench["cluster"]["k"]  # the planted k; else the config's, an integer
     labels = {fit: partition(similarity(found[fit]["affinity"]), int(k), bench["cluster"]["method"]) for fit in FITS}
     row = {
-        "run": str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run),
+        "run": run_label(run),
         "benchmark": name,
         "score": cfg["score"],
         "subsets": count,
-        "projection_dim": estimator.projection.dim,
+        "projection_dim": found["logistic"]["projection_dim"],
         "cosine_median": float(np.median(cosine)),
         "cosine_min": float(cosine.min()),
         "row_spearman": row_spearman(found["logistic"]["affinity"], found["newton_step"]["affinity"]),

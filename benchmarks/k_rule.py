@@ -19,25 +19,23 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from sklearn.metrics import adjusted_rand_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import commit, markdown_table  # noqa: E402
+from claims import commit, markdown_table, run_benchmark, run_label  # noqa: E402
 
 from policygradex.clustering import partition, similarity  # noqa: E402
-from policygradex.config import planted_groups, task_names, validate_config  # noqa: E402
+from policygradex.config import planted_groups, task_names  # noqa: E402
 from policygradex.io import read_subset_scores  # noqa: E402
 from policygradex.subsets import subset_affinity  # noqa: E402
 from policygradex.trust import TrustSettings, assess  # noqa: E402
 
 
 def judge_run(run: Path) -> list[dict]:
-    config = validate_config(yaml.safe_load((run / "config.yaml").read_text()), cross_checks=False)
-    (name, bench), *_ = config["benchmarks"].items()
+    name, bench = run_benchmark(run)
     chunks = sorted((run / "results" / name / "subsets").glob("chunk_*.csv"))
     scores, members = read_subset_scores(chunks, task_names(bench))
     cfg = bench["cluster"]
@@ -55,7 +53,7 @@ def judge_run(run: Path) -> list[dict]:
     sim = similarity(affinity)
     return [
         {
-            "run": str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run),
+            "run": run_label(run),
             "benchmark": name,
             "seed": bench["seed"],
             "num_subsets": len(scores),

@@ -34,7 +34,9 @@ BASELINE_PATTERN = "|".join([*FIXED_BASELINES, "full_training", r"random_\d+"])
 def targets(name: str, full_training: bool, evidence: bool) -> list[str]:
     """The paths under results/ that build benchmark ``name``: its core, with ``evidence`` the evidence too
     (and full training's outputs when ``full_training``: it is enabled for the benchmark)."""
-    files = CORE_TARGETS + (EVIDENCE_TARGETS + (FULL_TRAINING_TARGETS if full_training else []) if evidence else [])
+    files = list(CORE_TARGETS)
+    if evidence:
+        files += EVIDENCE_TARGETS + (FULL_TRAINING_TARGETS if full_training else [])
     return [f"results/{name}/{f}" for f in files]
 
 

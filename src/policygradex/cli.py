@@ -305,11 +305,7 @@ def _describe(args: argparse.Namespace) -> int:
 
 
 def _targets(args: argparse.Namespace) -> int:
-    try:
-        bench = benchmark(load_config(args.config), args.benchmark)
-    except ConfigError as err:
-        print(f"policygradex targets: error: {err}", file=sys.stderr)
-        return 2
+    bench = benchmark(load_config(args.config), args.benchmark)
     print(" ".join(artifacts.targets(args.benchmark, bench["full_training"]["enabled"], args.evidence)))
     return 0
 
@@ -320,10 +316,10 @@ TOOLS: dict[str, Callable[[argparse.Namespace], int]] = {"describe": _describe, 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.stage in TOOLS:
-        return TOOLS[args.stage](args)
-    set_threads(args.threads)
     try:
+        if args.stage in TOOLS:
+            return TOOLS[args.stage](args)
+        set_threads(args.threads)
         args.func(_settings(args), args)
     except (ConfigError, ArtifactError) as err:
         print(f"policygradex {args.stage}: error: {err}", file=sys.stderr)
