@@ -1,13 +1,19 @@
 import importlib
+import inspect
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
+from policygradex import stages
 from policygradex.cli import build_parser, main
 from tests.conftest import tiny_config
+
+ROOT = Path(__file__).resolve().parents[1]
 
 #: Each stage and an input only it takes: its help must teach what the stage does and what it reads.
 STAGES = {
@@ -31,6 +37,34 @@ def test_every_stage_has_a_help_that_teaches(stage, own_flag, capsys):
     module = importlib.import_module(f"policygradex.{stage}")
     assert " ".join(module.__doc__.split("\n\n")[0].split()) in out  # the stage's docstring, its first paragraph
     assert own_flag in out
+
+
+@pytest.mark.parametrize("stage", stages.STAGES, ids=lambda stage: stage.name)
+def test_each_stage_runs_with_exactly_its_contract(stage):
+    """The contract is the stage's ``run()``: one keyword per declared argument, the optional ones defaulted, so
+    the command line derived from it can call every stage the same way."""
+    parameters = inspect.signature(importlib.import_module(f"policygradex.{stage.name}").run).parameters
+    assert list(parameters)[0] == "bench"
+    assert set(parameters) - {"bench"} == {argument.name for argument in stage.arguments}
+    for argument in stage.arguments:
+        has_default = parameters[argument.name].default is not inspect.Parameter.empty
+        assert has_default == (not argument.required), f"{stage.name}.run({argument.name}) vs its contract"
+
+
+def test_rules_pass_what_each_stage_declares():
+    """Every `policygradex <stage>` command in the rule files passes each required argument of the stage's contract
+    and nothing it does not declare (a renamed option fails here, not in a job log)."""
+    common = {"--benchmark", "--settings", "--threads"}
+    calls = []
+    for path in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        for match in re.finditer(r"-m policygradex (\w+)(.*?)(?:> \{log\}|\| tee \{log\})", path.read_text(), re.S):
+            stage, flags = stages.BY_NAME[match[1]], set(re.findall(r"(--[a-z-]+)", match[2]))
+            declared = {argument.flag for argument in stage.arguments}
+            required = {argument.flag for argument in stage.arguments if argument.required}
+            assert flags - common <= declared, f"{path.name}: {stage.name} is passed {flags - common - declared}"
+            assert required <= flags, f"{path.name}: {stage.name} misses {required - flags}"
+            calls.append(stage.name)
+    assert set(calls) == set(stages.BY_NAME), "a stage no rule runs, or a rule running no stage"
 
 
 def test_module_entry_point_prints_help():

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from policygradex.config import Benchmark, task_names
 from policygradex.io import ArtifactError, read_scores, score_matrices, write_csv
 from policygradex.subsets import subset_affinity
 
@@ -28,6 +29,6 @@ def affinity_matrix(scores: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(t, index=list(names), columns=list(names))
 
 
-def run(names: Sequence[str], chunk_paths: Sequence[str | Path], output: str | Path) -> None:
+def run(bench: Benchmark, chunks: Sequence[str | Path], output: str | Path) -> None:
     """Average the estimate's subset scores (its chunk CSVs) into affinity.csv."""
-    write_csv(affinity_matrix(read_scores(chunk_paths), names), output, index=True)
+    write_csv(affinity_matrix(read_scores(chunks), task_names(bench)), output, index=True)

@@ -86,18 +86,18 @@ def summarise(errors: pd.DataFrame) -> dict:
 
 def run(
     bench: Benchmark,
-    policy_path: str | Path,
-    feature_paths: Sequence[str | Path],
+    policy: str | Path,
+    features: Sequence[str | Path],
     estimate_chunks: Sequence[str | Path],
     full_chunks: Sequence[str | Path],
     full_deltas: Sequence[str | Path],
     output: str | Path,
-    summary_output: str | Path,
+    summary: str | Path,
 ) -> None:
     """The first-order prediction against real fine-tuning on the validation subsets (full_training's chunks):
     one row per subset, task and kind of error -> ``output``; their medians and the score Spearman
-    -> ``summary_output``."""
-    estimator = SubsetEstimator(bench, policy_path, feature_paths)
+    -> ``summary``."""
+    estimator = SubsetEstimator(bench, policy, features)
     estimated = pd.concat([read_csv(p, SUBSET_COLUMNS) for p in estimate_chunks]).set_index(["subset_id", "task"])
     actual = pd.concat([read_csv(p, SUBSET_COLUMNS) for p in full_chunks]).set_index(["subset_id", "task"])
     deltas: dict[int, np.ndarray] = {}
@@ -120,6 +120,6 @@ def run(
             rows.append((subset_id, label, name, "score", est, act, abs(est - act) / max(abs(act), 1e-12)))
     errors = pd.DataFrame(rows, columns=ERROR_COLUMNS)
     write_csv(errors, output)
-    summary = summarise(errors)
-    write_json(summary, summary_output)
-    print(f"approx_error: {summary}")
+    medians = summarise(errors)
+    write_json(medians, summary)
+    print(f"approx_error: {medians}")

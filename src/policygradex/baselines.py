@@ -20,7 +20,7 @@ import pandas as pd
 from policygradex.artifacts import FEATURE_KEYS, FIXED_BASELINES
 from policygradex.clustering import cluster, relabel
 from policygradex.config import Benchmark, task_names
-from policygradex.io import read_affinity, read_npz, write_csv
+from policygradex.io import read_affinity, read_chosen_k, read_npz, write_csv
 
 
 def baseline_methods(bench: Benchmark) -> list[str]:
@@ -75,11 +75,12 @@ def grouping(
 def run(
     bench: Benchmark,
     baseline: str,
-    k: int,
-    feature_paths: Sequence[str | Path],
-    affinity_full: str | Path | None,
+    quality: str | Path,
     output: str | Path,
+    features: Sequence[str | Path] = (),
+    affinity_full: str | Path | None = None,
 ) -> None:
-    """Write the ``baseline`` grouping at k groups as a clusters.csv (``task,group``)."""
-    labels = grouping(bench, baseline, k, feature_paths, affinity_full)
+    """Write the ``baseline`` grouping at the k of ``quality`` (cluster_quality.json: PolicyGradEx's) as a
+    clusters.csv (``task,group``)."""
+    labels = grouping(bench, baseline, read_chosen_k(quality), features, affinity_full)
     write_csv(pd.DataFrame({"task": task_names(bench), "group": labels}), output)

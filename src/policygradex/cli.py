@@ -12,43 +12,16 @@ import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 from pathlib import Path
 
-from policygradex import (
-    affinity,
-    approx_error,
-    artifacts,
-    baselines,
-    cluster,
-    compare,
-    estimate,
-    evaluate,
-    features,
-    finetune,
-    full_training,
-    hessian,
-    meta_train,
-    report,
-    speedup,
-)
-from policygradex.config import (
-    Benchmark,
-    ConfigError,
-    benchmark,
-    load_config,
-    planted_groups,
-    task_names,
-    validate_config,
-)
-from policygradex.io import ArtifactError, read_chosen_k
+from policygradex import artifacts
+from policygradex.config import Benchmark, ConfigError, benchmark, load_config, validate_config
+from policygradex.io import ArtifactError
+from policygradex.stages import BY_NAME, STAGES, Stage
 from policygradex.training import set_threads
 
 EPILOG = """The whole pipeline runs with Snakemake: `snakemake --cores 2 results/pointmass/report.html`.
 Outputs live under results/{benchmark}/; see README.md for what each file holds."""
-
-
-TIMING_HELP = "JSON file to write the stage's compute seconds to (read by speedup)"
 
 
 def _settings(args: argparse.Namespace) -> Benchmark:
@@ -64,84 +37,46 @@ def _settings(args: argparse.Namespace) -> Benchmark:
     return benchmark(load_config(args.config), args.benchmark)
 
 
-def _stage(
-    sub: argparse._SubParsersAction, name: str, help_text: str, func: Callable[..., None]
-) -> argparse.ArgumentParser:
-    doc = importlib.import_module(f"policygradex.{name}").__doc__ or help_text
+def _add_stage(sub: argparse._SubParsersAction, stage: Stage) -> None:
+    """The sub-command of ``stage``, from its contract: the module's docstring as description, then its inputs,
+    outputs and options in their own groups of ``--help``."""
+    doc = importlib.import_module(f"policygradex.{stage.name}").__doc__ or stage.summary
     parser = sub.add_parser(
-        name, help=help_text, description=doc, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+        stage.name,
+        help=stage.summary,
+        description=doc,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--benchmark", required=True, help="benchmark name: a key of config.benchmarks")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--config", default="config.yaml", help="workflow config file (default: %(default)s)")
     source.add_argument("--settings", help="the benchmark's settings as JSON (passed by the Snakemake rules)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default: %(default)s)")
-    parser.set_defaults(func=func)
-    return parser
+    for title, arguments in (("inputs", stage.inputs), ("outputs", stage.outputs), ("stage options", stage.options)):
+        group = parser.add_argument_group(title) if arguments else None
+        for argument in arguments:
+            group.add_argument(
+                argument.flag,
+                dest=argument.name,
+                required=argument.required,
+                type=argument.type,
+                nargs=("+" if argument.required else "*") if argument.many else None,
+                default=argument.default,
+                help=argument.help,
+            )
 
 
-def _meta_train(b: Benchmark, a: argparse.Namespace) -> None:
-    meta_train.run(b, a.output, a.log_csv)
-
-
-def _features(b: Benchmark, a: argparse.Namespace) -> None:
-    features.run(b, a.policy, a.task, a.output, a.timing)
-
-
-def _estimate(b: Benchmark, a: argparse.Namespace) -> None:
-    estimate.run(b, a.policy, a.features, a.chunk, a.output, a.timing)
-
-
-def _affinity(b: Benchmark, a: argparse.Namespace) -> None:
-    affinity.run(task_names(b), a.chunks, a.output)
-
-
-def _cluster(b: Benchmark, a: argparse.Namespace) -> None:
-    cluster.run(
-        task_names(b), planted_groups(b), b["cluster"], b["seed"], a.affinity, a.chunks, a.features, a.output, a.quality
-    )
-
-
-def _finetune(b: Benchmark, a: argparse.Namespace) -> None:
-    finetune.run(b, a.policy, a.clusters, a.group, a.output, a.log_csv, a.total_steps)
-
-
-def _evaluate(b: Benchmark, a: argparse.Namespace) -> None:
-    evaluate.run(b, a.clusters, a.group_policies, a.output, a.method, a.policy)
-
-
-def _report(b: Benchmark, a: argparse.Namespace) -> None:
-    report.run(b, a.benchmark, report.ReportFiles(**{f.name: getattr(a, f.name) for f in fields(report.ReportFiles)}))
-
-
-def _full_training(b: Benchmark, a: argparse.Namespace) -> None:
-    full_training.run(b, a.policy, a.features, a.chunk, a.output, a.deltas, a.timing)
-
-
-def _approx_error(b: Benchmark, a: argparse.Namespace) -> None:
-    approx_error.run(b, a.policy, a.features, a.estimate_chunks, a.full_chunks, a.full_deltas, a.output, a.summary)
-
-
-def _speedup(b: Benchmark, a: argparse.Namespace) -> None:
-    speedup.run(
-        b, a.feature_timings, a.estimate_timings, a.full_timings, a.meta_log, a.estimate_chunks, a.affinity_full,
-        read_chosen_k(a.quality), a.output,
-    )  # fmt: skip
-
-
-def _baselines(b: Benchmark, a: argparse.Namespace) -> None:
-    baselines.run(b, a.baseline, read_chosen_k(a.quality), a.features or [], a.affinity_full, a.output)
-
-
-def _compare(b: Benchmark, a: argparse.Namespace) -> None:
-    compare.run(a.evaluations, a.output, a.plot)
-
-
-def _hessian(b: Benchmark, a: argparse.Namespace) -> None:
-    hessian.run(b, a.policy, a.clusters, a.group_policies, a.output, a.plot)
+def _run_stage(args: argparse.Namespace) -> None:
+    """Call the stage's ``run(bench, **arguments)`` with the arguments its contract declares."""
+    stage = BY_NAME[args.stage]
+    module = importlib.import_module(f"policygradex.{stage.name}")
+    module.run(_settings(args), **{argument.name: getattr(args, argument.name) for argument in stage.arguments})
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``policygradex`` command line: one sub-command per stage (from :data:`policygradex.stages.STAGES`), and
+    the tools ``describe`` and ``targets``."""
     parser = argparse.ArgumentParser(
         prog="policygradex",
         description="PolicyGradEx: estimate which RL tasks to train together from the gradients of one "
@@ -149,128 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
-
-    p = _stage(
-        sub,
-        "meta_train",
-        "1. multitask RL (the config's trainer: PPO or SAC) on all tasks -> meta/policy.pt",
-        _meta_train,
-    )
-    p.add_argument("--output", required=True, help="policy file to write (policy.pt)")
-    p.add_argument("--log-csv", required=True, help="training curve to write (train_log.csv)")
-
-    p = _stage(sub, "features", "2. projected per-sample gradients of one task -> features/{task}.npz", _features)
-    p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
-    p.add_argument("--task", required=True, help="task name")
-    p.add_argument("--output", required=True)
-    p.add_argument("--timing", help=TIMING_HELP)
-
-    p = _stage(sub, "estimate", "3. first-order estimates for one chunk of subsets -> subsets/chunk_{c}.csv", _estimate)
-    p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
-    p.add_argument("--features", nargs="+", required=True, help="every task's features npz, in config order")
-    p.add_argument("--chunk", type=int, required=True, help="chunk index 0..num_chunks-1")
-    p.add_argument("--output", required=True)
-    p.add_argument("--timing", help=TIMING_HELP)
-
-    p = _stage(sub, "affinity", "4. task-affinity matrix from the subset scores -> affinity.csv", _affinity)
-    p.add_argument("--chunks", nargs="+", required=True, help="every subsets/chunk_{c}.csv")
-    p.add_argument("--output", required=True)
-
-    p = _stage(
-        sub, "cluster", "5. k groups of high affinity and the trust verdict -> clusters.csv, cluster_quality.json",
-        _cluster,
-    )  # fmt: skip
-    p.add_argument("--affinity", required=True)
-    p.add_argument("--chunks", nargs="+", required=True, help="every subsets/chunk_{c}.csv (split-half reliability)")
-    p.add_argument("--features", nargs="+", required=True, help="every task's features npz (gradient consistency)")
-    p.add_argument("--output", required=True, help="clusters.csv to write (task,group[,planted])")
-    p.add_argument("--quality", required=True, help="cluster_quality.json to write (k, reliability, verdict, ...)")
-
-    p = _stage(sub, "finetune", "6. fine-tune theta* on one group's tasks -> groups/{group}/policy.pt", _finetune)
-    p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
-    p.add_argument("--clusters", required=True)
-    p.add_argument("--group", type=int, required=True)
-    p.add_argument("--output", required=True)
-    p.add_argument("--log-csv", required=True)
-    p.add_argument("--total-steps", type=int, help="training steps (default: the config's finetune.total_steps)")
-
-    p = _stage(sub, "evaluate", "7. returns and success of the group policies and theta* -> evaluation.csv", _evaluate)
-    p.add_argument("--policy", help="meta-policy theta*: also evaluated on every task, as method 'single'")
-    p.add_argument("--clusters", required=True)
-    p.add_argument("--group-policies", nargs="+", required=True, help="groups/{group}/policy.pt for group 0, 1, ...")
-    p.add_argument("--method", default="policygradex", help="method name of the group policies' rows")
-    p.add_argument("--output", required=True)
-
-    p = _stage(sub, "report", "8. plots and an HTML summary -> report.html", _report)
-    p.add_argument("--affinity", required=True)
-    p.add_argument("--clusters", required=True)
-    p.add_argument("--quality", required=True)
-    p.add_argument("--evaluation", required=True)
-    p.add_argument("--hessian", required=True, help="hessian.csv (its plot is read from the plots folder)")
-    p.add_argument("--features", nargs="+", required=True, help="features/{task}.npz of every task, in config order")
-    p.add_argument("--plots-dir", required=True)
-    p.add_argument("--output", required=True)
-    p.add_argument(
-        "--train-logs", nargs="*", default=[], help="meta/train_log.csv, then groups/{group}/train_log.csv in order"
-    )
-
-    p = _stage(
-        sub,
-        "full_training",
-        "ground truth: real fine-tuning (the trainer) of one chunk of subsets -> full_training/chunk_{c}.csv",
-        _full_training,
-    )
-    p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
-    p.add_argument("--features", nargs="+", required=True, help="every task's features npz, in config order")
-    p.add_argument("--chunk", type=int, required=True)
-    p.add_argument("--output", required=True, help="scores CSV (as estimate's)")
-    p.add_argument("--deltas", required=True, help="npz of theta_finetuned - theta* per subset")
-    p.add_argument("--timing", help=TIMING_HELP)
-
-    p = _stage(
-        sub, "approx_error", "first-order error against real fine-tuning -> approx_error.csv/.json", _approx_error
-    )
-    p.add_argument("--policy", required=True)
-    p.add_argument("--features", nargs="+", required=True)
-    p.add_argument("--estimate-chunks", nargs="+", required=True, help="subsets/chunk_{c}.csv")
-    p.add_argument("--full-chunks", nargs="+", required=True, help="full_training/chunk_{c}.csv")
-    p.add_argument("--full-deltas", nargs="+", required=True, help="full_training/chunk_{c}.npz")
-    p.add_argument("--output", required=True)
-    p.add_argument("--summary", required=True)
-
-    p = _stage(sub, "speedup", "seconds of estimation vs full training, agreement -> speedup.json", _speedup)
-    p.add_argument("--feature-timings", nargs="+", required=True)
-    p.add_argument("--estimate-timings", nargs="+", required=True)
-    p.add_argument("--full-timings", nargs="+", required=True)
-    p.add_argument("--meta-log", required=True, help="meta/train_log.csv")
-    p.add_argument(
-        "--estimate-chunks", nargs="+", required=True,
-        help="subsets/chunk_{c}.csv (the estimated affinity over the subsets full training fine-tuned)",
-    )  # fmt: skip
-    p.add_argument("--affinity-full", required=True)
-    p.add_argument("--quality", required=True, help="cluster_quality.json (the k both affinities are clustered at)")
-    p.add_argument("--output", required=True)
-
-    p = _stage(sub, "baselines", "a baseline grouping -> baselines/{baseline}/clusters.csv", _baselines)
-    p.add_argument(
-        "--baseline", required=True, help="single_finetuned, per_task, random_<r>, grad_similarity, full_training"
-    )
-    p.add_argument("--features", nargs="*", help="features npz (grad_similarity)")
-    p.add_argument("--affinity-full", help="affinity_full.csv (full_training)")
-    p.add_argument("--quality", required=True, help="cluster_quality.json: its k is the baselines' k")
-    p.add_argument("--output", required=True)
-
-    p = _stage(sub, "compare", "grouping quality of every method -> comparison.csv", _compare)
-    p.add_argument("--evaluations", nargs="+", required=True, help="evaluation.csv and baselines/*/evaluation.csv")
-    p.add_argument("--output", required=True)
-    p.add_argument("--plot", required=True)
-
-    p = _stage(sub, "hessian", "Hessian trace, observed gap and bound of every policy -> hessian.csv", _hessian)
-    p.add_argument("--policy", required=True, help="meta-policy theta* (meta/policy.pt)")
-    p.add_argument("--clusters", required=True)
-    p.add_argument("--group-policies", nargs="+", required=True, help="groups/{group}/policy.pt for group 0, 1, ...")
-    p.add_argument("--output", required=True)
-    p.add_argument("--plot", required=True)
+    for stage in STAGES:
+        _add_stage(sub, stage)
 
     p = sub.add_parser(
         "describe",
@@ -315,12 +130,13 @@ TOOLS: dict[str, Callable[[argparse.Namespace], int]] = {"describe": _describe, 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one sub-command; a bad config or artifact ends with exit status 2 and a one-line message."""
     args = build_parser().parse_args(argv)
     try:
         if args.stage in TOOLS:
             return TOOLS[args.stage](args)
         set_threads(args.threads)
-        args.func(_settings(args), args)
+        _run_stage(args)
     except (ConfigError, ArtifactError) as err:
         print(f"policygradex {args.stage}: error: {err}", file=sys.stderr)
         return 2

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from policygradex.clustering import cluster, partition, quality, similarity
+from policygradex import clustering
+from policygradex.clustering import cluster, partition, similarity
+from policygradex.config import Benchmark, planted_groups, task_names
 from policygradex.io import read_affinity, read_subset_scores, write_csv, write_json
 from policygradex.trust import TrustSettings, assess
 
@@ -29,22 +30,21 @@ def median_consistency(feature_paths: Sequence[str | Path]) -> float | None:
 
 
 def run(
-    names: Sequence[str],
-    planted: Sequence[str] | None,
-    cfg: dict[str, Any],
-    seed: int,
-    affinity_path: str | Path,
-    chunk_paths: Sequence[str | Path],
-    feature_paths: Sequence[str | Path],
+    bench: Benchmark,
+    affinity: str | Path,
+    chunks: Sequence[str | Path],
+    features: Sequence[str | Path],
     output: str | Path,
-    quality_output: str | Path,
+    quality: str | Path,
 ) -> None:
-    """Cluster affinity.csv into clusters.csv, and judge the result (trust.py) into cluster_quality.json."""
-    affinity = read_affinity(affinity_path, names).to_numpy()
-    scores, members = read_subset_scores(chunk_paths, names)
+    """Cluster affinity.csv into clusters.csv (``output``), and judge the result (trust.py) into
+    cluster_quality.json (``quality``)."""
+    names, planted, cfg = task_names(bench), planted_groups(bench), bench["cluster"]
+    matrix = read_affinity(affinity, names).to_numpy()
+    scores, members = read_subset_scores(chunks, names)
     method = cfg["method"]
     trust = assess(
-        affinity,
+        matrix,
         scores,
         members,
         k=cfg["k"],
@@ -52,16 +52,16 @@ def run(
         similarity_fn=similarity,
         partition_fn=lambda sim, k: partition(sim, k, method),
         settings=TrustSettings.from_config(cfg["trust"]),
-        seed=seed,
-        gradient_consistency=median_consistency(feature_paths),
+        seed=bench["seed"],
+        gradient_consistency=median_consistency(features),
     )
-    labels = cluster(affinity, trust["k"], method)
+    labels = cluster(matrix, trust["k"], method)
     columns = {"task": list(names), "group": labels} | ({"planted": list(planted)} if planted is not None else {})
     write_csv(pd.DataFrame(columns), output)
     report = {"k_requested": cfg["k"], "method": method, "num_groups": int(labels.max() + 1)} | trust
     if planted is not None:
-        report |= quality(labels, planted)
-    write_json(report, quality_output)
+        report |= clustering.quality(labels, planted)
+    write_json(report, quality)
     groups = {g: [n for n, label in zip(names, labels, strict=True) if label == g] for g in range(labels.max() + 1)}
     print(f"clusters (k = {trust['k']}, {trust['k_selection']}): {groups}")
     if planted is not None:

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from policygradex.artifacts import COMPARISON_COLUMNS, EVALUATION_COLUMNS  # noqa: E402
+from policygradex.config import Benchmark  # noqa: E402
 from policygradex.io import atomic_path, read_csv, write_csv  # noqa: E402
 
 
@@ -62,9 +63,9 @@ def plot_comparison(table: pd.DataFrame, path: str | Path) -> None:
     plt.close(fig)
 
 
-def run(evaluations: Sequence[str | Path], output: str | Path, plot: str | Path) -> None:
+def run(bench: Benchmark, evaluations: Sequence[str | Path], output: str | Path, plot: str | Path) -> None:
     """Pool every method's evaluation.csv into the comparison table (mean return per method, gain over single) and
-    its bar plot."""
+    its bar plot. The table needs no settings: each evaluation.csv names its method and group."""
     frames = pd.concat([read_csv(p, EVALUATION_COLUMNS) for p in evaluations], ignore_index=True)
     table = comparison_table(frames)
     write_csv(table, output)

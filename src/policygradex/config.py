@@ -17,6 +17,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from policygradex.stages import STAGES
+
 Config = dict[str, Any]
 Benchmark = dict[str, Any]
 
@@ -39,24 +41,8 @@ SHARED_KEYS = (
 #: Settings of the pointmass environment only; left out of the other families' stage views.
 POINTMASS_KEYS = ("max_speed", "success_radius")
 
-#: The config sections each stage reads besides SHARED_KEYS. Snakemake passes exactly this view to the stage,
-#: so that changing, say, ``cluster.k`` reruns the clustering and what follows, not the meta-training.
-STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
-    "meta_train": ("ppo", "sac", "meta_train"),
-    "features": ("ppo", "features"),
-    "estimate": ("ppo", "estimate"),
-    "affinity": (),
-    "cluster": ("cluster",),
-    "finetune": ("ppo", "sac", "finetune"),
-    "evaluate": ("evaluate",),
-    "report": (),
-    "full_training": ("ppo", "sac", "estimate", "finetune", "full_training", "approx_error"),
-    "approx_error": ("ppo", "estimate", "approx_error"),
-    "speedup": ("estimate", "finetune", "cluster", "full_training", "approx_error"),
-    "baselines": ("cluster", "compare", "full_training"),
-    "compare": ("cluster", "compare", "finetune"),
-    "hessian": ("ppo", "sac", "hessian"),
-}
+#: The config sections each stage reads besides SHARED_KEYS (the stage contract, :mod:`policygradex.stages`).
+STAGE_SECTIONS: dict[str, tuple[str, ...]] = {stage.name: stage.sections for stage in STAGES}
 
 
 class ConfigError(ValueError):
@@ -296,6 +282,7 @@ def stage_view(bench: Benchmark, stage: str) -> Benchmark:
 
 
 def stage_view_json(bench: Benchmark, stage: str) -> str:
+    """:func:`stage_view` as the JSON a rule passes to ``--settings`` (sorted keys: a stable rerun trigger)."""
     return json.dumps(stage_view(bench, stage), sort_keys=True)
 
 

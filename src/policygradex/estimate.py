@@ -19,8 +19,8 @@ from policygradex.progress import progress
 
 def run(
     bench: Benchmark,
-    policy_path: str | Path,
-    feature_paths: Sequence[str | Path],
+    policy: str | Path,
+    features: Sequence[str | Path],
     chunk: int,
     output: str | Path,
     timing: str | Path | None = None,
@@ -30,7 +30,7 @@ def run(
     clock = Stopwatch()
     cfg = bench["estimate"]
     subsets = chunk_subsets(bench, cfg["num_subsets"], cfg["num_chunks"], chunk)
-    estimator = SubsetEstimator(bench, policy_path, feature_paths)
+    estimator = SubsetEstimator(bench, policy, features)
     rows = []
     for subset_id, subset in progress(subsets.items(), total=len(subsets), desc=f"estimate chunk {chunk}"):
         rows += subset_rows(estimator.names, subset_id, estimator.estimate(subset))

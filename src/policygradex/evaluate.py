@@ -44,21 +44,22 @@ def evaluate_policy(
 
 def run(
     bench: Benchmark,
-    clusters_path: str | Path,
+    clusters: str | Path,
     group_policies: Sequence[str | Path],
     output: str | Path,
     method: str = "policygradex",
-    meta_policy: str | Path | None = None,
+    policy: str | Path | None = None,
 ) -> None:
-    """Evaluate each group policy on its group's tasks as ``method``; and theta* on all tasks when given."""
+    """Evaluate each group policy on its group's tasks as ``method``; and theta* (``policy``) on all tasks when
+    given."""
     names = task_names(bench)
-    clusters = read_clusters(clusters_path, names)
-    num_groups = clusters["group"].nunique()
+    table = read_clusters(clusters, names)
+    num_groups = table["group"].nunique()
     if len(group_policies) != num_groups:
-        raise ValueError(f"{clusters_path} has {num_groups} groups but {len(group_policies)} group policies were given")
+        raise ValueError(f"{clusters} has {num_groups} groups but {len(group_policies)} group policies were given")
     seed = bench["seed"] + 10_000  # evaluation episodes differ from the training and feature rollouts
-    rows = [] if meta_policy is None else evaluate_policy(bench, meta_policy, range(len(names)), "single", 0, seed)
+    rows = [] if policy is None else evaluate_policy(bench, policy, range(len(names)), "single", 0, seed)
     for group in progress(range(num_groups), total=num_groups, desc=f"evaluate {method}"):
-        members = [names.index(t) for t in clusters.loc[clusters["group"] == group, "task"]]
+        members = [names.index(t) for t in table.loc[table["group"] == group, "task"]]
         rows += evaluate_policy(bench, group_policies[group], members, method, group, seed)
     write_csv(pd.DataFrame(rows, columns=EVALUATION_COLUMNS), output)

@@ -72,13 +72,11 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
     }
 
 
-def run(
-    bench: Benchmark, policy_path: str | Path, task: str, output: str | Path, timing: str | Path | None = None
-) -> None:
+def run(bench: Benchmark, policy: str | Path, task: str, output: str | Path, timing: str | Path | None = None) -> None:
     """Roll out theta* on ``task`` and write its projected per-sample gradients, advantages and held-out split
     (:func:`compute_features`) -> ``output``; seconds and environment steps -> ``timing``."""
     clock = Stopwatch()
-    features = compute_features(bench, policy_path, task)
+    features = compute_features(bench, policy, task)
     write_npz(output, **features)
     write_timing(timing, "features", clock, task=task, env_steps=len(features["obs"]))
     n, d = features["projected_grad"].shape

@@ -11,19 +11,20 @@ from policygradex.training import train_policy
 
 def run(
     bench: Benchmark,
-    meta_policy: str | Path,
-    clusters_path: str | Path,
+    policy: str | Path,
+    clusters: str | Path,
     group: int,
     output: str | Path,
     log_csv: str | Path,
     total_steps: int | None = None,
 ) -> None:
-    """Fine-tune group ``group`` of ``clusters_path`` for ``total_steps`` (default: finetune.total_steps)."""
+    """Fine-tune theta* (``policy``) on group ``group`` of ``clusters`` for ``total_steps`` (default:
+    finetune.total_steps)."""
     names = task_names(bench)
-    clusters = read_clusters(clusters_path, names)
-    members = list(clusters.loc[clusters["group"] == group, "task"])
+    table = read_clusters(clusters, names)
+    members = list(table.loc[table["group"] == group, "task"])
     if not members:
-        raise ValueError(f"{clusters_path} has no group {group}; groups are {sorted(clusters['group'].unique())}")
+        raise ValueError(f"{clusters} has no group {group}; groups are {sorted(table['group'].unique())}")
     train_policy(
         bench,
         [names.index(t) for t in members],
@@ -31,6 +32,6 @@ def run(
         seed=bench["seed"] + 1 + group,
         output=output,
         log_csv=log_csv,
-        init_policy=meta_policy,
+        init_policy=policy,
         desc=f"finetune {Path(output).parent}",  # on the console beside other jobs: say which group of which run
     )

@@ -46,17 +46,17 @@ def finetune_delta(
 
 def run(
     bench: Benchmark,
-    policy_path: str | Path,
-    feature_paths: Sequence[str | Path],
+    policy: str | Path,
+    features: Sequence[str | Path],
     chunk: int,
     output: str | Path,
-    deltas_output: str | Path,
+    deltas: str | Path,
     timing: str | Path | None = None,
 ) -> None:
     """Really fine-tune theta* on each subset of chunk ``chunk`` (the ground truth of the estimate) and score its
-    tasks -> ``output`` (as estimate's rows) and each subset's theta_finetuned - theta* -> ``deltas_output``."""
+    tasks -> ``output`` (as estimate's rows) and each subset's theta_finetuned - theta* -> ``deltas``."""
     subsets = chunk_subsets(bench, full_training_subsets(bench), full_training_chunks(bench), chunk)
-    estimator = SubsetEstimator(bench, policy_path, feature_paths)
+    estimator = SubsetEstimator(bench, policy, features)
     # Resumable at subset granularity: what is done so far is kept beside the output after every subset.
     checkpoint = checkpoint_path(output)
     done = (
@@ -78,8 +78,8 @@ def run(
         done["seconds"], done["cpu_seconds"], done["env_steps"] = clock.wall, clock.cpu, estimator.env_steps
         with atomic_path(checkpoint) as tmp:
             torch.save(done, tmp)
-    rows, deltas = done["rows"], [done["deltas"][i] for i in subsets]
+    rows, finetuned = done["rows"], [done["deltas"][i] for i in subsets]
     write_csv(pd.DataFrame(rows, columns=SUBSET_COLUMNS), output)
-    write_npz(deltas_output, subset_id=np.array(list(subsets)), delta=np.array(deltas, dtype=np.float32))
+    write_npz(deltas, subset_id=np.array(list(subsets)), delta=np.array(finetuned, dtype=np.float32))
     write_timing(timing, "full_training", clock, chunk=chunk, subsets=len(subsets), env_steps=estimator.env_steps)
     checkpoint.unlink(missing_ok=True)

@@ -224,21 +224,21 @@ def plot_hessian(table: pd.DataFrame, path: str | Path) -> None:
 
 def run(
     bench: Benchmark,
-    meta_policy: str | Path,
-    clusters_path: str | Path,
+    policy: str | Path,
+    clusters: str | Path,
     group_policies: Sequence[str | Path],
     output: str | Path,
     plot: str | Path,
 ) -> None:
     """Hessian trace, train and test loss, observed gap and bound of theta* and every group policy -> ``output``
-    (one row per policy) and ``plot``."""
+    (one row per policy) and ``plot``; theta* is ``policy``."""
     names = task_names(bench)
-    clusters = read_clusters(clusters_path, names)
+    groups = read_clusters(clusters, names)
     seed = bench["seed"] + 20_000
-    theta_star = flatten(actor_params(ActorLogProb(load_policy(meta_policy, bench)[0])))
-    jobs = [("single", 0, meta_policy, list(range(len(names))), initial_actor(bench))]
+    theta_star = flatten(actor_params(ActorLogProb(load_policy(policy, bench)[0])))
+    jobs = [("single", 0, policy, list(range(len(names))), initial_actor(bench))]
     for group, path in enumerate(group_policies):
-        members = [names.index(t) for t in clusters.loc[clusters["group"] == group, "task"]]
+        members = [names.index(t) for t in groups.loc[groups["group"] == group, "task"]]
         jobs.append(("policygradex", group, path, members, theta_star))
     rows = []
     for method, group, path, members, start in progress(jobs, total=len(jobs), desc="hessian"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -219,31 +219,29 @@ def _img(path: Path) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(path.stem)}">'
 
 
-@dataclass(frozen=True)
-class ReportFiles:
-    """What the report reads and writes; the field names are the ``report`` sub-command's options."""
-
-    affinity: str | Path
-    clusters: str | Path
-    quality: str | Path
-    evaluation: str | Path
-    hessian: str | Path
-    features: list[str | Path]  # features/{task}.npz of every task, in config order
-    plots_dir: str | Path
-    output: str | Path
-    train_logs: list[str | Path] = field(default_factory=list)  # meta/train_log.csv, then each group's in order
-
-
-def run(bench: Benchmark, name: str, files: ReportFiles) -> None:
-    """Write the plots and report.html for benchmark ``name``."""
+def run(
+    bench: Benchmark,
+    affinity: str | Path,
+    clusters: str | Path,
+    quality: str | Path,
+    evaluation: str | Path,
+    hessian: str | Path,
+    features: Sequence[str | Path],
+    plots_dir: str | Path,
+    output: str | Path,
+    train_logs: Sequence[str | Path] = (),
+    title: str = "",
+) -> None:
+    """Write the plots into ``plots_dir`` and the report to ``output``. ``features``: every task's npz in config
+    order; ``train_logs``: meta/train_log.csv, then each group's in order; ``title``: the benchmark's name."""
     names = task_names(bench)
-    consistency = [consistency_of(read_npz(path, FEATURE_KEYS)) for path in files.features]
-    affinity = read_affinity(files.affinity, names)
-    clusters = read_clusters(files.clusters, names)
-    evaluation = read_csv(files.evaluation, EVALUATION_COLUMNS)
-    quality = json.loads(Path(files.quality).read_text())
-    hessian = read_csv(files.hessian, HESSIAN_COLUMNS)
-    plots = Path(files.plots_dir)
+    consistency = [consistency_of(read_npz(path, FEATURE_KEYS)) for path in features]
+    affinity = read_affinity(affinity, names)
+    clusters = read_clusters(clusters, names)
+    evaluation = read_csv(evaluation, EVALUATION_COLUMNS)
+    quality = json.loads(Path(quality).read_text())
+    hessian = read_csv(hessian, HESSIAN_COLUMNS)
+    plots = Path(plots_dir)
     plot_affinity(
         affinity, clusters, plots / "affinity.png", "T[i, j]: mean score of i over subsets with i and j",
         "Estimated task affinity, grouped by cluster",
@@ -256,14 +254,15 @@ def run(bench: Benchmark, name: str, files: ReportFiles) -> None:
     plot_k_scores(quality, plots / "k_scores.png")
     plot_clusters(bench, clusters, plots / "clusters.png")
     plot_evaluation(evaluation, names, plots / "evaluation.png")
-    logs = [read_csv(path, LOG_COLUMNS) for path in files.train_logs]
+    logs = [read_csv(path, LOG_COLUMNS) for path in train_logs]
     plot_train_curves(logs[0] if logs else None, logs[1:], plots / "train_curves.png")
     plot_gradient_consistency(names, consistency, plots / "gradient_consistency.png")
     summary = evaluation.groupby("method")[["mean_return", "success_rate"]].mean()
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>PolicyGradEx: {html.escape(name)}</title>
+    heading = html.escape(title)
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>PolicyGradEx: {heading}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} img{{max-width:100%}}
 td,th{{padding:2px 8px}}</style>
-</head><body><h1>PolicyGradEx report: {html.escape(name)}</h1>
+</head><body><h1>PolicyGradEx report: {heading}</h1>
 {in_short(quality, clusters, summary["mean_return"])}
 <h2>Can the groups be trusted?</h2>{verdict_html(quality)}{_img(plots / "k_scores.png")}
 <h2>Clusters</h2>{_img(plots / "clusters.png")}
@@ -286,5 +285,5 @@ the observed gap between fresh and training episodes, and the bound sqrt(distanc
 {_img(plots / "hessian.png")}
 {hessian.to_html(index=False, float_format="%.4g")}
 </body></html>"""
-    with atomic_path(files.output) as tmp:
+    with atomic_path(output) as tmp:
         tmp.write_text(page)

@@ -24,7 +24,15 @@ from sklearn.metrics import adjusted_rand_score
 
 from policygradex.clustering import cluster
 from policygradex.config import Benchmark, full_training_subsets, task_names
-from policygradex.io import ArtifactError, read_affinity, read_csv, read_scores, score_matrices, write_json
+from policygradex.io import (
+    ArtifactError,
+    read_affinity,
+    read_chosen_k,
+    read_csv,
+    read_scores,
+    score_matrices,
+    write_json,
+)
 from policygradex.subsets import subset_affinity
 
 
@@ -69,12 +77,14 @@ def run(
     full_timings: Sequence[str | Path],
     meta_log: str | Path,
     estimate_chunks: Sequence[str | Path],
-    affinity_full_path: str | Path,
-    k: int,
+    affinity_full: str | Path,
+    quality: str | Path,
     output: str | Path,
 ) -> None:
     """Compare both paths on the subsets full training fine-tuned (``full_training.num_subsets``, the first of the
-    estimate's; all by default): the estimated affinity is averaged over the same subsets."""
+    estimate's; all by default): the estimated affinity is averaged over the same subsets, and both affinities are
+    clustered at the k of ``quality`` (cluster_quality.json)."""
+    k = read_chosen_k(quality)
     names = task_names(bench)
     compared = full_training_subsets(bench)
     share = compared / bench["estimate"]["num_subsets"]
@@ -88,7 +98,7 @@ def run(
     )
     scores = read_scores(estimate_chunks)
     estimated = subset_affinity(*score_matrices(scores[scores["subset_id"] < compared], names))
-    full = read_affinity(affinity_full_path, names).to_numpy()
+    full = read_affinity(affinity_full, names).to_numpy()
     method = bench["cluster"]["method"]
     same_groups = adjusted_rand_score(cluster(estimated, k, method), cluster(full, k, method))
     estimation_cpu, estimation_wall, estimation_steps = (_estimation(c, share) for c in (cpu, wall, steps))

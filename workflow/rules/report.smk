@@ -39,4 +39,5 @@ rule report:
         "$PGX_PYTHON -m policygradex report --benchmark {wildcards.benchmark} --settings {params.settings:q}"
         " --affinity {input.affinity} --clusters {input.clusters} --quality {input.quality}"
         " --evaluation {input.evaluation} --hessian {input.hessian} --features {input.features}"
-        " --plots-dir {params.plots_dir} --output {output.html} --train-logs {input.train_logs} > {log} 2>&1"
+        " --plots-dir {params.plots_dir} --output {output.html} --train-logs {input.train_logs}"
+        " --title {wildcards.benchmark} > {log} 2>&1"
