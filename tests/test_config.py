@@ -12,7 +12,7 @@ def test_default_config_is_valid_and_filled():
     bench = config["benchmarks"]["pointmass"]
     assert len(bench["tasks"]) == 12
     assert bench["observe_task"] == "none"
-    assert bench["ppo"]["gamma"] == 0.99  # a default from the schema
+    assert bench["policy_gradient"]["gamma"] == 0.99  # a default from the schema
     assert bench["estimate"]["score"] == "return"
 
 
@@ -30,6 +30,19 @@ def test_stage_view_holds_only_what_the_stage_reads(bench):
     changed = copy.deepcopy(bench)
     changed["cluster"]["k"] = 3
     assert stage_view(changed, "meta_train") == stage_view(bench, "meta_train")
+
+
+def test_settings_shared_by_trainers_have_their_own_sections(bench):
+    """gamma, GAE lambda and the clip range drive the features and the surrogate whatever the trainer, so they live
+    in policy_gradient, outside the trainers' sections; a training stage gets its own trainer's section only."""
+    features = stage_view(bench, "features")
+    assert "policy_gradient" in features and "ppo" not in features
+    changed = copy.deepcopy(bench)
+    changed["ppo"]["n_epochs"] += 1
+    assert stage_view(changed, "features") == features  # a PPO setting does not rerun the features
+    sac = validate_config(tiny_config(trainer="sac"))["benchmarks"]["tiny"]
+    meta_train = stage_view(sac, "meta_train")
+    assert {"sac", "policy_gradient", "vec_env", "checkpoint"} <= set(meta_train) and "ppo" not in meta_train
 
 
 def _bad(mutate):
@@ -103,7 +116,8 @@ def test_real_benchmarks_take_the_smoke_preset_unless_told_otherwise():
     smoke, full = real_bench("ant"), real_bench("ant", preset="full")
     assert smoke["meta_train"]["total_steps"] < full["meta_train"]["total_steps"]
     assert smoke["episode_length"] == 200 and full["episode_length"] == 1000  # mo_mujoco's standard horizon
-    assert full["ppo"]["vector_strategy"] == "async" and full["ppo"]["gamma"] == 0.99  # preset merged, not replaced
+    assert full["vec_env"]["strategy"] == "async" and full["vec_env"]["envs_per_task"] == 2
+    assert full["ppo"]["n_epochs"] == 10 and full["ppo"]["learning_rate"] == 0.0003  # preset merged, not replaced
     assert "presets" not in smoke
     assert stage_view(smoke, "meta_train")["env_id"] == "mo-ant-v5"
     assert "max_speed" not in stage_view(smoke, "meta_train")  # a pointmass-only setting

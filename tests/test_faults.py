@@ -21,7 +21,7 @@ EVERY = 64 * 8 * 5
 
 def test_sigkill_during_meta_train_resumes_from_the_checkpoint(tmp_path):
     config = tiny_config(meta_train={"total_steps": STEPS})
-    config["benchmarks"]["tiny"]["ppo"]["checkpoint_every"] = EVERY
+    config["benchmarks"]["tiny"]["checkpoint"] = {"every": EVERY}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     checkpoint = tmp_path / "results" / "tiny" / "meta" / "policy.pt.ckpt"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 
 TINY = {
     "episode_length": 40,
-    "ppo": {"n_steps": 32, "batch_size": 64, "n_epochs": 1, "envs_per_task": 1},
+    "ppo": {"n_steps": 32, "batch_size": 64, "n_epochs": 1},
+    "vec_env": {"envs_per_task": 1},
     "meta_train": {"total_steps": 512},
     "features": {"episodes": 3, "projection_dim": 16},
     # 18 subsets of n/2: each half of the trust check can cover every pair (config check)

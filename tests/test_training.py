@@ -19,9 +19,10 @@ OFF_POLICY_STEPS = 1000 * 4 + 96  # SAC: a log row after 1000 steps x 4 environm
 def bench(request):
     config = tiny_config(
         trainer=request.param,
-        sac={"learning_starts": 128, "batch_size": 64, "train_freq": 4, "buffer_size": 10000, "checkpoint_every": 1024},
+        sac={"learning_starts": 128, "batch_size": 64, "train_freq": 4, "buffer_size": 10000},
+        checkpoint={"every": 2 * 64 * 8},
+        **({"vec_env": {"envs_per_task": 1}} if request.param == "sac" else {}),
     )
-    config["benchmarks"]["tiny"]["ppo"]["checkpoint_every"] = 2 * 64 * 8
     return validate_config(config)["benchmarks"]["tiny"]
 
 

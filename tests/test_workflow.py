@@ -390,7 +390,9 @@ def test_surrogate_score_needs_no_environment_steps(workdir, tmp_path, monkeypat
 
 def test_sac_trainer_runs_every_core_stage(tmp_path):
     sac = {"learning_starts": 256, "batch_size": 64, "buffer_size": 10000, "train_freq": 4}
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(tiny_config(trainer="sac", sac=sac)))
+    (tmp_path / "config.yaml").write_text(
+        yaml.safe_dump(tiny_config(trainer="sac", sac=sac, vec_env={"envs_per_task": 1}))
+    )
     result = snakemake(tmp_path, "results/tiny/report.html")
     assert result.returncode == 0, result.stderr[-3000:]
     results = tmp_path / "results" / "tiny"

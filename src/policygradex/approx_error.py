@@ -57,7 +57,7 @@ def log_prob_errors(
         moved = unflatten(estimator.theta_flat + delta, estimator.theta)
         real = functional_call(estimator.module, moved, (obs, actions))
     error = (predicted - real).abs().sum()
-    advantage, clip_range = torch.as_tensor(f["advantage"][held]), estimator.bench["ppo"]["clip_range"]
+    advantage, clip_range = torch.as_tensor(f["advantage"][held]), estimator.bench["policy_gradient"]["clip_range"]
     gain, real_gain = (clipped_gain(log_ratio, advantage, clip_range) for log_ratio in (change, real - base))
     return {
         "ppo_objective": (gain, real_gain, abs(gain - real_gain) / max(abs(real_gain), 1e-12)),

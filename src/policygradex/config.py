@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from policygradex.stages import STAGES
+from policygradex.stages import STAGES, TRAINERS
 
 Config = dict[str, Any]
 Benchmark = dict[str, Any]
@@ -204,7 +204,7 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
             f"{where}.hessian.min_probes: {hessian['min_probes']} exceeds max_probes = {hessian['max_probes']}"
         )
     ppo = bench["ppo"]
-    rollout = ppo["n_steps"] * ppo["envs_per_task"] * n
+    rollout = ppo["n_steps"] * bench["vec_env"]["envs_per_task"] * n
     if bench["trainer"] == "ppo" and ppo["batch_size"] > rollout:
         raise ConfigError(f"{where}.ppo.batch_size: {ppo['batch_size']} exceeds one rollout of {rollout} samples")
 
@@ -276,8 +276,7 @@ def stage_view(bench: Benchmark, stage: str) -> Benchmark:
     keys = SHARED_KEYS + STAGE_SECTIONS[stage]
     if bench["env"] != "pointmass":
         keys = tuple(key for key in keys if key not in POINTMASS_KEYS)
-    if bench["trainer"] != "sac":
-        keys = tuple(key for key in keys if key != "sac")
+    keys = tuple(key for key in keys if key not in TRAINERS or key == bench["trainer"])
     return {key: bench[key] for key in keys if key in bench}
 
 

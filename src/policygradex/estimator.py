@@ -202,7 +202,9 @@ class SubsetEstimator:
         held = f["heldout"].astype(bool)
         obs, actions = torch.as_tensor(f["obs"][held]), torch.as_tensor(f["actions"][held])
         log_ratio = functional_call(self.module, params, (obs, actions)) - torch.as_tensor(f["log_prob"][held])
-        return clipped_gain(log_ratio, torch.as_tensor(f["advantage"][held]), self.bench["ppo"]["clip_range"])
+        return clipped_gain(
+            log_ratio, torch.as_tensor(f["advantage"][held]), self.bench["policy_gradient"]["clip_range"]
+        )
 
     def estimate(self, subset: Sequence[int]) -> dict[int, float]:
         return self.scores(subset, self.delta_theta(subset))

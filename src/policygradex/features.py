@@ -31,12 +31,12 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
     if task not in names:
         raise ValueError(f"unknown task '{task}': the benchmark's tasks are {', '.join(names)}")
     task_id = names.index(task)
-    cfg, ppo = bench["features"], bench["ppo"]
+    cfg, objective = bench["features"], bench["policy_gradient"]
     policy, _ = load_policy(policy_path, bench)
     # One seed per task, derived from the benchmark seed, so tasks do not share rollout noise.
     episodes = collect_episodes(policy, bench, task_id, cfg["episodes"], seed=bench["seed"] * 1000 + task_id)
 
-    advantage = np.concatenate([gae(ep, ppo["gamma"], ppo["gae_lambda"]) for ep in episodes])
+    advantage = np.concatenate([gae(ep, objective["gamma"], objective["gae_lambda"]) for ep in episodes])
     advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
     episode = np.concatenate([np.full(len(ep.rewards), i) for i, ep in enumerate(episodes)])
     num_heldout = max(1, round(cfg["heldout_fraction"] * len(episodes)))

@@ -116,11 +116,11 @@ def hutchinson_trace(
 
 def rollout_batch(policy, bench: Benchmark, task_ids: Sequence[int], episodes: int, seed: int) -> Batch:
     """Samples of the policy's own rollouts on its tasks, advantages standardised per task."""
-    ppo = bench["ppo"]
+    objective = bench["policy_gradient"]
     obs, actions, advantages, log_probs = [], [], [], []
     for task in task_ids:
         episode_list = collect_episodes(policy, bench, task, episodes, seed=seed + task)
-        adv = np.concatenate([gae(ep, ppo["gamma"], ppo["gae_lambda"]) for ep in episode_list])
+        adv = np.concatenate([gae(ep, objective["gamma"], objective["gae_lambda"]) for ep in episode_list])
         advantages.append((adv - adv.mean()) / (adv.std() + 1e-8))
         obs.append(np.concatenate([ep.obs for ep in episode_list]))
         actions.append(np.concatenate([ep.actions for ep in episode_list]))

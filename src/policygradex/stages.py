@@ -23,6 +23,8 @@ from typing import Any
 #: The trainers' settings sections; a stage that trains lists both, and the settings view keeps only the
 #: benchmark's own trainer's.
 TRAINERS = ("ppo", "sac")
+#: What a stage that builds a learner reads: its trainer, the shared objective and the vector environment.
+LEARNER = (*TRAINERS, "policy_gradient", "vec_env")
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "meta_train",
         "1. multitask RL (the config's trainer: PPO or SAC) on all tasks -> meta/policy.pt",
-        sections=(*TRAINERS, "meta_train"),
+        sections=(*LEARNER, "checkpoint", "meta_train"),
         outputs=(
             Argument("output", "policy file to write (meta/policy.pt)"),
             Argument("log_csv", "training curve to write (meta/train_log.csv)"),
@@ -82,7 +84,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "features",
         "2. projected per-sample gradients of one task -> features/{task}.npz",
-        sections=("ppo", "features"),
+        sections=("policy_gradient", "features"),
         inputs=(_POLICY,),
         outputs=(Argument("output", "features/{task}.npz to write"), _timing()),
         options=(Argument("task", "task name"),),
@@ -90,7 +92,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "estimate",
         "3. first-order estimates for one chunk of subsets -> subsets/chunk_{c}.csv",
-        sections=("ppo", "estimate"),
+        sections=("policy_gradient", "estimate"),
         inputs=(_POLICY, _FEATURES),
         outputs=(Argument("output", "subsets/chunk_{c}.csv to write"), _timing()),
         options=(_CHUNK,),
@@ -118,7 +120,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "finetune",
         "6. fine-tune theta* on one group's tasks -> groups/{group}/policy.pt",
-        sections=(*TRAINERS, "finetune"),
+        sections=(*LEARNER, "checkpoint", "finetune"),
         inputs=(_POLICY, _CLUSTERS),
         outputs=(
             Argument("output", "groups/{group}/policy.pt to write"),
@@ -169,7 +171,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "full_training",
         "ground truth: real fine-tuning (the trainer) of one chunk of subsets -> full_training/chunk_{c}.csv",
-        sections=(*TRAINERS, "estimate", "finetune", "full_training", "approx_error"),
+        sections=(*LEARNER, "estimate", "finetune", "full_training", "approx_error"),
         inputs=(_POLICY, _FEATURES),
         outputs=(
             Argument("output", "scores CSV to write (as estimate's)"),
@@ -181,7 +183,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "approx_error",
         "first-order error against real fine-tuning -> approx_error.csv/.json",
-        sections=("ppo", "estimate", "approx_error"),
+        sections=("policy_gradient", "estimate", "approx_error"),
         inputs=(
             _POLICY,
             _FEATURES,
@@ -235,7 +237,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "hessian",
         "Hessian trace, observed gap and bound of every policy -> hessian.csv",
-        sections=(*TRAINERS, "hessian"),
+        sections=(*LEARNER, "hessian"),
         inputs=(_POLICY, _CLUSTERS, _GROUP_POLICIES),
         outputs=(Argument("output", "hessian.csv to write"), Argument("plot", "hessian.png to write")),
     ),

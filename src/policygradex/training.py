@@ -48,19 +48,20 @@ ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC}
 
 #: The settings of each trainer's section that are the SB3 algorithm's keyword arguments of the same name.
 HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
-    "ppo": ("learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "ent_coef"),
+    "ppo": ("learning_rate", "n_steps", "batch_size", "n_epochs", "ent_coef"),
     "sac": (
         "learning_rate",
         "buffer_size",
         "learning_starts",
         "batch_size",
         "tau",
-        "gamma",
         "train_freq",
         "gradient_steps",
         "ent_coef",
     ),
 }
+#: The settings of the shared ``policy_gradient`` section each trainer takes (keyword arguments of the same name).
+POLICY_GRADIENT: dict[str, tuple[str, ...]] = {"ppo": ("gamma", "gae_lambda", "clip_range"), "sac": ("gamma",)}
 
 #: Steps between two rows of the training log for off-policy learners (PPO logs once per rollout).
 OFF_POLICY_LOG_EVERY = 1000
@@ -266,16 +267,18 @@ def load_checkpoint(
 
 
 def _vec_env(bench: Benchmark, task_ids: Sequence[int], seed: int) -> VecEnv:
-    settings = trainer_settings(bench)
-    asynchronous = settings["vector_strategy"] == "async"
-    return make_vec_env(bench, task_ids, settings["envs_per_task"], seed=seed, asynchronous=asynchronous)
+    vec_env = bench["vec_env"]
+    return make_vec_env(
+        bench, task_ids, vec_env["envs_per_task"], seed=seed, asynchronous=vec_env["strategy"] == "async"
+    )
 
 
 def make_learner(bench: Benchmark, task_ids: Sequence[int], seed: int, init_state: dict | None = None) -> BaseAlgorithm:
     """The benchmark's learner (PPO or SAC) over ``envs_per_task`` copies of each task, starting from
     ``init_state`` (theta*, with its critics) if given."""
-    settings = trainer_settings(bench)
+    settings, shared = trainer_settings(bench), bench["policy_gradient"]
     hyperparameters = {key: settings[key] for key in HYPERPARAMETERS[bench["trainer"]]}
+    hyperparameters |= {key: shared[key] for key in POLICY_GRADIENT[bench["trainer"]]}
     if init_state is not None and "learning_starts" in hyperparameters:
         hyperparameters["learning_starts"] = 0  # fine-tuning acts with theta* from its first step
     model = ALGORITHMS[bench["trainer"]](
@@ -316,7 +319,7 @@ def train_policy(
         init_state = load_policy(init_policy, bench)[0].state_dict() if init_policy is not None else None
         model, rows = make_learner(bench, task_ids, seed, init_state), []
     log = TrainLog(total_steps, desc, rows)
-    checkpointer = Checkpointer(checkpoint, trainer_settings(bench)["checkpoint_every"], log)
+    checkpointer = Checkpointer(checkpoint, bench["checkpoint"]["every"], log)
     behaviour = LastBatch()
     model.learn(
         total_timesteps=max(total_steps - model.num_timesteps, 0),

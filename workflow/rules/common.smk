@@ -17,7 +17,6 @@ from policygradex.config import (
     full_training_chunks,
     stage_view_json,
     task_names,
-    trainer_settings,
     validate_config,
 )
 
@@ -72,8 +71,8 @@ def settings(stage):
 
 def training_threads(wildcards):
     """Cores of a training job: all it may have when its environments step in subprocesses
-    (`vector_strategy: async`; Snakemake caps this at --cores), else one."""
-    return workflow.cores if trainer_settings(bench(wildcards))["vector_strategy"] == "async" else 1
+    (`vec_env.strategy: async`; Snakemake caps this at --cores), else one."""
+    return workflow.cores if bench(wildcards)["vec_env"]["strategy"] == "async" else 1
 
 
 def per_chunk(pattern, count):
