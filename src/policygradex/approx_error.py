@@ -71,6 +71,8 @@ def log_prob_errors(
 
 
 def summarise(errors: pd.DataFrame) -> dict:
+    """Median and mean relative error per kind of error, and the Spearman of estimated vs real scores
+    (approx_error.json)."""
     summary: dict = {"validation_subsets": int(errors["subset_id"].nunique())}
     for kind, rows in errors.groupby("kind"):
         summary[kind] = {

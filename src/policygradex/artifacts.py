@@ -42,12 +42,16 @@ def targets(name: str, full_training: bool, evidence: bool) -> list[str]:
 
 @dataclass(frozen=True)
 class Artifact:
+    """One kind of file under results/{benchmark}/: where it lives, which stage writes it, what it and its fields
+    mean."""
+
     pattern: str  # path under results/{benchmark}/; a {placeholder} stands for one path component
     stage: str  # the rule (and `policygradex` sub-command) that writes it
     what: str
     fields: dict[str, str] = field(default_factory=dict)  # column / key -> meaning (unit)
 
     def matches(self, relative: str) -> bool:
+        """Whether ``relative`` (a path under results/{benchmark}/) is an instance of this artifact's pattern."""
         return re.fullmatch(_regex(self.pattern), relative) is not None
 
 

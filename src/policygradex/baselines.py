@@ -39,11 +39,14 @@ def random_partition(n: int, k: int, seed: int) -> np.ndarray:
 
 
 def gradient_similarity(mean_grads: np.ndarray) -> np.ndarray:
+    """Pairwise cosine of the tasks' mean policy gradients (rows of ``mean_grads``): the gradient-similarity
+    baseline's affinity."""
     unit = mean_grads / np.linalg.norm(mean_grads, axis=1, keepdims=True).clip(1e-12)
     return unit @ unit.T
 
 
 def mean_policy_gradient(features: dict[str, np.ndarray]) -> np.ndarray:
+    """A task's projected policy gradient, mean of A_t g_t over its fitted (not held-out) samples."""
     fit = features["heldout"] == 0
     return (features["advantage"][fit, None] * features["projected_grad"][fit]).mean(axis=0)
 

@@ -52,6 +52,7 @@ def comparison_table(evaluations: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_comparison(table: pd.DataFrame, path: str | Path) -> None:
+    """Bar plot of each method's mean return (PolicyGradEx in red) with its spread over runs."""
     fig, ax = plt.subplots(figsize=(7, 3.5))
     colours = ["tab:red" if m == "policygradex" else "tab:gray" for m in table["method"]]
     ax.bar(table["method"], table["mean_return"], yerr=table["return_std"], color=colours, capsize=4)

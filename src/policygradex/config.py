@@ -50,6 +50,7 @@ class ConfigError(ValueError):
 
 
 def schema() -> dict[str, Any]:
+    """The config schema (workflow/schemas/config.schema.yaml, shipped inside the package)."""
     text = resources.files("policygradex").joinpath("schemas/config.schema.yaml").read_text()
     return yaml.safe_load(text)
 
@@ -59,6 +60,7 @@ def _with_defaults(validator_class: type[jsonschema.protocols.Validator]) -> typ
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):  # noqa: ANN001 - jsonschema callback
+        """Fill each missing property with its schema default, then validate as usual."""
         if isinstance(instance, dict):
             for name, subschema in properties.items():
                 if "default" in subschema:
@@ -294,6 +296,7 @@ def full_training_subsets(bench: Benchmark) -> int:
 
 
 def full_training_chunks(bench: Benchmark) -> int:
+    """Jobs the really fine-tuned subsets are split in: ``full_training.num_chunks``, at most one per subset."""
     return min(bench["full_training"]["num_chunks"], full_training_subsets(bench))
 
 
@@ -303,6 +306,7 @@ def trainer_settings(bench: Benchmark) -> dict[str, Any]:
 
 
 def task_names(bench: Benchmark) -> list[str]:
+    """The benchmark's task names, in config order (the order of every per-task list and matrix)."""
     return [task["name"] for task in bench["tasks"]]
 
 

@@ -163,6 +163,7 @@ class SubsetEstimator:
 
     @staticmethod
     def as_tensor(delta: np.ndarray) -> torch.Tensor:
+        """A parameter step (numpy, as stored in npz files) as the float32 tensor the estimator computes with."""
         return torch.as_tensor(delta, dtype=torch.float32)
 
     def _fit_samples(self, task: int) -> tuple[np.ndarray, np.ndarray]:
@@ -207,6 +208,7 @@ class SubsetEstimator:
         )
 
     def estimate(self, subset: Sequence[int]) -> dict[int, float]:
+        """Task index -> score under theta* + dtheta_S, for every task of ``subset``: the estimate of one subset."""
         return self.scores(subset, self.delta_theta(subset))
 
 

@@ -23,6 +23,8 @@ from policygradex.rollouts import collect_task_episodes
 def evaluate_policy(
     bench: Benchmark, policy_path: str | Path, task_ids: Sequence[int], method: str, group: int, seed: int
 ) -> list[dict]:
+    """One row per task of ``task_ids``: the policy's mean return and success rate over the evaluation's
+    deterministic episodes."""
     policy, _ = load_policy(policy_path, bench)
     names = task_names(bench)
     episodes_per_task = bench["evaluate"]["episodes"]

@@ -39,6 +39,7 @@ def meta_world_suite(suite: str) -> list[str]:
 
 
 def meta_world_tasks() -> list[str]:
+    """Every Meta-World v3 task name (imported lazily: metaworld is only needed when a benchmark uses it)."""
     from metaworld import env_dict  # noqa: PLC0415
 
     return list(env_dict.ALL_V3_ENVIRONMENTS)

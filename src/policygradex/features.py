@@ -27,6 +27,8 @@ from policygradex.rollouts import collect_episodes, gae
 
 
 def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> dict[str, np.ndarray]:
+    """Roll out theta* on ``task``: per-sample projected gradients of log pi, standardised GAE advantages, the held-
+    out split, the samples themselves and the gradient consistency (the arrays of features/{task}.npz)."""
     names = task_names(bench)
     if task not in names:
         raise ValueError(f"unknown task '{task}': the benchmark's tasks are {', '.join(names)}")

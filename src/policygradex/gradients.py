@@ -61,6 +61,7 @@ def _grad_batches(
     """Per batch of samples, the per-sample gradients as one (batch, numel) block per parameter tensor."""
 
     def log_prob(p: ParamDict, o: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """log pi(a|s) at parameters ``p``."""
         return functional_call(module, p, (o.unsqueeze(0), a.unsqueeze(0))).squeeze(0)
 
     per_sample = vmap(grad(log_prob), in_dims=(None, 0, 0))
@@ -130,9 +131,11 @@ class DenseProjection:
         self.dim = dim
 
     def project(self, obs: torch.Tensor, actions: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """Each sample's gradient of log pi(a|s) at theta*, projected to d dimensions: an (N, d) tensor."""
         return projected_grads(self.module, self.params, obs, actions, self.matrix, batch_size)
 
     def lift(self, coef: torch.Tensor) -> torch.Tensor:
+        """A step in the projected space back to a parameter step (the transpose of the projection)."""
         return self.matrix @ coef.to(self.matrix)
 
 
@@ -164,6 +167,7 @@ class KroneckerProjection:
         self.dim = sum(p_out.shape[1] * p_in.shape[1] for p_out, p_in in self.factors) + free_dim
 
     def project(self, obs: torch.Tensor, actions: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """Each sample's gradient of log pi(a|s) at theta*, projected to d dimensions: an (N, d) tensor."""
         out = torch.empty(len(obs), self.dim, device=obs.device)
         for start in range(0, len(obs), batch_size):
             stop = min(start + batch_size, len(obs))
@@ -175,6 +179,8 @@ class KroneckerProjection:
         outputs: dict[str, torch.Tensor] = {}
 
         def record(name: str):
+            """A forward hook that keeps layer ``name``'s input and output."""
+
             def hook(_layer: torch.nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
                 if name in outputs:
                     raise RuntimeError(f"layer {name} runs twice in one forward: no Kronecker projection for it")
@@ -200,6 +206,7 @@ class KroneckerProjection:
         return torch.cat(blocks, dim=1)
 
     def lift(self, coef: torch.Tensor) -> torch.Tensor:
+        """A step in the projected space back to a parameter step (the transpose of the projection)."""
         coef = coef.to(self.factors[0][0] if self.factors else self.free_matrix)
         pieces: ParamDict = {}
         start = 0
@@ -231,6 +238,7 @@ def first_order_change(
     """(log pi_theta(a_t|s_t), g_t^T delta) for every sample: one JVP along the flattened ``delta``."""
 
     def log_prob(p: ParamDict) -> torch.Tensor:
+        """log pi(a|s) at parameters ``p``."""
         return functional_call(module, p, (obs, actions))
 
     return jvp(log_prob, (params,), (unflatten(delta, params),))

@@ -68,12 +68,15 @@ from policygradex.training import make_learner  # noqa: E402
 
 @dataclass
 class Batch:
+    """Samples to evaluate a policy's loss on: observations, actions, advantages and the behaviour log-probabilities."""
+
     obs: torch.Tensor
     actions: torch.Tensor
     advantage: torch.Tensor
     log_prob: torch.Tensor  # log pi_old(a|s) of the policy that collected the samples
 
     def to(self, device: torch.device) -> Batch:
+        """The same samples on ``device``."""
         return Batch(*(getattr(self, f.name).to(device) for f in fields(self)))
 
 
@@ -88,6 +91,8 @@ def sample_losses(module: ActorLogProb, params: ParamDict, batch: Batch, loss: s
 
 
 def policy_loss(module: ActorLogProb, params: ParamDict, batch: Batch, loss: str = "nll") -> torch.Tensor:
+    """The mean per-sample loss (``nll`` or ``ppo``, see :func:`sample_losses`) of the policy at ``params`` on
+    ``batch``."""
     return sample_losses(module, params, batch, loss).mean()
 
 
@@ -208,6 +213,7 @@ def initial_actor(bench: Benchmark) -> torch.Tensor:
 
 
 def plot_hessian(table: pd.DataFrame, path: str | Path) -> None:
+    """Bar plot of each policy's Hessian bound beside its observed generalization gap (log scale)."""
     labels = [f"{m} {g}" for m, g in zip(table["method"], table["group"], strict=True)]
     x = np.arange(len(table))
     fig, ax = plt.subplots(figsize=(1.5 + 0.9 * len(table), 3.8))

@@ -51,11 +51,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, index: bool = False) -> None:
+    """Write ``frame`` to ``path`` atomically (never a half-written CSV), floats with 10 significant digits."""
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=index, float_format="%.10g")
 
 
 def write_json(data: Any, path: str | Path) -> None:
+    """Write ``data`` as indented, key-sorted JSON to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
@@ -81,10 +83,12 @@ class Stopwatch:
 
     @property
     def wall(self) -> float:
+        """Wall-clock seconds so far, earlier runs included."""
         return self.earlier_wall + time.perf_counter() - self._start[0]
 
     @property
     def cpu(self) -> float:
+        """CPU seconds of this process so far, earlier runs included."""
         return self.earlier_cpu + cpu_seconds() - self._start[1]
 
 
@@ -95,6 +99,7 @@ def write_timing(path: str | Path | None, stage: str, clock: Stopwatch, **info: 
 
 
 def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
+    """Write ``arrays`` as a compressed npz to ``path`` atomically."""
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez_compressed(handle, **arrays)
 

@@ -41,6 +41,8 @@ def resolve_device(device: str) -> torch.device:
 
 
 def policy_kwargs(bench: Benchmark) -> dict[str, Any]:
+    """SB3 ``policy_kwargs`` from the ``policy`` section: the network, tanh activations and (PPO) the initial log
+    std."""
     kwargs = {"net_arch": list(bench["policy"]["net_arch"]), "activation_fn": torch.nn.Tanh}
     if bench["trainer"] == "ppo":
         kwargs["log_std_init"] = bench["policy"]["log_std_init"]
@@ -59,6 +61,7 @@ def build_policy(bench: Benchmark, env: VecEnv | None = None) -> BasePolicy:
 
 
 def save_policy(policy: BasePolicy, path: str | Path, **meta: Any) -> None:
+    """Save the policy's parameters with ``meta`` (steps, tasks, ...) to ``path`` atomically."""
     with atomic_path(path) as tmp:
         torch.save({"state_dict": policy.state_dict(), "meta": meta}, tmp)
 
@@ -89,6 +92,7 @@ class ActorLogProb(torch.nn.Module):
         self.policy = policy
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """log pi(a|s) of each (observation, action) row."""
         policy = self.policy
         if isinstance(policy, SACPolicy):
             # SAC: a = tanh(u), u ~ N(mean(s), std(s)); log pi(a|s) = log N(u) - sum log(1 - a^2)
@@ -148,10 +152,12 @@ def actor_params(module: ActorLogProb) -> ParamDict:
 
 
 def flatten(params: ParamDict) -> torch.Tensor:
+    """Concatenate the parameters into one vector (in the dict's order, which :func:`unflatten` undoes)."""
     return torch.cat([p.reshape(-1) for p in params.values()])
 
 
 def unflatten(vector: torch.Tensor, like: ParamDict) -> ParamDict:
+    """Split ``vector`` into tensors shaped as ``like``'s (views, no copy)."""
     out, start = {}, 0
     for name, p in like.items():
         out[name] = vector[start : start + p.numel()].view_as(p)

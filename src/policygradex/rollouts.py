@@ -19,6 +19,8 @@ from policygradex.policy import act, env_actions, state_value
 
 @dataclass
 class Episode:
+    """One rolled-out episode of a policy on one task: what the features, scores and evaluation need of it."""
+
     obs: np.ndarray  # (T, obs_dim)
     actions: np.ndarray  # (T, act_dim), the policy's actions (before clipping to the bounds): log pi is of these
     rewards: np.ndarray  # (T,)
@@ -29,6 +31,7 @@ class Episode:
 
     @property
     def total_return(self) -> float:
+        """Undiscounted sum of the episode's rewards."""
         return float(self.rewards.sum())
 
 

@@ -51,6 +51,7 @@ def timing_total(paths: Sequence[str | Path], key: str = "seconds") -> float:
 
 
 def affinity_agreement(estimated: np.ndarray, full: np.ndarray) -> dict[str, float]:
+    """Spearman correlation of the two affinities over all entries and, averaged, row by row."""
     rows = [spearmanr(e, f).statistic for e, f in zip(estimated, full, strict=True)]
     return {
         "spearman": float(spearmanr(estimated.ravel(), full.ravel()).statistic),

@@ -40,6 +40,7 @@ class Argument:
 
     @property
     def flag(self) -> str:
+        """The command-line option: ``--`` and the name with dashes."""
         return "--" + self.name.replace("_", "-")
 
 
@@ -56,6 +57,7 @@ class Stage:
 
     @property
     def arguments(self) -> tuple[Argument, ...]:
+        """Every argument: inputs, outputs, options."""
         return self.inputs + self.outputs + self.options
 
 

@@ -210,11 +210,14 @@ class Checkpointer(BaseCallback):
 
 
 def checkpoint_path(output: str | Path) -> Path:
+    """Where the training job writing ``output`` keeps its checkpoint: beside it, with ``.ckpt`` appended."""
     output = Path(output)
     return output.with_name(output.name + ".ckpt")
 
 
 def save_checkpoint(model: BaseAlgorithm, rows: list[dict[str, float]], path: Path) -> None:
+    """Everything a resumed run needs to continue where ``model`` is: the model and optimiser, the log so far, the
+    RNG and environment states (and SAC's replay buffer)."""
     buffer = io.BytesIO()
     model.save(buffer)
     env = model.get_env()

@@ -71,6 +71,7 @@ class TrustSettings:
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> TrustSettings:
+        """The settings of the config's ``cluster.trust`` section."""
         return cls(**section)
 
 
@@ -120,6 +121,7 @@ def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
     np.add.at(table, (a, b), 1)
 
     def pairs(x: np.ndarray) -> float:
+        """Number of same-label pairs for label counts ``x``."""
         return float((x * (x - 1) / 2).sum())
 
     both, rows, cols, total = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0)), pairs(np.array(len(a)))
@@ -207,6 +209,7 @@ def held_out_tests(
     labels = {k: (partition_fn(sim_a, k), partition_fn(sim_b, k)) for k in k_values}
 
     def judged(u_a: np.ndarray, u_b: np.ndarray) -> list[float]:
+        """Each candidate k's agreement of the halves: each half's groups judged on the other half's similarity."""
         return [
             (intra_group_similarity(u_b, labels_a) + intra_group_similarity(u_a, labels_b)) / 2
             for labels_a, labels_b in labels.values()
