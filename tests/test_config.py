@@ -24,6 +24,36 @@ def test_config_yaml_has_one_preset_mechanism():
     assert "<<" not in [e.value for e in events if isinstance(e, yaml.ScalarEvent)]
 
 
+def test_config_yaml_restates_no_shared_preset_setting():
+    """What the benchmarks' presets share is written once, in the top-level `presets:`: no benchmark's own entry
+    repeats a value the shared entry of that name already sets, and no two benchmarks' entries are identical
+    unless empty (a shared preset taken as it is)."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    shared, seen = config["presets"], {}
+    for name, bench in config["benchmarks"].items():
+        for preset, own in (bench.get("presets") or {}).items():
+            for section, value in (own or {}).items():
+                base = shared.get(preset, {}).get(section)
+                if isinstance(value, dict) and isinstance(base, dict):
+                    repeated = {key for key, v in value.items() if base.get(key) == v}
+                    assert not repeated, f"{name}.presets.{preset}.{section} repeats the shared {sorted(repeated)}"
+                else:
+                    assert value != base, f"{name}.presets.{preset}.{section} repeats the shared value"
+            if own:
+                key = yaml.safe_dump(own, sort_keys=True)
+                assert key not in seen, f"{name}.presets.{preset} restates {seen.get(key)}'s"
+                seen[key] = f"{name}.presets.{preset}"
+
+
+def test_a_preset_is_the_shared_entry_then_the_benchmarks_own():
+    halfcheetah, metaworld = real_bench("halfcheetah"), real_bench("metaworld")
+    assert halfcheetah["meta_train"]["total_steps"] == 16384 and metaworld["meta_train"]["total_steps"] == 20480
+    assert halfcheetah["features"]["projection_dim"] == metaworld["features"]["projection_dim"] == 64  # shared
+    assert metaworld["estimate"]["subset_size"] == 5 and metaworld["estimate"]["num_chunks"] == 2  # own, shared
+    with pytest.raises(ConfigError, match="'workstation' is not a preset of benchmark 'halfcheetah'"):
+        real_bench("halfcheetah", preset="workstation")
+
+
 def test_stage_view_holds_only_what_the_stage_reads(bench):
     view = stage_view(bench, "cluster")
     assert "cluster" in view and "estimate" not in view and "meta_train" not in view

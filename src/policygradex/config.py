@@ -101,9 +101,10 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
 
     :raises ConfigError: naming the first offending field and what is allowed there.
     """
+    shared = (config.get("presets") or {}) if isinstance(config, dict) else {}
     for name, bench in (config.get("benchmarks") or {}).items() if isinstance(config, dict) else ():
         if isinstance(bench, dict):
-            _apply_preset(name, bench, config.get("preset", "smoke"))
+            _apply_preset(name, bench, config.get("preset", "smoke"), shared)
     _check_finite(config, [])
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema())
     errors = sorted(
@@ -131,8 +132,10 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
     return config
 
 
-def _apply_preset(name: str, bench: Benchmark, preset: str) -> None:
-    """Merge the chosen preset's settings over the benchmark's (section by section) and drop ``presets``."""
+def _apply_preset(name: str, bench: Benchmark, preset: str, shared: dict[str, Any]) -> None:
+    """Merge the chosen preset over a benchmark that offers it (names it under its own ``presets``), section by
+    section: first the config's shared ``presets`` entry of that name, then the benchmark's own (its values win);
+    drop ``presets``."""
     presets = bench.pop("presets", None)
     if presets is None:
         return
@@ -140,11 +143,12 @@ def _apply_preset(name: str, bench: Benchmark, preset: str) -> None:
         raise ConfigError(
             f"config.preset: '{preset}' is not a preset of benchmark '{name}'; its presets: {', '.join(presets)}"
         )
-    for key, value in copy.deepcopy(presets[preset] or {}).items():  # the caller's config stays as it was
-        if isinstance(value, dict) and isinstance(bench.get(key), dict):
-            bench[key] = {**bench[key], **value}
-        else:
-            bench[key] = value
+    for layer in (shared.get(preset), presets[preset]):
+        for key, value in copy.deepcopy(layer or {}).items():  # the caller's config stays as it was
+            if isinstance(value, dict) and isinstance(bench.get(key), dict):
+                bench[key] = {**bench[key], **value}
+            else:
+                bench[key] = value
 
 
 def _fill_env_defaults(name: str, bench: Benchmark, check: bool) -> None:
