@@ -137,18 +137,19 @@ def seed_row(benchmark: str, seed: int, out: Path, minutes: float, made_at: str 
     row = {"seed": seed, "commit": made_at or commit(), "minutes": minutes}
     results = out / f"seed-{seed}" / "results" / benchmark
     quality = json.loads((results / "cluster_quality.json").read_text())
-    row |= {"ari": quality["ari"], "nmi": quality["nmi"], "k": quality["k"], "verdict": quality["verdict"]}
+    nan = float("nan")  # measures a benchmark has no data for (no planted groups, files of older commits)
+    row |= {"ari": quality.get("ari", nan), "nmi": quality.get("nmi", nan), "k": quality["k"]}
+    row["verdict"] = quality["verdict"]
     row |= {"stability": quality["reliability"]["stability"], "p_value": quality["p_value"]}
     consistency = [float(np.load(f)["gradient_consistency"]) for f in sorted((results / "features").glob("*.npz"))]
     row["gradient_consistency_median"] = float(np.median(consistency))
     if (results / "approx_error.json").exists():
         approx = json.loads((results / "approx_error.json").read_text())
-        nan = {"median_rel_error": float("nan")}  # kinds that files of older commits lack
         row |= {
-            "ppo_objective_median_rel_error": approx.get("ppo_objective", nan)["median_rel_error"],
+            "ppo_objective_median_rel_error": approx.get("ppo_objective", {}).get("median_rel_error", nan),
             "logp_change_median_rel_error": approx["log_prob_change"]["median_rel_error"],
             "logp_median_rel_error": approx["log_prob"]["median_rel_error"],
-            "score_spearman": approx["score"].get("spearman", float("nan")),
+            "score_spearman": approx["score"].get("spearman", nan),
         }
     if (results / "speedup.json").exists():
         speed = json.loads((results / "speedup.json").read_text())
@@ -168,8 +169,10 @@ def seed_row(benchmark: str, seed: int, out: Path, minutes: float, made_at: str 
             "hessian_non_vacuous_share": float(hessian["non_vacuous"].mean()),
         }
     if (results / "comparison.csv").exists():
-        comparison = pd.read_csv(results / "comparison.csv").set_index("method")["mean_return"]
+        table = pd.read_csv(results / "comparison.csv").set_index("method")
+        comparison = table["mean_return"]
         row |= {f"return_{method}": value for method, value in comparison.items()}
+        row |= {f"success_{method}": value for method, value in table["mean_success"].items()}
         for other in comparison.index.drop("policygradex"):
             row[f"gain_vs_{other}_pct"] = float(gain_pct(comparison["policygradex"], comparison[other]))
     return row
