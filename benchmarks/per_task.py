@@ -26,6 +26,8 @@ import pandas as pd
 from claims import run_label, write_rows
 from scipy.stats import spearmanr
 
+from policygradex.summary import stage_seconds
+
 
 def task_rows(results: Path, seed: int) -> list[dict]:
     """One row per task of the finished run at ``results`` (module docstring)."""
@@ -57,17 +59,8 @@ def task_rows(results: Path, seed: int) -> list[dict]:
 
 def stage_rows(run: Path, benchmark: str, seed: int) -> list[dict]:
     """One row per rule: jobs and summed wall / CPU seconds of its ``benchmark:`` files (module docstring)."""
-    logs = run / "logs" / benchmark
-    totals: dict[str, dict] = {}
-    for path in sorted(logs.rglob("*.benchmark.tsv")):
-        relative = path.relative_to(logs)
-        rule = relative.parts[0] if len(relative.parts) > 1 else path.name.removesuffix(".benchmark.tsv")
-        record = pd.read_csv(path, sep="\t").iloc[-1]
-        entry = totals.setdefault(rule, {"seed": seed, "rule": rule, "jobs": 0, "wall_s": 0.0, "cpu_s": 0.0})
-        entry["jobs"] += 1
-        entry["wall_s"] += float(record["s"])
-        entry["cpu_s"] += float(record["cpu_time"])
-    return sorted(totals.values(), key=lambda e: -e["cpu_s"])
+    totals = stage_seconds(run / "logs" / benchmark)
+    return [{"seed": seed, "rule": stage, **values} for stage, values in totals.items()]
 
 
 def seed_summary(results: Path, seed: int) -> dict:

@@ -112,6 +112,10 @@ def test_the_console_ends_with_the_verdict(workdir):
     assert "tiny: 2 groups" in summary and f"ARI {quality['ari']:.2f}" in summary
     verdict = "verdict: structure" if quality["verdict"] == "structure" else "verdict: NO RELIABLE STRUCTURE"
     assert verdict in summary and quality["reason"] in summary
+    # where the compute went, per stage, and how long the run took
+    compute = re.search(r"compute: [\d.]+ job-minutes: (.*)", summary)[1]
+    assert re.search(r"\bmeta_train [\d.]+", compute) and re.search(r"\bfeatures [\d.]+ \(4 jobs\)", compute)
+    assert re.search(r"this run took [\d.]+ minutes", summary)
 
 
 def test_every_stage_writes_its_artifacts(workdir):

@@ -1,4 +1,5 @@
-"""The end-of-run summary on the console: per benchmark, the groups, their quality and the trust verdict.
+"""The end-of-run summary on the console: per benchmark, the groups, their quality, the trust verdict and where
+the compute went; and how long the run took.
 
 The Snakefile's ``onsuccess`` handler prints it, so that what a run found (and every warning a stage raised,
 with the log it is in) reaches the person at the terminal, not only the job logs. Standard library only: it
@@ -29,6 +30,37 @@ def stage_warnings(logs: Path) -> list[str]:
     return [f"{line} [{', '.join(paths[:2])}{', ...' if len(paths) > 2 else ''}]" for line, paths in seen.items()]
 
 
+def stage_seconds(logs: Path) -> dict[str, dict[str, float]]:
+    """Stage -> {jobs, wall_s, cpu_s} summed over its jobs, from Snakemake's ``benchmark:`` files under ``logs``
+    (``<stage>.benchmark.tsv`` or ``<stage>/<job>.benchmark.tsv``): where the compute of the artifacts that exist
+    went, largest wall time first."""
+    totals: dict[str, dict[str, float]] = {}
+    for path in sorted(logs.rglob("*.benchmark.tsv")) if logs.is_dir() else ():
+        relative = path.relative_to(logs)
+        stage = relative.parts[0] if len(relative.parts) > 1 else path.name.removesuffix(".benchmark.tsv")
+        with open(path, newline="") as f:
+            records = list(csv.DictReader(f, delimiter="\t"))
+        if records:
+            entry = totals.setdefault(stage, {"jobs": 0, "wall_s": 0.0, "cpu_s": 0.0})
+            entry["jobs"] += 1
+            entry["wall_s"] += float(records[-1]["s"])
+            entry["cpu_s"] += float(records[-1]["cpu_time"])
+    return dict(sorted(totals.items(), key=lambda item: -item[1]["wall_s"]))
+
+
+def compute_line(logs: Path) -> str | None:
+    """One line: the jobs' minutes per stage (:func:`stage_seconds`), None when no job recorded any."""
+    totals = stage_seconds(logs)
+    if not totals:
+        return None
+    parts = [
+        f"{stage} {t['wall_s'] / 60:.1f}" + (f" ({t['jobs']:.0f} jobs)" if t["jobs"] > 1 else "")
+        for stage, t in totals.items()
+    ]
+    minutes = sum(t["wall_s"] for t in totals.values()) / 60
+    return f"  compute: {minutes:.1f} job-minutes: {', '.join(parts)} [{logs}/**/*.benchmark.tsv]"
+
+
 def benchmark_summary(name: str, results: Path, logs: Path) -> list[str]:
     """Lines describing one benchmark's clusters.csv and cluster_quality.json (empty when not built)."""
     quality_path, clusters_path = results / "cluster_quality.json", results / "clusters.csv"
@@ -55,13 +87,18 @@ def benchmark_summary(name: str, results: Path, logs: Path) -> list[str]:
             f"  also supported: k = {other['k']} (stability {other['stability']:.2f}, p {other['p_value']:.3f});"
             f" set cluster.k: {other['k']} for that grouping"
         )
+    compute = compute_line(logs)
+    lines += [compute] if compute else []
     lines += [f"  {warning}" for warning in stage_warnings(logs)]
     return lines
 
 
-def summary(benchmarks: Iterable[str], root: Path = Path(".")) -> str:
-    """The summary of every benchmark whose clusters exist under ``root``/results (empty string if none)."""
+def summary(benchmarks: Iterable[str], root: Path = Path("."), seconds: float | None = None) -> str:
+    """The summary of every benchmark whose clusters exist under ``root``/results (empty string if none), and
+    how long this run took (``seconds``, wall clock) when given."""
     lines = []
     for name in benchmarks:
         lines += benchmark_summary(name, root / "results" / name, root / "logs" / name)
+    if lines and seconds is not None:
+        lines.append(f"this run took {seconds / 60:.1f} minutes (wall clock, from the start of Snakemake)")
     return "\n".join(["PolicyGradEx summary", *lines]) if lines else ""
