@@ -34,9 +34,13 @@ def task_rows(results: Path, seed: int) -> list[dict]:
     consistency = {
         path.stem: float(np.load(path)["gradient_consistency"]) for path in sorted((results / "features").glob("*.npz"))
     }
-    evaluations = [pd.read_csv(results / "evaluation.csv")]
-    evaluations += [pd.read_csv(p) for p in sorted((results / "baselines").glob("*/evaluation.csv"))]
-    evaluation = pd.concat(evaluations, ignore_index=True)
+    paths = [results / "evaluation.csv", *sorted((results / "baselines").glob("*/evaluation.csv"))]
+    evaluations = [pd.read_csv(p) for p in paths if p.exists()]  # a run stopped early has some of them
+    evaluation = (
+        pd.concat(evaluations, ignore_index=True)
+        if evaluations
+        else pd.DataFrame(columns=["task", "method", "success_rate", "mean_return"])
+    )
     per_method = evaluation.groupby(["task", "method"])[["success_rate", "mean_return"]].mean()
     scores = pd.DataFrame(columns=["task", "estimated", "actual"])
     if (results / "approx_error.csv").exists():

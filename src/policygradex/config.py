@@ -126,7 +126,7 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
             + ", ".join(config["benchmarks"])
         )
     for name, bench in config["benchmarks"].items():
-        _fill_env_defaults(name, bench, check=cross_checks)
+        _fill_suite_tasks(name, bench, check=cross_checks)
         if cross_checks:
             _check_benchmark(name, bench)
     return config
@@ -151,13 +151,12 @@ def _apply_preset(name: str, bench: Benchmark, preset: str, shared: dict[str, An
                 bench[key] = value
 
 
-def _fill_env_defaults(name: str, bench: Benchmark, check: bool) -> None:
-    """The defaults that depend on the environment family (episode length, a Meta-World suite's tasks), after
-    checking that the family's package is installed and its task settings fit (:func:`envs.settings_errors`)."""
-    from policygradex.families import EPISODE_LENGTHS, meta_world_suite, settings_errors  # noqa: PLC0415
+def _fill_suite_tasks(name: str, bench: Benchmark, check: bool) -> None:
+    """A Meta-World suite's tasks (the one default that needs the environment package), after checking that the
+    family's package is installed and its task settings fit (:func:`envs.settings_errors`)."""
+    from policygradex.families import meta_world_suite, settings_errors  # noqa: PLC0415
 
     where = f"config.benchmarks.{name}"
-    bench.setdefault("episode_length", EPISODE_LENGTHS[bench["env"]])
     if "tasks" not in bench:
         if bench["env"] != "metaworld" or "suite" not in bench:
             raise ConfigError(f"{where}.tasks: required (a list of tasks; env metaworld may give `suite` instead)")

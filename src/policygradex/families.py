@@ -12,9 +12,6 @@ from typing import Any
 #: The Python package each environment family needs (installed by ``pip install -e .``).
 FAMILIES: dict[str, str | None] = {"pointmass": None, "mo_mujoco": "mo_gymnasium", "metaworld": "metaworld"}
 
-#: Episode length of each family when the config gives none: the benchmarks' standard horizons.
-EPISODE_LENGTHS = {"pointmass": 50, "mo_mujoco": 1000, "metaworld": 500}
-
 #: The MO-Gymnasium environments a benchmark's ``env_id`` may name, with the names of their reward components.
 MO_COMPONENTS: dict[str, tuple[str, ...]] = {
     "mo-halfcheetah-v5": ("x_velocity", "energy"),
