@@ -147,10 +147,11 @@ def test_speedup_compares_both_paths_on_the_subsets_full_training_fine_tuned(tmp
         return [tmp_path / name]
 
     pd.DataFrame({"seconds": [3.0]}).to_csv(tmp_path / "log.csv", index=False)
-    output = tmp_path / "speedup.json"
+    output, quality = tmp_path / "speedup.json", tmp_path / "cluster_quality.json"
+    quality.write_text(json.dumps({"k": 2}))
     speedup_run(
         bench, timing("f.json", 4.0), timing("e.json", 12.0), timing("full.json", 60.0), tmp_path / "log.csv",
-        chunks, tmp_path / "full.csv", 2, output,
+        chunks, tmp_path / "full.csv", quality, output,
     )  # fmt: skip
     result = json.loads(output.read_text())
     assert result["subsets_compared"] == 6 and result["num_subsets"] == 12
