@@ -10,7 +10,7 @@ For each seed folder of a ``claims.py`` run (``<out>/seed-<s>/results/<benchmark
   ``benchmark:`` files under logs/);
 - ``<name>_summary``: one row per seed: the meta-training curve's end (success rate, return) and the Spearman of
   estimated vs real scores over all (subset, task) pairs and within each validation subset (which removes the
-  differences between tasks that pay more or less).
+  differences between tasks that pay more or less), joined with the run's ``claims.py`` row (``--claims``).
 
     python benchmarks/per_task.py --benchmark metaworld --out benchmarks/out/mt10/tune --seeds 0 \\
         --name mt10_tuning_seed0 --results docs/results
@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", required=True)
     parser.add_argument("--name", required=True, help="file name stem of the tables")
     parser.add_argument("--results", type=Path, default=Path("benchmarks/out"), help="folder to write them to")
+    parser.add_argument("--claims", type=Path, help="the run's claims.csv: its rows join the per-seed summary")
     args = parser.parse_args()
     tasks, stages, summaries = [], [], []
     for seed in args.seeds:
@@ -113,6 +114,10 @@ def main() -> None:
         summaries.append(seed_summary(results, seed) | {"run": run_label(run)})
     write_rows(tasks, args.results, f"{args.name}_tasks")
     write_rows(stages, args.results, f"{args.name}_stages")
+    if args.claims is not None:  # the run's claims.py rows: its verdict, k, consistency, score Spearman, ...
+        claims = pd.read_csv(args.claims)
+        claims = claims[pd.to_numeric(claims["seed"], errors="coerce").notna()].astype({"seed": int})
+        summaries = pd.DataFrame(summaries).merge(claims, on="seed", how="left").to_dict("records")
     write_rows(summaries, args.results, f"{args.name}_summary")
 
 
