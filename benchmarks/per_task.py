@@ -115,7 +115,7 @@ def main() -> None:
     write_rows(tasks, args.results, f"{args.name}_tasks")
     write_rows(stages, args.results, f"{args.name}_stages")
     if args.claims is not None:  # the run's claims.py rows: its verdict, k, consistency, score Spearman, ...
-        claims = pd.read_csv(args.claims)
+        claims = pd.read_csv(args.claims, dtype={"commit": str})
         claims = claims[pd.to_numeric(claims["seed"], errors="coerce").notna()].astype({"seed": int})
         summaries = pd.DataFrame(summaries).merge(claims, on="seed", how="left").to_dict("records")
     write_rows(summaries, args.results, f"{args.name}_summary")
