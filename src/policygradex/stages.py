@@ -61,10 +61,7 @@ class Stage:
         return self.inputs + self.outputs + self.options
 
 
-def _timing() -> Argument:
-    return Argument("timing", "JSON file to write the stage's compute seconds to (read by speedup)", required=False)
-
-
+_TIMING = Argument("timing", "JSON file to write the stage's compute seconds to (read by speedup)", required=False)
 _POLICY = Argument("policy", "meta-policy theta* (meta/policy.pt)")
 _FEATURES = Argument("features", "every task's features/{task}.npz, in config order", many=True)
 _CLUSTERS = Argument("clusters", "clusters.csv (task,group[,planted])")
@@ -88,7 +85,7 @@ STAGES: tuple[Stage, ...] = (
         "2. projected per-sample gradients of one task -> features/{task}.npz",
         sections=("policy_gradient", "features"),
         inputs=(_POLICY,),
-        outputs=(Argument("output", "features/{task}.npz to write"), _timing()),
+        outputs=(Argument("output", "features/{task}.npz to write"), _TIMING),
         options=(Argument("task", "task name"),),
     ),
     Stage(
@@ -96,7 +93,7 @@ STAGES: tuple[Stage, ...] = (
         "3. first-order estimates for one chunk of subsets -> subsets/chunk_{c}.csv",
         sections=("policy_gradient", "estimate"),
         inputs=(_POLICY, _FEATURES),
-        outputs=(Argument("output", "subsets/chunk_{c}.csv to write"), _timing()),
+        outputs=(Argument("output", "subsets/chunk_{c}.csv to write"), _TIMING),
         options=(_CHUNK,),
     ),
     Stage(
@@ -178,7 +175,7 @@ STAGES: tuple[Stage, ...] = (
         outputs=(
             Argument("output", "scores CSV to write (as estimate's)"),
             Argument("deltas", "npz of theta_finetuned - theta* per subset, to write"),
-            _timing(),
+            _TIMING,
         ),
         options=(_CHUNK,),
     ),
