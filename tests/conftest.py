@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policygradex.config import only_benchmark, validate_config
+from policygradex.config import benchmark, only_benchmark, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = ROOT / ".test" / "config" / "config.yaml"
@@ -29,7 +29,7 @@ def real_bench(name: str, preset: str | None = None, mutate=None) -> dict:
         config["preset"] = preset
     if mutate is not None:
         mutate(config["benchmarks"][name])
-    return validate_config(config)["benchmarks"][name]
+    return benchmark(validate_config(config), name)
 
 
 @pytest.fixture

@@ -80,6 +80,18 @@ def test_bare_snakemake_loads_the_default_profile_and_builds_the_default_benchma
     assert not any(f"results/{name}/" in console for name in ("halfcheetah", "hopper", "ant", "metaworld"))
 
 
+def test_a_preset_runs_the_benchmarks_offering_it_and_refuses_the_others():
+    """The README's MT10 command: `--config preset=workstation` on the shipped config, where only metaworld offers
+    that preset; its jobs get the preset's settings, and a robot's target fails naming the robot's presets."""
+    console = repository_dry_run("--forceall", "-p", "results/metaworld/clusters.csv", "--config", "preset=workstation")
+    assert "results/metaworld/meta/policy.pt" in console and '"meta_train": {"total_steps": 1000000}' in console
+    command = [str(Path(sys.executable).parent / "snakemake"), "-n", "--cores", "2", "results/ant/clusters.csv"]
+    result = subprocess.run([*command, "--config", "preset=workstation"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode != 0
+    refusal = "'workstation' is not a preset of benchmark 'ant'; its presets: smoke, full, evidence"
+    assert refusal in result.stdout + result.stderr
+
+
 def test_list_rules_describes_every_stage():
     console = repository_dry_run("--list-rules")
     rules = [line for line in console.splitlines() if line and not line.startswith(("Using", " "))]

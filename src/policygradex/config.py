@@ -102,9 +102,9 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
     :raises ConfigError: naming the first offending field and what is allowed there.
     """
     shared = (config.get("presets") or {}) if isinstance(config, dict) else {}
-    for name, bench in (config.get("benchmarks") or {}).items() if isinstance(config, dict) else ():
+    for bench in (config.get("benchmarks") or {}).values() if isinstance(config, dict) else ():
         if isinstance(bench, dict):
-            _apply_preset(name, bench, config.get("preset", "smoke"), shared)
+            _apply_preset(bench, config.get("preset", "smoke"), shared)
     _check_finite(config, [])
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema())
     errors = sorted(
@@ -126,23 +126,24 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
             + ", ".join(config["benchmarks"])
         )
     for name, bench in config["benchmarks"].items():
+        if "presets" in bench:
+            continue  # left out of this run: it does not offer the chosen preset
         _fill_suite_tasks(name, bench, check=cross_checks)
         if cross_checks:
             _check_benchmark(name, bench)
     return config
 
 
-def _apply_preset(name: str, bench: Benchmark, preset: str, shared: dict[str, Any]) -> None:
+def _apply_preset(bench: Benchmark, preset: str, shared: dict[str, Any]) -> None:
     """Merge the chosen preset over a benchmark that offers it (names it under its own ``presets``), section by
     section: first the config's shared ``presets`` entry of that name, then the benchmark's own (its values win);
-    drop ``presets``."""
-    presets = bench.pop("presets", None)
-    if presets is None:
+    drop ``presets``. A benchmark that does not offer it keeps its ``presets``: it is left out of this run, and
+    :func:`benchmark` refuses it (``--config preset=workstation`` runs MT10 although the robots have no such
+    preset; asking for a robot's files then fails, naming its presets)."""
+    presets = bench.get("presets")
+    if presets is None or preset not in presets:
         return
-    if preset not in presets:
-        raise ConfigError(
-            f"config.preset: '{preset}' is not a preset of benchmark '{name}'; its presets: {', '.join(presets)}"
-        )
+    del bench["presets"]
     for layer in (shared.get(preset), presets[preset]):
         for key, value in copy.deepcopy(layer or {}).items():  # the caller's config stays as it was
             if isinstance(value, dict) and isinstance(bench.get(key), dict):
@@ -269,10 +270,17 @@ def load_config(path: str | Path) -> Config:
 
 
 def benchmark(config: Config, name: str) -> Benchmark:
-    """The settings of benchmark ``name``; a clear error lists the configured ones otherwise."""
+    """The settings of benchmark ``name``; a clear error lists the configured ones otherwise, or the benchmark's
+    presets when it does not offer the chosen one (see :func:`_apply_preset`)."""
     benchmarks = config["benchmarks"]
     if name not in benchmarks:
         raise ConfigError(f"unknown benchmark '{name}': config.benchmarks has {', '.join(sorted(benchmarks))}")
+    presets = benchmarks[name].get("presets")
+    if presets is not None:
+        raise ConfigError(
+            f"config.preset: '{config.get('preset', 'smoke')}' is not a preset of benchmark '{name}'; its presets: "
+            f"{', '.join(presets)} (e.g. --config preset={next(iter(presets))})"
+        )
     return benchmarks[name]
 
 
