@@ -13,8 +13,10 @@ Per finished run (a Snakemake working directory with results/<benchmark>/: featu
 in this process: the mean row-wise Spearman of the estimated affinity T against (a) the cosine matrix that
 gradient similarity clusters, and (b) T_lin, the affinity rebuilt from the same subsets with score_i(S) =
 g_i^T u_S and u_S = sum_{l in S} g_l / |sum_{l in S} g_l| (no logistic fit, no rollout); and the ARI between
-the clusters of T and those of the cosine matrix at the run's k. Writes first_order_vs_cosine.csv / .json under
-``--out`` and prints a markdown table.
+the clusters of T and those of the cosine matrix at the run's k. To tell the gradient norms from the rest, the
+same linear model with every g_l scaled to unit length (T_unit: blind to the norms, as the cosine is) is
+clustered too: where T_lin's clusters leave the cosine's and T_unit's do not, the norms made the difference.
+Writes first_order_vs_cosine.csv / .json under ``--out`` and prints a markdown table.
 
     python benchmarks/first_order_vs_cosine.py --runs benchmarks/out/claims/seed-3
 """
@@ -61,8 +63,13 @@ def measure(run: Path) -> dict:
     _, members = read_subset_scores(sorted((results / "subsets").glob("chunk_*.csv")), names)
     affinity = read_affinity(results / "affinity.csv", names).to_numpy()
     cosine = gradient_similarity(grads)
+    norms = np.linalg.norm(grads, axis=1)
+    linear = linear_affinity(grads, members)
+    unit = linear_affinity(grads / np.maximum(norms, 1e-12)[:, None], members)
     k = int(json.loads((results / "cluster_quality.json").read_text())["k"])
     method = bench["cluster"]["method"]
+    groups = {name: cluster(matrix, k, method) for name, matrix in (("T", affinity), ("cosine", cosine))}
+    groups |= {name: cluster(matrix, k, method) for name, matrix in (("linear", linear), ("unit", unit))}
     return {
         "run": run_label(run),
         "benchmark": name,
@@ -71,9 +78,12 @@ def measure(run: Path) -> dict:
         "commit": commit(),
         "k": k,
         "row_spearman_T_vs_cosine": row_spearman(affinity, cosine),
-        "row_spearman_T_vs_linear": row_spearman(affinity, linear_affinity(grads, members)),
-        "ari_T_vs_cosine_clusters": adjusted_rand(cluster(affinity, k, method), cluster(cosine, k, method)),
-        "gradient_norm_ratio": float(np.linalg.norm(grads, axis=1).max() / np.linalg.norm(grads, axis=1).min()),
+        "row_spearman_T_vs_linear": row_spearman(affinity, linear),
+        "ari_T_vs_cosine_clusters": adjusted_rand(groups["T"], groups["cosine"]),
+        "ari_T_vs_linear_clusters": adjusted_rand(groups["T"], groups["linear"]),
+        "ari_linear_vs_cosine_clusters": adjusted_rand(groups["linear"], groups["cosine"]),
+        "ari_unit_vs_cosine_clusters": adjusted_rand(groups["unit"], groups["cosine"]),
+        "gradient_norm_ratio": float(norms.max() / norms.min()),
     }
 
 
