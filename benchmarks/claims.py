@@ -139,6 +139,7 @@ def seed_row(benchmark: str, seed: int, out: Path, minutes: float, made_at: str 
     quality = json.loads((results / "cluster_quality.json").read_text())
     nan = float("nan")  # measures a benchmark has no data for (no planted groups, files of older commits)
     row |= {"ari": quality.get("ari", nan), "nmi": quality.get("nmi", nan), "k": quality["k"]}
+    row["ari_grad_similarity"] = baseline_ari(results, "grad_similarity")
     row["verdict"] = quality["verdict"]
     row |= {"stability": quality["reliability"]["stability"], "p_value": quality["p_value"]}
     consistency = [float(np.load(f)["gradient_consistency"]) for f in sorted((results / "features").glob("*.npz"))]
@@ -176,6 +177,19 @@ def seed_row(benchmark: str, seed: int, out: Path, minutes: float, made_at: str 
         for other in comparison.index.drop("policygradex"):
             row[f"gain_vs_{other}_pct"] = float(gain_pct(comparison["policygradex"], comparison[other]))
     return row
+
+
+def baseline_ari(results: Path, baseline: str) -> float:
+    """ARI of a baseline's clusters against the planted groups of clusters.csv (NaN without planted groups or
+    without the baseline's clusters): how PolicyGradEx's recovery compares with the baseline's."""
+    from policygradex.trust import adjusted_rand  # here, as in load_bench
+
+    planted, grouped = results / "clusters.csv", results / "baselines" / baseline / "clusters.csv"
+    if not grouped.exists() or "planted" not in pd.read_csv(planted).columns:
+        return float("nan")
+    truth = pd.read_csv(planted).set_index("task")["planted"]
+    groups = pd.read_csv(grouped).set_index("task")["group"].reindex(truth.index)
+    return float(adjusted_rand(truth.to_numpy(), groups.to_numpy()))
 
 
 def gain_pct(value: float | pd.Series, other: float | pd.Series) -> float | pd.Series:
