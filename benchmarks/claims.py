@@ -63,7 +63,11 @@ def run_workflow(workdir: Path, config: dict, targets: list[str], cores: int) ->
 def apply_overrides(bench: dict, preset: str, overrides: list[str]) -> None:
     """Apply ``section.key=value`` settings (values read as YAML) to a raw benchmark entry, after its preset: they
     go into the preset's entry when the benchmark has one, since presets are merged over the benchmark."""
-    target = bench["presets"].setdefault(preset, {}) if "presets" in bench else bench
+    if "presets" in bench and preset not in bench["presets"]:
+        return  # the benchmark does not offer the preset: validating the config says so
+    target = bench["presets"][preset] if "presets" in bench else bench
+    if target is None:
+        target = bench["presets"][preset] = {}
     for override in overrides:
         path, _, value = override.partition("=")
         *sections, key = path.split(".")
@@ -89,10 +93,10 @@ def benchmark_config(benchmark: str, preset: str, overrides: list[str] = (), see
 
 def load_bench(benchmark: str, preset: str, overrides: list[str] = (), seed: int | None = None) -> dict:
     """:func:`benchmark_config`'s benchmark, validated (defaults filled in, preset merged)."""
-    from policygradex.config import validate_config  # here: the workflow's scripts need no package import
+    from policygradex import config as settings  # here: the workflow's scripts need no package import
 
     config = benchmark_config(benchmark, preset, overrides, seed)
-    return validate_config(config)["benchmarks"][benchmark]
+    return settings.benchmark(settings.validate_config(config), benchmark)  # fails if it lacks the preset
 
 
 def run_benchmark(run: Path) -> tuple[str, dict]:
