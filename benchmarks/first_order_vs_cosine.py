@@ -16,6 +16,8 @@ g_i^T u_S and u_S = sum_{l in S} g_l / |sum_{l in S} g_l| (no logistic fit, no r
 the clusters of T and those of the cosine matrix at the run's k. To tell the gradient norms from the rest, the
 same linear model with every g_l scaled to unit length (T_unit: blind to the norms, as the cosine is) is
 clustered too: where T_lin's clusters leave the cosine's and T_unit's do not, the norms made the difference.
+Where the run has planted groups and the comparison, the row adds both methods' ARI against the planted groups
+and their mean returns (comparison.csv): whether parting helped.
 Writes first_order_vs_cosine.csv / .json under ``--out`` and prints a markdown table.
 
     python benchmarks/first_order_vs_cosine.py --runs benchmarks/out/claims/seed-3
@@ -35,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import commit, markdown_table, run_benchmark, run_label  # noqa: E402
+from claims import baseline_ari, commit, markdown_table, run_benchmark, run_label  # noqa: E402
 
 from policygradex.artifacts import FEATURE_KEYS  # noqa: E402
 from policygradex.baselines import gradient_similarity, mean_policy_gradient  # noqa: E402
@@ -66,7 +68,8 @@ def measure(run: Path) -> dict:
     norms = np.linalg.norm(grads, axis=1)
     linear = linear_affinity(grads, members)
     unit = linear_affinity(grads / np.maximum(norms, 1e-12)[:, None], members)
-    k = int(json.loads((results / "cluster_quality.json").read_text())["k"])
+    quality = json.loads((results / "cluster_quality.json").read_text())
+    k = int(quality["k"])
     method = bench["cluster"]["method"]
     groups = {name: cluster(matrix, k, method) for name, matrix in (("T", affinity), ("cosine", cosine))}
     groups |= {name: cluster(matrix, k, method) for name, matrix in (("linear", linear), ("unit", unit))}
@@ -84,7 +87,17 @@ def measure(run: Path) -> dict:
         "ari_linear_vs_cosine_clusters": adjusted_rand(groups["linear"], groups["cosine"]),
         "ari_unit_vs_cosine_clusters": adjusted_rand(groups["unit"], groups["cosine"]),
         "gradient_norm_ratio": float(norms.max() / norms.min()),
-    }
+        "ari_policygradex": quality.get("ari", float("nan")),
+        "ari_grad_similarity": baseline_ari(results, "grad_similarity"),
+    } | comparison_returns(results, ["policygradex", "grad_similarity"])
+
+
+def comparison_returns(results: Path, methods: list[str]) -> dict:
+    """Mean return of each of ``methods`` in the run's comparison.csv (NaN without one)."""
+    if not (results / "comparison.csv").exists():
+        return {f"return_{m}": float("nan") for m in methods}
+    table = pd.read_csv(results / "comparison.csv").set_index("method")
+    return {f"return_{m}": float(table.loc[m, "mean_return"]) for m in methods}
 
 
 def main() -> None:
