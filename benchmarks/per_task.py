@@ -8,6 +8,8 @@ For each seed folder of a ``claims.py`` run (``<out>/seed-<s>/results/<benchmark
   kind ``score``) averaged per task;
 - ``<name>_stages``: one row per rule: jobs, wall and CPU seconds summed over its jobs (Snakemake's
   ``benchmark:`` files under logs/);
+- ``<name>_curve``: one row per seed and window of ``--window`` meta-training steps: the mean return and success
+  rate the training log recorded in it (does meta-training still improve at the end of its budget?);
 - ``<name>_summary``: one row per seed: the meta-training curve's end (success rate, return) and the Spearman of
   estimated vs real scores over all (subset, task) pairs and within each validation subset (which removes the
   differences between tasks that pay more or less), joined with the run's ``claims.py`` row (``--claims``).
@@ -67,6 +69,13 @@ def stage_rows(run: Path, benchmark: str, seed: int) -> list[dict]:
     return [{"seed": seed, "rule": stage, **values} for stage, values in totals.items()]
 
 
+def curve_rows(results: Path, seed: int, window: int) -> list[dict]:
+    """One row per window of ``window`` meta-training steps: mean return and success in it (module docstring)."""
+    curve = pd.read_csv(results / "meta" / "train_log.csv")
+    binned = curve.groupby(curve["steps"] // window * window)[["mean_return", "success_rate"]].mean()
+    return [{"seed": seed, "steps_from": int(start), **values} for start, values in binned.iterrows()]
+
+
 def seed_summary(results: Path, seed: int) -> dict:
     """The meta-training curve's end (success, return) and, when the run has approx_error.csv, the Spearman of
     estimated vs real scores over every (subset, task) pair and, averaged, within each subset."""
@@ -104,16 +113,19 @@ def main() -> None:
     parser.add_argument("--name", required=True, help="file name stem of the tables")
     parser.add_argument("--results", type=Path, default=Path("benchmarks/out"), help="folder to write them to")
     parser.add_argument("--claims", type=Path, help="the run's claims.csv: its rows join the per-seed summary")
+    parser.add_argument("--window", type=int, default=100_000, help="meta-training steps per row of the curve")
     args = parser.parse_args()
-    tasks, stages, summaries = [], [], []
+    tasks, stages, curves, summaries = [], [], [], []
     for seed in args.seeds:
         run = args.out / f"seed-{seed}"
         results = run / "results" / args.benchmark
         tasks += task_rows(results, seed)
         stages += stage_rows(run, args.benchmark, seed)
+        curves += curve_rows(results, seed, args.window)
         summaries.append(seed_summary(results, seed) | {"run": run_label(run)})
     write_rows(tasks, args.results, f"{args.name}_tasks")
     write_rows(stages, args.results, f"{args.name}_stages")
+    write_rows(curves, args.results, f"{args.name}_curve")
     if args.claims is not None:  # the run's claims.py rows: its verdict, k, consistency, score Spearman, ...
         claims = pd.read_csv(args.claims, dtype={"commit": str})
         claims = claims[pd.to_numeric(claims["seed"], errors="coerce").notna()].astype({"seed": int})
