@@ -136,11 +136,11 @@ def measure(bench: dict, run: Path, real_path: Path | None, out: Path) -> dict:
             "ari_T_shared": adjusted_rand(np.array(planted), cluster(t_shared, k, method)),
             "ari_cosine_shared": adjusted_rand(np.array(planted), cluster(cosine, k, method)),
         }
-    for label, path in (("run", results / "approx_error.csv"), ("real", real_path)):
+    for label, path in (("run", results / "approx_error.csv"), ("first_order", real_path)):
         if path is not None and path.exists():
             table = pd.read_csv(path)
             table = table[table["kind"] == "score"]
-            for budget, part in table.groupby("budget") if "budget" in table else [("run", table)]:
+            for budget, part in table.groupby("budget") if "budget" in table else [("approx_error", table)]:
                 before, after = score_spearmans(estimator, bench, part)
                 row |= {f"score_spearman_{label}_{budget}": before, f"score_spearman_{label}_{budget}_shared": after}
     return row
