@@ -50,8 +50,20 @@ def test_a_preset_is_the_shared_entry_then_the_benchmarks_own():
     assert halfcheetah["meta_train"]["total_steps"] == 16384 and metaworld["meta_train"]["total_steps"] == 20480
     assert halfcheetah["features"]["projection_dim"] == metaworld["features"]["projection_dim"] == 64  # shared
     assert metaworld["estimate"]["subset_size"] == 5 and metaworld["estimate"]["num_chunks"] == 2  # own, shared
-    with pytest.raises(ConfigError, match="'workstation' is not a preset of benchmark 'halfcheetah'"):
-        real_bench("halfcheetah", preset="workstation")
+    with pytest.raises(ConfigError, match="'workstation' is offered by no benchmark; their presets: smoke, full, ev"):
+        real_bench("halfcheetah", preset="workstation")  # alone in its config: no benchmark offers it
+
+
+def test_a_preset_no_benchmark_offers_is_a_typo():
+    """A benchmark lacking the chosen preset sits the run out, but a preset that no benchmark offers would leave
+    them all out: it fails, listing the presets there are."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    with pytest.raises(ConfigError, match="'ful' is offered by no benchmark; their presets: smoke, full, evidence, w"):
+        validate_config({**config, "preset": "ful"})
+    resolved = validate_config({**copy.deepcopy(config), "preset": "workstation"})
+    assert benchmark(resolved, "metaworld")["meta_train"]["total_steps"] == 1_000_000
+    with pytest.raises(ConfigError, match="'workstation' is not a preset of benchmark 'ant'; its presets: smoke, full"):
+        benchmark(resolved, "ant")
 
 
 def test_stage_view_holds_only_what_the_stage_reads(bench):
@@ -151,9 +163,7 @@ def test_real_benchmarks_take_the_smoke_preset_unless_told_otherwise():
     assert "presets" not in smoke
     assert stage_view(smoke, "meta_train")["env_id"] == "mo-ant-v5"
     assert "max_speed" not in stage_view(smoke, "meta_train")  # a pointmass-only setting
-    with pytest.raises(
-        ConfigError, match="config.preset: 'paper' is not a preset of benchmark 'ant'; its presets: smoke, full"
-    ):
+    with pytest.raises(ConfigError, match="config.preset: 'paper' is offered by no benchmark; their presets: smoke"):
         real_bench("ant", preset="paper")
 
 

@@ -102,9 +102,13 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
     :raises ConfigError: naming the first offending field and what is allowed there.
     """
     shared = (config.get("presets") or {}) if isinstance(config, dict) else {}
+    offered = _offered_presets(config)
+    preset = config.get("preset", "smoke") if isinstance(config, dict) else "smoke"
+    if offered and preset not in offered:  # a typo would otherwise leave every benchmark with presets out
+        raise ConfigError(f"config.preset: '{preset}' is offered by no benchmark; their presets: {', '.join(offered)}")
     for bench in (config.get("benchmarks") or {}).values() if isinstance(config, dict) else ():
         if isinstance(bench, dict):
-            _apply_preset(bench, config.get("preset", "smoke"), shared)
+            _apply_preset(bench, preset, shared)
     _check_finite(config, [])
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema())
     errors = sorted(
@@ -132,6 +136,15 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
         if cross_checks:
             _check_benchmark(name, bench)
     return config
+
+
+def _offered_presets(config: Any) -> list[str]:
+    """Every preset name some benchmark of ``config`` offers, in order of first appearance."""
+    names: dict[str, None] = {}
+    for bench in (config.get("benchmarks") or {}).values() if isinstance(config, dict) else ():
+        if isinstance(bench, dict) and isinstance(bench.get("presets"), dict):
+            names |= dict.fromkeys(bench["presets"])
+    return list(names)
 
 
 def _apply_preset(bench: Benchmark, preset: str, shared: dict[str, Any]) -> None:
