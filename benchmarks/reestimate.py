@@ -1,24 +1,26 @@
-"""Does the task id make PolicyGradEx's affinity blind to partners? Gradient features over the shared parameters.
+"""Re-estimate a finished run in this process with other estimate settings, or without the task id's own weights.
 
-The reading of README "PolicyGradEx against gradient similarity": when the policy sees a one-hot task id, the
-first layer's weights on that id's input are a task's own parameters. In the projected gradients they give each
-task a direction of its own, so the logistic fit of a subset can raise every task through its own weights, and a
-task's score says little about its partners (pointmass with task ids: rows of T flat; MT10: T uncorrelated with
-the first-order model). The test: the same run again with the rows of the Rademacher matrix R that belong to
-those weights set to 0, so the features see (R^T g) and the steps move (R w) only the parameters every task
-shares. Everything else is the workflow's own code: features.compute_features and SubsetEstimator, with the
-projection they build masked (a patch of this process only; the workflow has no such option yet).
+What in PolicyGradEx's estimate makes its affinity T differ from the first-order model T_lin and from gradient
+similarity's cosine (README "PolicyGradEx against gradient similarity")? This script rebuilds T for the subsets of
+a finished run (``--run``, e.g. a ``claims.py`` seed folder, with the settings it was made with: ``--benchmark
+--preset --seed``) after one change, and compares the new affinity T_new with the run's T, with the cosine and T_lin
+of the features it used, against the planted groups (clusters at the run's k), and against really fine-tuned scores
+(the run's approx_error.csv and ``--real``, first_order.py's csv, kind ``score``: Spearman over (subset, task)).
+The changes:
 
-For a finished run (``--run``, e.g. a ``claims.py`` seed folder) and the settings it was made with (``--benchmark
---preset --seed --set``, as in claims.py), in this process: the shared-parameter features of every task (same
-rollouts: same seeds), the estimate of the run's own subsets, the affinity T_shared; against the run's affinity T
-and the cosine of the shared features' mean gradients: the row-wise Spearman, the clusters' ARI against the
-planted groups (at the run's k), and the Spearman of estimated against really fine-tuned scores on the validation
-subsets of the run's approx_error.csv and of ``--real`` (first_order.py's csv, kind ``score``), before and after.
+- ``--set estimate.KEY=VALUE``: any estimate setting, e.g. ``estimate.l2_inverse=1e-9``, which turns the Newton
+  step's preconditioner (I + C/4 sum |A| x x^T)^-1 into the identity, so the step follows the subset's summed
+  gradient as T_lin's does, and only the scoring differs from T_lin;
+- ``--shared-only`` (one-hot task ids): the features are recomputed (same rollouts, same seeds) with the rows of
+  the Rademacher matrix R that belong to the first layer's weights on the task-id inputs set to 0, so features
+  and steps see only the parameters all tasks share (a patch of make_projection in this process; the workflow
+  has no such option).
 
-    python benchmarks/shared_features.py --benchmark metaworld --preset workstation --seed 0 \\
-        --run benchmarks/out/mt10/tune-146379d/seed-0 \\
-        --real docs/results/first_order_mt10_tuning_seed0_n2048_556a139.csv
+Everything else is the workflow's own code (features.compute_features, SubsetEstimator).
+
+    python benchmarks/reestimate.py --benchmark metaworld --preset workstation --seed 0 \\
+        --run benchmarks/out/mt10/tune-146379d/seed-0 --set estimate.l2_inverse=1e-9 \\
+        --real docs/results/first_order_mt10_tuning_seed0_n2048_556a139.csv --name no_preconditioner
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import commit, load_bench, markdown_table, run_label, write_rows  # noqa: E402
+from claims import commit, load_bench, run_label, write_rows  # noqa: E402
 from first_order_vs_cosine import linear_affinity  # noqa: E402
 
 import policygradex.estimator as estimator_module  # noqa: E402
@@ -89,28 +91,47 @@ def score_spearmans(estimator, bench: dict, real: pd.DataFrame) -> tuple[float, 
     return float(spearmanr(estimated, real["actual"]).statistic), float(spearmanr(mine, real["actual"]).statistic)
 
 
-def measure(bench: dict, run: Path, real_path: Path | None, out: Path) -> dict:
+def rescore(estimator, members: np.ndarray) -> np.ndarray:
+    """The affinity of the run's subsets (``members``, m x n) under ``estimator``."""
+    scores = np.full(members.shape, np.nan)
+    for row, holds in enumerate(members):
+        for task, score in estimator.estimate(tuple(np.flatnonzero(holds))).items():
+            scores[row, task] = score
+    return subset_affinity(scores, members)
+
+
+def shared_features(bench: dict, policy: Path, out: Path) -> list[Path]:
+    """Every task's features recomputed with the task id's own weights left out (module docstring)."""
+    patched = shared_only(len(task_names(bench)))
+    features_module.make_projection = estimator_module.make_projection = patched
+    paths = []
+    for task in task_names(bench):
+        features = features_module.compute_features(bench, policy, task)
+        paths.append(out / "features" / f"{task}.npz")
+        write_npz(paths[-1], **features)
+        print(f"{task}: gradient consistency {float(features['gradient_consistency']):.2f}", flush=True)
+    return paths
+
+
+def spread(affinity: np.ndarray) -> float:
+    """The largest range of a row of the affinity: how much a task's score depends on its partners at most."""
+    return float(np.nanmax(np.nanmax(affinity, 1) - np.nanmin(affinity, 1)))
+
+
+def measure(bench: dict, run: Path, real_path: Path | None, shared: bool, out: Path) -> dict:
     name = next(p.name for p in (run / "results").iterdir() if p.is_dir())
     results = run / "results" / name
     names = task_names(bench)
-    patched = shared_only(len(names))
-    features_module.make_projection = estimator_module.make_projection = patched
-    paths = []
-    for task in names:
-        features = features_module.compute_features(bench, results / "meta" / "policy.pt", task)
-        paths.append(out / "features" / f"{task}.npz")
-        write_npz(paths[-1], **features)
-        print(
-            f"{task}: shared-parameter gradient consistency {float(features['gradient_consistency']):.2f}", flush=True
-        )
-    estimator = estimator_module.SubsetEstimator(bench, results / "meta" / "policy.pt", paths)
-    scores, members = read_subset_scores(sorted((results / "subsets").glob("chunk_*.csv")), names)
-    shared = np.full(members.shape, np.nan)
-    for row, holds in enumerate(members):
-        for task, score in estimator.estimate(tuple(np.flatnonzero(holds))).items():
-            shared[row, task] = score
-    t_shared = subset_affinity(shared, members)
-    pd.DataFrame(t_shared, index=names, columns=names).to_csv(out / "affinity_shared.csv")
+    policy = results / "meta" / "policy.pt"
+    if shared:
+        paths = shared_features(bench, policy, out)
+    else:
+        paths = [results / "features" / f"{task}.npz" for task in names]
+    estimator = estimator_module.SubsetEstimator(bench, policy, paths)
+    _, members = read_subset_scores(sorted((results / "subsets").glob("chunk_*.csv")), names)
+    t_new = rescore(estimator, members)
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(t_new, index=names, columns=names).to_csv(out / "affinity_new.csv")
     affinity = read_affinity(results / "affinity.csv", names).to_numpy()
     grads = np.array([mean_policy_gradient(read_npz(p, FEATURE_KEYS)) for p in paths])
     cosine = gradient_similarity(grads)
@@ -122,19 +143,20 @@ def measure(bench: dict, run: Path, real_path: Path | None, out: Path) -> dict:
         "seed": bench["seed"],
         "commit": commit(),
         "k": k,
-        "gradient_consistency_median_shared": float(np.median([np.load(p)["gradient_consistency"] for p in paths])),
-        "row_spearman_T_shared_vs_T": row_spearman(t_shared, affinity),
-        "row_spearman_T_shared_vs_cosine_shared": row_spearman(t_shared, cosine),
-        "row_spearman_T_shared_vs_linear_shared": row_spearman(t_shared, linear_affinity(grads, members)),
-        "affinity_row_spread_T": float(np.nanmax(np.nanmax(affinity, 1) - np.nanmin(affinity, 1))),
-        "affinity_row_spread_T_shared": float(np.nanmax(np.nanmax(t_shared, 1) - np.nanmin(t_shared, 1))),
+        "gradient_consistency_median": float(np.median([np.load(p)["gradient_consistency"] for p in paths])),
+        "row_spearman_T_new_vs_T": row_spearman(t_new, affinity),
+        "row_spearman_T_vs_linear": row_spearman(affinity, linear_affinity(grads, members)),
+        "row_spearman_T_new_vs_linear": row_spearman(t_new, linear_affinity(grads, members)),
+        "row_spearman_T_new_vs_cosine": row_spearman(t_new, cosine),
+        "affinity_row_spread_T": spread(affinity),
+        "affinity_row_spread_T_new": spread(t_new),
     }
     planted = planted_groups(bench)
     if planted is not None:
         row |= {
             "ari_T": adjusted_rand(np.array(planted), cluster(affinity, k, method)),
-            "ari_T_shared": adjusted_rand(np.array(planted), cluster(t_shared, k, method)),
-            "ari_cosine_shared": adjusted_rand(np.array(planted), cluster(cosine, k, method)),
+            "ari_T_new": adjusted_rand(np.array(planted), cluster(t_new, k, method)),
+            "ari_cosine": adjusted_rand(np.array(planted), cluster(cosine, k, method)),
         }
     for label, path in (("run", results / "approx_error.csv"), ("first_order", real_path)):
         if path is not None and path.exists():
@@ -142,7 +164,7 @@ def measure(bench: dict, run: Path, real_path: Path | None, out: Path) -> dict:
             table = table[table["kind"] == "score"]
             for budget, part in table.groupby("budget") if "budget" in table else [("approx_error", table)]:
                 before, after = score_spearmans(estimator, bench, part)
-                row |= {f"score_spearman_{label}_{budget}": before, f"score_spearman_{label}_{budget}_shared": after}
+                row |= {f"score_spearman_{label}_{budget}": before, f"score_spearman_{label}_{budget}_new": after}
     return row
 
 
@@ -151,17 +173,20 @@ def main() -> None:
     parser.add_argument("--benchmark", required=True)
     parser.add_argument("--preset", default="smoke")
     parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE", help="config overrides")
+    parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE", help="the run's settings, changed")
+    parser.add_argument("--shared-only", action="store_true", help="leave the task id's own weights out")
     parser.add_argument("--run", type=Path, required=True, help="the finished run folder (results/<benchmark>/)")
     parser.add_argument("--real", type=Path, help="first_order.py's csv: really fine-tuned scores per budget")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "shared_features")
+    parser.add_argument("--name", required=True, help="file name stem of the outputs (what was changed)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "reestimate")
     args = parser.parse_args()
     bench = load_bench(args.benchmark, args.preset, args.set, args.seed)
-    if bench["observe_task"] != "onehot":
+    if args.shared_only and bench["observe_task"] != "onehot":
         raise SystemExit(f"observe_task is {bench['observe_task']!r}: no task-id weights to leave out")
-    row = measure(bench, args.run.resolve(), args.real, args.out / f"{args.benchmark}-seed-{args.seed}")
-    write_rows([row], args.out, f"shared_features_{args.benchmark}_seed{args.seed}")
-    print(markdown_table(pd.DataFrame([row]).T.reset_index()))
+    label = f"{args.name}_{args.benchmark}_seed{args.seed}"
+    row = measure(bench, args.run.resolve(), args.real, args.shared_only, args.out / label)
+    row |= {"change": " ".join([*args.set, *(["--shared-only"] if args.shared_only else [])])}
+    write_rows([row], args.out, label)
 
 
 if __name__ == "__main__":
