@@ -117,11 +117,12 @@ def run_label(run: Path) -> str:
 
 
 def commit() -> str:
-    """The checkout's short commit hash, ``+dirty`` when the package, workflow or config differ from it."""
+    """The checkout's short commit hash, ``+dirty`` when the package, workflow, config or the benchmark scripts
+    (the measuring code is part of the measurement) differ from it."""
     git = ["git", "-C", str(ROOT)]
     head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
     changed = subprocess.run(
-        [*git, "status", "--porcelain", "src", "workflow", "config.yaml"], capture_output=True, text=True
+        [*git, "status", "--porcelain", "src", "workflow", "config.yaml", "benchmarks"], capture_output=True, text=True
     )
     return head.stdout.strip() + ("+dirty" if changed.stdout.strip() else "")
 
