@@ -189,10 +189,11 @@ def baseline_ari(results: Path, baseline: str) -> float:
     without the baseline's clusters): how PolicyGradEx's recovery compares with the baseline's."""
     from policygradex.trust import adjusted_rand  # here, as in load_bench
 
-    planted, grouped = results / "clusters.csv", results / "baselines" / baseline / "clusters.csv"
-    if not grouped.exists() or "planted" not in pd.read_csv(planted).columns:
+    grouped = results / "baselines" / baseline / "clusters.csv"
+    clusters = pd.read_csv(results / "clusters.csv").set_index("task")
+    if not grouped.exists() or "planted" not in clusters.columns:
         return float("nan")
-    truth = pd.read_csv(planted).set_index("task")["planted"]
+    truth = clusters["planted"]
     groups = pd.read_csv(grouped).set_index("task")["group"].reindex(truth.index)
     return float(adjusted_rand(truth.to_numpy(), groups.to_numpy()))
 

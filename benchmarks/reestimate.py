@@ -77,15 +77,18 @@ def shared_only(num_tasks: int):
     return make
 
 
-def score_spearmans(estimator, bench: dict, real: pd.DataFrame) -> tuple[float, float]:
-    """Spearman of the run's estimated scores and of this estimator's against the real ones (rows of kind score:
-    subset_id, task, the estimate as ``estimated`` (approx_error.csv) or ``predicted`` (first_order.py), ``actual``)
-    over all (subset, task) pairs."""
-    from policygradex.estimator import chunk_subsets  # noqa: PLC0415
-
+def validation_scores(estimator, bench: dict, count: int) -> dict[tuple[int, str], float]:
+    """This estimator's score of every task of the first ``count`` estimation subsets (the validation ones), by
+    (subset id, task name): estimated once, compared with every table of real scores."""
     names = task_names(bench)
-    subsets = chunk_subsets(bench, int(real["subset_id"].max()) + 1, 1, 0)
-    ours = {(sid, names[t]): s for sid, subset in subsets.items() for t, s in estimator.estimate(subset).items()}
+    subsets = estimator_module.chunk_subsets(bench, count, 1, 0)
+    return {(sid, names[t]): s for sid, subset in subsets.items() for t, s in estimator.estimate(subset).items()}
+
+
+def score_spearmans(ours: dict[tuple[int, str], float], real: pd.DataFrame) -> tuple[float, float]:
+    """Spearman of the run's estimated scores and of ``ours`` (:func:`validation_scores`) against the real ones
+    (rows of kind score: subset_id, task, the estimate as ``estimated`` (approx_error.csv) or ``predicted``
+    (first_order.py), ``actual``) over all (subset, task) pairs."""
     mine = [ours[(sid, task)] for sid, task in zip(real["subset_id"], real["task"], strict=True)]
     estimated = real["estimated"] if "estimated" in real else real["predicted"]
     return float(spearmanr(estimated, real["actual"]).statistic), float(spearmanr(mine, real["actual"]).statistic)
@@ -158,13 +161,17 @@ def measure(bench: dict, run: Path, real_path: Path | None, shared: bool, out: P
             "ari_T_new": adjusted_rand(np.array(planted), cluster(t_new, k, method)),
             "ari_cosine": adjusted_rand(np.array(planted), cluster(cosine, k, method)),
         }
+    tables = {}  # label -> the real scores of a file that has them
     for label, path in (("run", results / "approx_error.csv"), ("first_order", real_path)):
         if path is not None and path.exists():
             table = pd.read_csv(path)
-            table = table[table["kind"] == "score"]
-            for budget, part in table.groupby("budget") if "budget" in table else [("approx_error", table)]:
-                before, after = score_spearmans(estimator, bench, part)
-                row |= {f"score_spearman_{label}_{budget}": before, f"score_spearman_{label}_{budget}_new": after}
+            tables[label] = table[table["kind"] == "score"]
+    if tables:
+        ours = validation_scores(estimator, bench, max(int(t["subset_id"].max()) for t in tables.values()) + 1)
+    for label, table in tables.items():
+        for budget, part in table.groupby("budget") if "budget" in table else [("approx_error", table)]:
+            before, after = score_spearmans(ours, part)
+            row |= {f"score_spearman_{label}_{budget}": before, f"score_spearman_{label}_{budget}_new": after}
     return row
 
 
