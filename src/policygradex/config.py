@@ -101,13 +101,16 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
 
     :raises ConfigError: naming the first offending field and what is allowed there.
     """
-    shared = (config.get("presets") or {}) if isinstance(config, dict) else {}
-    offered = _offered_presets(config)
-    preset = config.get("preset", "smoke") if isinstance(config, dict) else "smoke"
-    if offered and preset not in offered:  # a typo would otherwise leave every benchmark with presets out
-        raise ConfigError(f"config.preset: '{preset}' is offered by no benchmark; their presets: {', '.join(offered)}")
-    for bench in (config.get("benchmarks") or {}).values() if isinstance(config, dict) else ():
-        if isinstance(bench, dict):
+    if isinstance(config, dict):  # anything else fails the schema below, naming what is wrong
+        entries = [bench for bench in (config.get("benchmarks") or {}).values() if isinstance(bench, dict)]
+        preset = config.get("preset", "smoke")
+        offered = _offered_presets(entries)
+        if offered and preset not in offered:  # a typo would otherwise leave every benchmark with presets out
+            raise ConfigError(
+                f"config.preset: '{preset}' is offered by no benchmark; their presets: {', '.join(offered)}"
+            )
+        shared = config.get("presets") or {}
+        for bench in entries:
             _apply_preset(bench, preset, shared)
     _check_finite(config, [])
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema())
@@ -138,11 +141,11 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
     return config
 
 
-def _offered_presets(config: Any) -> list[str]:
-    """Every preset name some benchmark of ``config`` offers, in order of first appearance."""
+def _offered_presets(entries: list[Benchmark]) -> list[str]:
+    """Every preset name some of the benchmark ``entries`` offers, in order of first appearance."""
     names: dict[str, None] = {}
-    for bench in (config.get("benchmarks") or {}).values() if isinstance(config, dict) else ():
-        if isinstance(bench, dict) and isinstance(bench.get("presets"), dict):
+    for bench in entries:
+        if isinstance(bench.get("presets"), dict):
             names |= dict.fromkeys(bench["presets"])
     return list(names)
 
