@@ -3,7 +3,8 @@
 For each seed, the default config.yaml with ``benchmarks.<benchmark>.seed`` replaced is run by Snakemake in its
 own folder (benchmarks/out/claims/seed-<s>/) up to every evidence artifact. One row per seed:
 
-- recovery of the planted groups: ARI and NMI of clusters.csv (cluster_quality.json), and the median gradient
+- recovery of the planted groups: ARI and NMI of clusters.csv (cluster_quality.json), the ARI of gradient
+  similarity's groups (and of real fine-tuning's, where ``full_training.enabled``), and the median gradient
   consistency of the features (how well the rollouts pin each task's policy gradient down, features.py);
 - first-order error: median relative error of log pi (and of its change), Spearman of estimated vs real
   scores (approx_error.json);
@@ -145,6 +146,8 @@ def seed_row(benchmark: str, seed: int, out: Path, minutes: float, made_at: str 
     nan = float("nan")  # measures a benchmark has no data for (no planted groups, files of older commits)
     row |= {"ari": quality.get("ari", nan), "nmi": quality.get("nmi", nan), "k": quality["k"]}
     row["ari_grad_similarity"] = baseline_ari(results, "grad_similarity")
+    if (results / "baselines" / "full_training").exists():  # real fine-tuning's groups (full_training.enabled)
+        row["ari_full_training"] = baseline_ari(results, "full_training")
     row["verdict"] = quality["verdict"]
     row |= {"stability": quality["reliability"]["stability"], "p_value": quality["p_value"]}
     consistency = [float(np.load(f)["gradient_consistency"]) for f in sorted((results / "features").glob("*.npz"))]
@@ -233,14 +236,24 @@ def comparison_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_rows(rows: list[dict], out: Path, name: str) -> pd.DataFrame:
-    """Write a benchmark's rows to ``out``/``name``.csv and .json and print them as a markdown table."""
+def write_rows(rows: list[dict], out: Path, name: str, hide: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Write a benchmark's rows to ``out``/``name``.csv and .json and print them as a markdown table (without
+    the columns ``hide``: those the files keep for provenance, such as the run folder and commit)."""
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / f"{name}.csv", index=False)
     (out / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(markdown_table(table))
+    print(markdown_table(table.drop(columns=list(hide))))
     return table
+
+
+def run_folders_args(doc: str, name: str) -> argparse.Namespace:
+    """The command line of the scripts that measure finished run folders: ``--runs`` and ``--out``
+    (benchmarks/out/``name`` by default)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders (config.yaml, results/)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / name)
+    return parser.parse_args()
 
 
 def markdown_table(table: pd.DataFrame) -> str:

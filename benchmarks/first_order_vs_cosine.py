@@ -25,7 +25,6 @@ Writes first_order_vs_cosine.csv / .json under ``--out`` and prints a markdown t
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import baseline_ari, commit, markdown_table, run_benchmark, run_label  # noqa: E402
+from claims import baseline_ari, commit, run_benchmark, run_folders_args, run_label, write_rows  # noqa: E402
 
 from policygradex.artifacts import FEATURE_KEYS  # noqa: E402
 from policygradex.baselines import gradient_similarity, mean_policy_gradient  # noqa: E402
@@ -101,17 +100,11 @@ def comparison_returns(results: Path, methods: list[str]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders (config.yaml, results/)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "first_order_vs_cosine")
-    args = parser.parse_args()
+    args = run_folders_args(__doc__, "first_order_vs_cosine")
     rows = [measure(run.resolve()) for run in args.runs]
     for row in rows:
         print(row, flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(args.out / "first_order_vs_cosine.csv", index=False)
-    (args.out / "first_order_vs_cosine.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(markdown_table(pd.DataFrame(rows).drop(columns=["run", "commit"])))
+    write_rows(rows, args.out, "first_order_vs_cosine", hide=("run", "commit"))
 
 
 if __name__ == "__main__":

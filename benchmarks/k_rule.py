@@ -13,19 +13,16 @@ rule (largest z). Writes k_rule.csv / .json (with the commit) under ``--out`` an
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
-import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claims import commit, markdown_table, run_benchmark, run_label  # noqa: E402
+from claims import commit, run_benchmark, run_folders_args, run_label, write_rows  # noqa: E402
 
 from policygradex.clustering import partition, similarity  # noqa: E402
 from policygradex.config import planted_groups, task_names  # noqa: E402
@@ -68,16 +65,9 @@ def judge_run(run: Path) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders (config.yaml, results/)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "k_rule")
-    args = parser.parse_args()
+    args = run_folders_args(__doc__, "k_rule")
     rows = [row for run in args.runs for row in judge_run(run.resolve())]
-    table = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "k_rule.csv", index=False)
-    (args.out / "k_rule.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(markdown_table(table.drop(columns=["run", "commit"])))
+    write_rows(rows, args.out, "k_rule", hide=("run", "commit"))
 
 
 if __name__ == "__main__":
