@@ -66,3 +66,14 @@ def test_corrupt_checkpoint_is_a_clear_error(bench, tmp_path):
     checkpoint_path(tmp_path / "policy.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ArtifactError, match="unreadable training checkpoint.*delete it to restart"):
         train_policy(bench, [0], 1024, seed=0, output=tmp_path / "policy.pt", log_csv=tmp_path / "log.csv")
+
+
+def test_progress_counts_the_steps_training_really_takes(tmp_path, capsys):
+    """PPO stops only after a whole rollout (64 steps x 8 environments here): asked for 1000 steps it takes 1024,
+    and the progress lines count to 1024, ending at 100% (they used to read 1,024/1,000, 102%)."""
+    bench = validate_config(tiny_config())["benchmarks"]["tiny"]
+    model = train_policy(bench, [0, 1, 2, 3], 1000, seed=0, output=tmp_path / "policy.pt", log_csv=tmp_path / "log.csv")
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("train: ")]
+    assert model.num_timesteps == 1024
+    assert lines and lines[-1].startswith("train: 1,024/1,024 steps (100%)")
+    assert all("/1,024 steps" in line for line in lines)

@@ -86,6 +86,10 @@ class TrainLog(BaseCallback):
         on_policy = isinstance(self.model, OnPolicyAlgorithm)
         self.every = (self.model.n_steps if on_policy else OFF_POLICY_LOG_EVERY) * self.model.n_envs
         self._last = self._first = self.model.num_timesteps
+        # The steps training will really take: SB3 steps every environment at once and PPO only stops after a
+        # whole rollout, so it runs past total_steps to the next multiple of that unit (the report would read 106%).
+        unit = (self.model.n_steps if on_policy else 1) * self.model.n_envs
+        self.planned_steps = self._first + -(-max(self.total_steps - self._first, 0) // unit) * unit
 
     def _on_step(self) -> bool:
         return True
@@ -122,9 +126,9 @@ class TrainLog(BaseCallback):
         self._reported = now
         row, steps = self.rows[-1], self.num_timesteps
         rate = (steps - self._first) / max(now - self._start, 1e-9)
-        left = max(self.total_steps - steps, 0) / rate if rate > 0 else float("inf")
+        left = max(self.planned_steps - steps, 0) / rate if rate > 0 else float("inf")
         print(
-            f"{self.desc}: {steps:,}/{self.total_steps:,} steps ({100 * steps / max(self.total_steps, 1):.0f}%),"
+            f"{self.desc}: {steps:,}/{self.planned_steps:,} steps ({100 * steps / max(self.planned_steps, 1):.0f}%),"
             f" {rate:,.0f} steps/s, mean return {row['mean_return']:.3g}, success {row['success_rate']:.2f},"
             f" {duration(left)} left",
             file=sys.stderr,
