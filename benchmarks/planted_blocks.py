@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -39,19 +38,10 @@ from claims import commit, run_benchmark, run_folders_args, run_label, write_row
 
 from policygradex.artifacts import FEATURE_KEYS  # noqa: E402
 from policygradex.baselines import gradient_similarity, mean_policy_gradient  # noqa: E402
-from policygradex.clustering import cluster  # noqa: E402
+from policygradex.clustering import cluster, row_ranks  # noqa: E402
 from policygradex.config import planted_groups, task_names  # noqa: E402
 from policygradex.io import read_affinity, read_npz  # noqa: E402
 from policygradex.trust import adjusted_rand  # noqa: E402
-
-
-def row_ranks(matrix: np.ndarray) -> np.ndarray:
-    """Each row's off-diagonal entries ranked and scaled to [0, 1]; NaN on the diagonal."""
-    n = len(matrix)
-    off = ~np.eye(n, dtype=bool)
-    ranks = np.full((n, n), np.nan)
-    ranks[off] = ((rankdata(matrix[off].reshape(n, n - 1), axis=1) - 1) / max(n - 2, 1)).ravel()
-    return ranks
 
 
 def block_cells(matrix: np.ndarray, names: list[str], planted: list[str]) -> pd.DataFrame:

@@ -21,12 +21,10 @@ from scipy.stats import rankdata
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 
-def similarity(affinity: np.ndarray) -> np.ndarray:
-    """Row-ranked, symmetrised, exponentiated affinity (see module docstring); diagonal set to 1.
-
-    Ranks are scaled to [0, 1] within each row; an undefined entry (NaN: a pair that no subset held, as in one
-    half of the subsets, see trust.py) gets the neutral rank 0.5.
-    """
+def row_ranks(affinity: np.ndarray) -> np.ndarray:
+    """Each row's off-diagonal entries ranked and scaled to [0, 1]: which partners help task i most (1) and least
+    (0). The diagonal and an undefined entry (NaN: a pair that no subset held, as in one half of the subsets, see
+    trust.py) get the neutral rank 0.5."""
     t = np.asarray(affinity, dtype=float)
     n = len(t)
     off = ~np.eye(n, dtype=bool)
@@ -38,6 +36,14 @@ def similarity(affinity: np.ndarray) -> np.ndarray:
             defined = off[i] & np.isfinite(t[i])
             if defined.sum() > 1:
                 ranks[i, defined] = (rankdata(t[i, defined]) - 1) / (defined.sum() - 1)
+    return ranks
+
+
+def similarity(affinity: np.ndarray) -> np.ndarray:
+    """Row-ranked (:func:`row_ranks`), symmetrised, exponentiated affinity (see module docstring); diagonal set
+    to 1."""
+    ranks = row_ranks(affinity)
+    off = ~np.eye(len(ranks), dtype=bool)
     s = (ranks + ranks.T) / 2
     spread = s[off].std() + 1e-12
     s = np.exp((s - s[off].max()) / spread)
