@@ -10,7 +10,7 @@ BENCHMARK ?= pointmass
 # the venv's interpreter (the one running Snakemake), so the venv need not be activated.
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 
-.PHONY: venv demo evidence test test-slow lint clean
+.PHONY: venv demo evidence test test-slurm test-slow lint clean
 
 # The venv is (re)built when pyproject.toml changes. torch is installed first, pinned, so pip takes the
 # CPU wheel and never a CUDA build.
@@ -40,6 +40,11 @@ evidence: venv
 # The suite starts with the lint (what CI runs through .ci/run): style and Snakemake's own checks fail fast.
 test: venv lint
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest
+
+# The SLURM integration test: a real single-node cluster on 127.0.0.1 (.ci/slurm/local-cluster.sh, Debian's
+# packages); about 5 minutes, most of it the executor plugin's status polling. CI runs it after `make test`.
+test-slurm: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -m slurm
 
 test-slow: venv
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -m slow

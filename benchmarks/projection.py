@@ -40,7 +40,7 @@ from policygradex.io import write_npz  # noqa: E402
 from policygradex.subsets import draw_subsets, subset_affinity  # noqa: E402
 from policygradex.training import train_policy  # noqa: E402
 from policygradex.trust import row_spearman  # noqa: E402
-from tests.conftest import tiny_config  # noqa: E402
+from tests.helpers import tiny_config  # noqa: E402
 from tests.test_recovery import TASKS  # noqa: E402
 
 #: (projection, projection_dim); the first is the reference of the row Spearman.

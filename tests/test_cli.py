@@ -11,7 +11,7 @@ import yaml
 
 from policygradex import stages
 from policygradex.cli import build_parser, main
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,13 +30,19 @@ STAGES = {
 
 @pytest.mark.parametrize(("stage", "own_flag"), STAGES.items())
 def test_every_stage_has_a_help_that_teaches(stage, own_flag, capsys):
+    """`policygradex <stage> --help` explains the stage in a paragraph of its own (more than its one-line summary in
+    the list of sub-commands), then every argument of its contract with a help text."""
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args([stage, "--help"])
     assert exit_.value.code == 0
-    out = " ".join(capsys.readouterr().out.split())
-    module = importlib.import_module(f"policygradex.{stage}")
-    assert " ".join(module.__doc__.split("\n\n")[0].split()) in out  # the stage's docstring, its first paragraph
+    out = capsys.readouterr().out
+    description = out.split("\noptions:")[0].split("\n\n", 1)[1]  # between the usage and the arguments
+    assert len(description.split()) >= 30, description
+    assert " ".join(stages.BY_NAME[stage].summary.split()) not in " ".join(description.split())[:200]
     assert own_flag in out
+    flat = " ".join(out.split())
+    for argument in stages.BY_NAME[stage].arguments:
+        assert argument.flag in out and argument.help and " ".join(argument.help.split()) in flat, argument.flag
 
 
 @pytest.mark.parametrize("stage", stages.STAGES, ids=lambda stage: stage.name)

@@ -4,11 +4,11 @@ import pytest
 import yaml
 
 from policygradex.config import ConfigError, benchmark, load_config, stage_view, validate_config
-from tests.conftest import ROOT, real_bench, tiny_config
+from tests.helpers import ROOT, real_bench, tiny_config
 
 
 def test_default_config_is_valid_and_filled():
-    config = load_config("config.yaml")
+    config = load_config(ROOT / "config.yaml")
     bench = config["benchmarks"]["pointmass"]
     assert len(bench["tasks"]) == 12
     assert bench["observe_task"] == "none"

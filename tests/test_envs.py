@@ -13,7 +13,7 @@ from policygradex.families import MO_COMPONENTS, MO_SHARED_TERMS
 from policygradex.gradients import per_sample_grads
 from policygradex.policy import ActorLogProb, actor_params, build_policy
 from policygradex.rollouts import collect_episodes, collect_task_episodes
-from tests.conftest import real_bench
+from tests.helpers import real_bench
 
 
 def test_ant_direction_reward_counts_the_survival_bonus_once():
@@ -88,16 +88,21 @@ def test_an_episode_succeeds_if_the_task_was_ever_solved(succeed_at, expected):
     assert env.step(np.zeros(1))[-1].get("is_success") is None
 
 
-def test_ant_rollouts_keep_early_terminated_episodes_and_give_per_sample_gradients():
-    bench = real_bench("ant")
+def test_mujoco_rollouts_keep_early_terminated_episodes_and_give_per_sample_gradients():
+    """The hopper (its default entry ends an episode when it falls; the ant's never ends early) with wild
+    actions: episodes end early, are kept whole and are not bootstrapped."""
+    bench = real_bench("hopper")
     bench["episode_length"] = 60
+    torch.manual_seed(0)
     policy = build_policy(bench)
     with torch.no_grad():
-        policy.log_std.fill_(1.0)  # wild actions: the ant flips over and episodes end early
+        policy.log_std.fill_(1.0)  # wild actions: the hopper falls and episodes end early
     episodes = collect_episodes(policy, bench, task_id=0, episodes=6, seed=0)
     lengths = [len(ep.rewards) for ep in episodes]
     assert len(episodes) == 6 and max(lengths) <= 60
-    assert all(ep.bootstrap == 0.0 for ep in episodes if len(ep.rewards) < 60)  # terminated: no bootstrap
+    ended_early = [ep for ep in episodes if len(ep.rewards) < 60]
+    assert ended_early, lengths  # the case under test happened
+    assert all(ep.bootstrap == 0.0 for ep in ended_early)  # terminated: no bootstrap
     module = ActorLogProb(policy)
     params = actor_params(module)
     obs = torch.as_tensor(np.concatenate([ep.obs for ep in episodes]))
@@ -114,6 +119,7 @@ def test_lockstep_rollouts_of_several_tasks_equal_one_task_at_a_time(name, bench
     if name == "ant":
         bench = real_bench("ant")
         bench["episode_length"] = 30
+    torch.manual_seed(0)
     policy = build_policy(bench)
     seeds = {0: 11, 2: 13, 3: 14}
     together = collect_task_episodes(policy, bench, seeds, episodes=3, deterministic=True)
@@ -124,3 +130,14 @@ def test_lockstep_rollouts_of_several_tasks_equal_one_task_at_a_time(name, bench
         np.testing.assert_allclose([e.total_return for e in together[task]], [e.total_return for e in alone], 1e-5)
     returns = [e.total_return for t in seeds for e in together[t]]
     assert len(set(np.round(returns, 6))) > 1  # tasks (goals / weights) differ: not one rollout copied
+
+
+def test_rollouts_leave_the_callers_random_state_alone(bench):
+    """A rollout seeds the policy's action noise itself; torch's global generator is as it was before, so what a
+    caller draws next does not depend on whether a rollout ran in between."""
+    policy = build_policy(bench)
+    before = torch.random.get_rng_state()
+    episodes = collect_episodes(policy, bench, task_id=0, episodes=2, seed=5)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    again = collect_episodes(policy, bench, task_id=0, episodes=2, seed=5)  # and seeded: the same episodes
+    np.testing.assert_array_equal(episodes[0].actions, again[0].actions)

@@ -28,7 +28,7 @@ from policygradex.io import Stopwatch, cpu_seconds
 from policygradex.speedup import affinity_agreement, timing_total
 from policygradex.speedup import run as speedup_run
 from policygradex.subsets import draw_subsets
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 
 def test_random_partition_is_balanced_and_seeded():
@@ -196,37 +196,40 @@ def test_approx_error_summary():
 
 
 class _FakeEstimator:
-    """The pieces of SubsetEstimator that log_prob_errors reads, around a real tiny policy."""
+    """The pieces of SubsetEstimator that log_prob_errors reads, around a real tiny policy in float64: the Taylor
+    remainder checked below must not be drowned by float32 rounding (at a step of 1e-4 it would be)."""
 
     def __init__(self, bench):
         from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten
 
-        torch.manual_seed(0)
         self.bench = bench
         self.module = ActorLogProb(build_policy(bench))
-        self.theta = actor_params(self.module)
+        self.theta = {name: p.double() for name, p in actor_params(self.module).items()}
+        self.module.double()
         self.theta_flat = flatten(self.theta)
-        obs, actions = torch.randn(50, 2), torch.randn(50, 2)
+        generator = torch.Generator().manual_seed(0)
+        obs, actions = (torch.randn(50, 2, generator=generator, dtype=torch.float64) for _ in range(2))
         with torch.no_grad():
             log_prob = self.module(obs, actions)
-        advantage = np.random.default_rng(0).standard_normal(50).astype(np.float32)
+        advantage = np.random.default_rng(0).standard_normal(50)
         self.features = [
             {"heldout": np.ones(50, bool), "obs": obs.numpy(), "actions": actions.numpy(), "log_prob": log_prob.numpy(),
              "advantage": advantage}
         ]  # fmt: skip
 
 
-def test_first_order_error_shrinks_quadratically(bench):
+def test_first_order_error_shrinks_linearly_with_the_step(bench, monkeypatch):
     """The Taylor remainder of log pi is O(|delta|^2) while the change is O(|delta|), so the error relative to the
-    change is O(|delta|): halving the step about halves it; a tiny step is almost exact."""
+    change is O(|delta|): halving the step halves it, and a tiny step is almost exact. The same holds for the
+    clipped PPO objective's change predicted from the predicted log-ratios."""
+    # SB3 casts observations to float32 before the network; the float64 check needs them as they are
+    monkeypatch.setattr("stable_baselines3.common.policies.preprocess_obs", lambda obs, *args, **kwargs: obs)
     estimator = _FakeEstimator(bench)
-    direction = torch.randn(estimator.theta_flat.numel())
-    direction /= direction.norm()
-    big = log_prob_errors(estimator, 0, 0.2 * direction)["log_prob_change"][2]
-    small = log_prob_errors(estimator, 0, 0.1 * direction)["log_prob_change"][2]
-    assert small < 0.65 * big
-    assert log_prob_errors(estimator, 0, 1e-4 * direction)["log_prob"][2] < 1e-4
-    # the clipped PPO objective's change, predicted from the predicted log-ratios, is exact to first order too
-    big, small = (log_prob_errors(estimator, 0, s * direction)["ppo_objective"][2] for s in (0.02, 0.01))
-    assert small < 0.65 * big
-    assert log_prob_errors(estimator, 0, 1e-4 * direction)["ppo_objective"][2] < 1e-2
+    direction = torch.randn(estimator.theta_flat.numel(), generator=torch.Generator().manual_seed(1))
+    direction = direction.double() / direction.norm()
+    for kind, steps in (("log_prob_change", (0.2, 0.1)), ("ppo_objective", (0.02, 0.01))):
+        big, small = (log_prob_errors(estimator, 0, s * direction)[kind][2] for s in steps)
+        assert 0.4 < small / big < 0.6, (kind, big, small)
+        tiny = log_prob_errors(estimator, 0, 1e-4 * direction)[kind][2]
+        assert tiny < 2 * big * 1e-4 / steps[0], (kind, big, tiny)  # still linear, down to a 1e-4 step
+    assert log_prob_errors(estimator, 0, 1e-4 * direction)["log_prob"][2] < 1e-8

@@ -12,10 +12,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from tests.conftest import tiny_config
-from tests.test_workflow import SNAKEMAKE, snakemake
+from tests.helpers import SNAKEMAKE, snakemake, tiny_config
 
-STEPS = 64 * 8 * 60  # 60 PPO updates of the tiny config
+STEPS = 64 * 8 * 20  # 20 PPO updates of the tiny config
 EVERY = 64 * 8 * 5
 
 
@@ -36,14 +35,14 @@ def test_sigkill_during_meta_train_resumes_from_the_checkpoint(tmp_path):
     while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert checkpoint.exists(), "no checkpoint appeared before the job ended"
-    time.sleep(0.5)
+    # killed as soon as the first checkpoint is there (written atomically), 15 of 20 updates before the end
     os.killpg(job.pid, signal.SIGKILL)
     job.wait()
     assert not (tmp_path / "results" / "tiny" / "meta" / "policy.pt").exists()
 
     # A killed Snakemake leaves its lock: the user's next two commands.
     assert snakemake(tmp_path, "--unlock").returncode == 0
-    result = snakemake(tmp_path, "--rerun-incomplete", "results/tiny/meta/policy.pt", "results/tiny/clusters.csv")
+    result = snakemake(tmp_path, "--rerun-incomplete", "results/tiny/meta/policy.pt")
     assert result.returncode == 0, result.stderr[-3000:]
     log = (tmp_path / "logs" / "tiny" / "meta_train.log").read_text()
     resumed_at = int(log.split("resuming from checkpoint")[1].split("at step ")[1].split()[0])
@@ -52,4 +51,3 @@ def test_sigkill_during_meta_train_resumes_from_the_checkpoint(tmp_path):
     assert train_log["steps"].iloc[-1] == STEPS
     assert train_log["steps"].is_monotonic_increasing
     assert not checkpoint.exists()
-    assert (tmp_path / "results" / "tiny" / "clusters.csv").exists()  # the DAG goes on

@@ -13,7 +13,7 @@ from policygradex.gradients import (
 )
 from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy, unflatten
 from policygradex.rollouts import Episode, gae
-from tests.conftest import real_bench, tiny_config
+from tests.helpers import real_bench, tiny_config
 
 
 def _policy_and_batch(bench, n=7):

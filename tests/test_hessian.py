@@ -13,7 +13,7 @@ from policygradex.policy import ActorLogProb, actor_params, build_policy, flatte
 
 def _small_problem():
     from policygradex.config import validate_config
-    from tests.conftest import tiny_config
+    from tests.helpers import tiny_config
 
     config = tiny_config(policy={"net_arch": [6]})
     bench = validate_config(config)["benchmarks"]["tiny"]

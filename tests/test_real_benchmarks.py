@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from policygradex.config import only_benchmark
-from tests.test_workflow import ROOT, snakemake
+from tests.helpers import ROOT, snakemake
 
 pytestmark = pytest.mark.slow
 

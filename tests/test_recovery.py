@@ -10,7 +10,7 @@ from policygradex.features import compute_features
 from policygradex.io import write_npz
 from policygradex.subsets import draw_subsets, subset_affinity
 from policygradex.training import train_policy
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 #: 4 directions x 2 distances; the policy does not see the goal, so the directions pull theta* apart.
 TASKS = [

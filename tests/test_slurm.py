@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / ".ci" / "slurm" / "local-cluster.sh"
@@ -61,7 +61,10 @@ def _environment_problem() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_environment_problem() is not None, reason=str(_environment_problem()))
+pytestmark = [
+    pytest.mark.slurm,
+    pytest.mark.skipif(_environment_problem() is not None, reason=str(_environment_problem())),
+]
 
 
 @dataclass

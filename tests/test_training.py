@@ -9,7 +9,7 @@ import policygradex.training as training
 from policygradex.config import validate_config
 from policygradex.io import ArtifactError
 from policygradex.training import checkpoint_path, train_policy
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 STEPS = 8 * 64 * 8  # PPO: 8 updates of 64 steps x 8 environments; SAC: 1024 steps of 4 environments
 OFF_POLICY_STEPS = 1000 * 4 + 96  # SAC: a log row after 1000 steps x 4 environments, and one at the end

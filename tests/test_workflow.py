@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,29 +17,8 @@ import yaml
 from scipy.stats import spearmanr
 
 from policygradex import artifacts
-from policygradex.gradients import gradient_consistency
-from tests.conftest import tiny_config
-
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--cores", "2"]
-TARGETS = artifacts.targets("tiny", full_training=True, evidence=True)  # what `make evidence` builds
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """Snakemake on ``workdir`` with the venv off PATH and a ``python`` there that fails: the jobs must run the
-    package with the interpreter that runs Snakemake, as ``.venv/bin/snakemake`` without activation does."""
-    fake = workdir / "wrong-python"
-    fake.mkdir(exist_ok=True)
-    (fake / "python").write_text("#!/bin/sh\necho 'the PATH python ran a job' >&2\nexit 97\n")
-    (fake / "python").chmod(0o755)
-    venv = str(Path(sys.executable).parent)
-    path = ":".join([str(fake), *(p for p in os.environ["PATH"].split(":") if p != venv)])
-    return subprocess.run(
-        [*SNAKEMAKE, "--directory", str(workdir), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PATH": path},
-    )
+from policygradex.gradients import NOISY_CONSISTENCY
+from tests.helpers import ROOT, STRUCTURE_CONFIG, TINY_TARGETS, run_scenario, snakemake, tiny_config
 
 
 def repository_snakemake(*args: str) -> subprocess.CompletedProcess:
@@ -68,14 +46,10 @@ def planned_jobs(result: subprocess.CompletedProcess) -> set[str]:
     return jobs
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("workflow")
-    (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
-    result = snakemake(workdir, *TARGETS)
-    assert result.returncode == 0, result.stderr[-3000:]
-    (workdir / "console.txt").write_text(result.stdout + result.stderr)
-    return workdir
+@pytest.fixture
+def workdir(tiny_run: Path) -> Path:
+    """The session's finished tiny run (read only)."""
+    return tiny_run
 
 
 def test_bare_snakemake_loads_the_default_profile_and_builds_the_default_benchmarks():
@@ -115,19 +89,65 @@ def test_a_user_config_replaces_the_shipped_one(tmp_path):
     assert "results/tiny/clusters.csv" in console and "results/pointmass/" not in console
 
 
-def test_the_console_ends_with_the_verdict(workdir):
-    """The onsuccess summary: groups, quality against the planted groups and the verdict reach the terminal."""
+@pytest.fixture(scope="module")
+def structure_run(tmp_path_factory) -> Path:
+    """The scenario of .test/config_structure, up to its report: planted groups the verdict calls `structure`."""
+    config = yaml.safe_load(STRUCTURE_CONFIG.read_text())
+    return run_scenario(tmp_path_factory.mktemp("structure-run"), config, "results/structure/report.html")
+
+
+@pytest.mark.parametrize(
+    ("run", "verdict"),
+    [
+        # 12 subsets of 2 tasks: halves of 6 cannot reproduce a grouping, whatever the tasks
+        ("tiny_run", "no_reliable_structure"),
+        # 6 tasks in two opposite directions, 120 subsets: the planted groups, found again by either half
+        ("structure_run", "structure"),
+    ],
+)
+def test_the_console_and_the_report_give_the_verdict_and_its_reason(request, run, verdict):
+    """Both paths of the verdict reach the terminal (the onsuccess summary) and the report: the verdict, the checks
+    behind it against their thresholds, the advice when it is negative."""
+    workdir = request.getfixturevalue(run)
+    name = "tiny" if run == "tiny_run" else "structure"
+    results = workdir / "results" / name
+    quality = json.loads((results / "cluster_quality.json").read_text())
+    thresholds, reliability = quality["thresholds"], quality["reliability"]
+    checks = {
+        "p-value": quality["p_value"] <= thresholds["alpha"],
+        "reliability": reliability["row_spearman"] >= thresholds["min_reliability"],
+        "stability": reliability["stability"] >= thresholds["min_stability"],
+    }
+    assert quality["verdict"] == verdict
+    assert all(checks.values()) == (verdict == "structure"), checks
+    for check, passed in checks.items():  # a positive verdict names every check, a negative one those that failed
+        if verdict == "structure" or not passed:
+            assert check in quality["reason"], (check, quality["reason"])
+    # the held-out p-value is a permutation p-value: (1 + null draws at least as extreme) / (permutations + 1)
+    draws = quality["p_value"] * (quality["permutation"]["permutations"] + 1)
+    assert draws == pytest.approx(round(draws)) and round(draws) >= 1
     console = (workdir / "console.txt").read_text()
-    quality = json.loads((workdir / "results" / "tiny" / "cluster_quality.json").read_text())
-    # training jobs report on the console too: steps, their rate, the return, the time left
+    summary = console[console.index("PolicyGradEx summary") :]
+    clusters = pd.read_csv(results / "clusters.csv")
+    assert f"{name}: {clusters['group'].nunique()} groups" in summary and f"ARI {quality['ari']:.2f}" in summary
+    page = (results / "report.html").read_text()
+    if verdict == "structure":
+        assert f"verdict: structure ({quality['reason']})" in summary and "NO RELIABLE" not in summary
+        assert "No reliable structure" not in page and quality["ari"] == 1.0  # the planted groups, found
+    else:
+        assert f"verdict: NO RELIABLE STRUCTURE ({quality['reason']})" in summary
+        assert "raise features.episodes" in summary  # what to try
+        assert "No reliable structure" in page and "<b>not reliable</b>" in page
+
+
+def test_the_console_reports_progress_and_compute(workdir):
+    """Training jobs report on the console (steps, their rate, the return, the time left), and the summary says
+    where the compute went, per stage, and how long the run took."""
+    console = (workdir / "console.txt").read_text()
     line = r"meta_train results/tiny/meta: [\d,]+/[\d,]+ steps \(\d+%\), [\d,]+ steps/s, mean return"
     assert re.search(line, console)
     assert re.search(r"finetune results/tiny/groups/\d+: .* left", console)
     summary = console[console.index("PolicyGradEx summary") :]
-    assert "tiny: 2 groups" in summary and f"ARI {quality['ari']:.2f}" in summary
-    verdict = "verdict: structure" if quality["verdict"] == "structure" else "verdict: NO RELIABLE STRUCTURE"
-    assert verdict in summary and quality["reason"] in summary
-    # where the compute went, per stage, and how long the run took
     compute = re.search(r"compute: [\d.]+ job-minutes: (.*)", summary)[1]
     assert re.search(r"\bmeta_train [\d.]+", compute) and re.search(r"\bfeatures [\d.]+ \(4 jobs\)", compute)
     assert re.search(r"this run took [\d.]+ minutes", summary)
@@ -151,18 +171,6 @@ def test_every_stage_writes_its_artifacts(workdir):
     quality = json.loads((results / "cluster_quality.json").read_text())
     assert quality["k"] == 2 and quality["k_selection"] == "config"
     assert quality["reliability"]["splits"] == 10 and quality["reliability"]["half_subsets"] == 6
-    thresholds, reliability = quality["thresholds"], quality["reliability"]
-    passes = (
-        quality["p_value"] <= thresholds["alpha"]
-        and reliability["row_spearman"] >= thresholds["min_reliability"]
-        and reliability["stability"] >= thresholds["min_stability"]
-    )
-    assert quality["verdict"] == ("structure" if passes else "no_reliable_structure")
-    if passes:  # the reason lists the checks that passed, else those that failed
-        assert all(check in quality["reason"] for check in ("p-value", "reliability", "stability"))
-    else:
-        assert " > " in quality["reason"] or " < " in quality["reason"]
-    assert quality["permutation"]["permutations"] == 200 and quality["permutation"]["p_value"] == quality["p_value"]
     assert list(clusters["planted"]) == ["east", "east", "west", "west"]
     for group in (0, 1):
         assert (results / "groups" / str(group) / "policy.pt").exists()
@@ -177,9 +185,12 @@ def test_every_stage_writes_its_artifacts(workdir):
     assert page.index("In short.") < page.index("Can the groups be trusted?")
     assert 'alt="train_curves"' in page and page.count("<p>Table:") == 4
     assert (results / "plots" / "gradient_consistency.png").stat().st_size > 0
-    with np.load(results / "features" / "east-0.5.npz") as f:
-        recomputed = gradient_consistency(f["projected_grad"], f["advantage"], f["heldout"].astype(bool))
-        assert float(f["gradient_consistency"]) == pytest.approx(recomputed)
+    # each task's gradient consistency is a cosine, and the estimate warns exactly when their median is noise
+    consistency = [float(np.load(results / "features" / f"{task}.npz")["gradient_consistency"]) for task in names]
+    assert all(-1.0 <= c <= 1.0 for c in consistency)
+    estimate_logs = "".join(p.read_text() for p in (workdir / "logs" / "tiny" / "estimate").glob("*.log"))
+    warned = f"warning: median gradient consistency {np.median(consistency):.2f} < {NOISY_CONSISTENCY}"
+    assert (warned in estimate_logs) == (np.median(consistency) < NOISY_CONSISTENCY), estimate_logs[-2000:]
     hessian = pd.read_csv(results / "hessian.csv")
     assert list(hessian["method"]) == ["single", "policygradex", "policygradex"]
     assert (hessian["trace"] > 0).all()  # nll: Fisher-like curvature, positive at a trained policy
@@ -205,14 +216,20 @@ def test_the_evidence_files_hold_every_method_and_kind(workdir):
     # the fine-tunes are small steps: the first-order prediction of log pi is close in the paper's normalisation
     assert 0 < approx["log_prob"]["median_rel_error"] < 0.5
     speed = json.loads((results / "speedup.json").read_text())
-    assert speed["full_training_cpu_seconds"] > 0 and speed["estimation_cpu_seconds"]["total"] > 0
-    assert speed["speedup"] == pytest.approx(
-        speed["full_training_cpu_seconds"] / speed["estimation_cpu_seconds"]["total"]
-    )
-    assert speed["speedup_wall"] == pytest.approx(speed["full_training_seconds"] / speed["estimation_seconds"]["total"])
-    for stage in ("features", "estimate"):  # CPU seconds of the stage's processes, summed over its jobs
-        timings = [json.loads(p.read_text()) for p in (results / "timing" / stage).glob("*.json")]
-        assert speed["estimation_cpu_seconds"][stage] == pytest.approx(sum(t["cpu_seconds"] for t in timings))
+    # CPU and wall seconds of each stage's processes, summed over its jobs' timing files; every subset was fine-tuned
+    # (full_training.num_subsets: all), so the estimate's seconds count whole
+    seconds = {
+        (stage, key): sum(json.loads(p.read_text())[key] for p in (results / "timing" / stage).glob("*.json"))
+        for stage in ("features", "estimate", "full_training")
+        for key in ("cpu_seconds", "seconds")
+    }
+    assert all(value > 0 for value in seconds.values())
+    for stage in ("features", "estimate"):
+        assert speed["estimation_cpu_seconds"][stage] == pytest.approx(seconds[stage, "cpu_seconds"])
+    assert speed["full_training_cpu_seconds"] == pytest.approx(seconds["full_training", "cpu_seconds"])
+    for key, ratio in (("cpu_seconds", "speedup"), ("seconds", "speedup_wall")):
+        estimation = seconds["features", key] + seconds["estimate", key]
+        assert speed[ratio] == pytest.approx(seconds["full_training", key] / estimation)
     # environment steps on both sides: every feature sample is one step; each fine-tune takes its budget (PPO
     # rounds up to whole rollouts) and scores its tasks by rollouts too
     samples = sum(len(np.load(p)["obs"]) for p in (results / "features").glob("*.npz"))
@@ -223,18 +240,27 @@ def test_the_evidence_files_hold_every_method_and_kind(workdir):
     assert speed["speedup_env_steps"] == pytest.approx(
         speed["full_training_env_steps"] / speed["estimation_env_steps"]["total"]
     )
+    # T_full[i, j]: the mean score of task i over the really fine-tuned subsets holding i and j (the definition,
+    # from the chunks' rows)
     full = pd.read_csv(results / "affinity_full.csv", index_col=0)
-    assert list(full.index) == list(full.columns) == ["east-0.5", "east-1.0", "west-0.5", "west-1.0"]
-    assert np.isfinite(full.to_numpy()).all()
+    names = ["east-0.5", "east-1.0", "west-0.5", "west-1.0"]
+    assert list(full.index) == list(full.columns) == names
+    scores = pd.concat(pd.read_csv(p) for p in sorted((results / "full_training").glob("chunk_*.csv")))
+    members = scores.groupby("subset_id")["task"].apply(set)
+    for i in names:
+        for j in names:
+            holding = members[members.apply(lambda tasks, i=i, j=j: {i, j} <= tasks)].index
+            rows = scores[(scores["task"] == i) & scores["subset_id"].isin(holding)]
+            assert full.loc[i, j] == pytest.approx(rows["score"].mean()), (i, j)
     estimated = pd.read_csv(results / "affinity.csv", index_col=0).to_numpy()
     rows = [spearmanr(e, f).statistic for e, f in zip(estimated, full.to_numpy(), strict=True)]
     assert speed["spearman_rowwise_mean"] == pytest.approx(np.nanmean(rows))  # per row: each task's own ranking
 
 
-def test_the_snakemake_report_is_written_without_warnings(workdir):
-    result = snakemake(workdir, *TARGETS, "--report", "report.zip")
+def test_the_snakemake_report_is_written_without_warnings(workdir, tmp_path):
+    result = snakemake(workdir, *TINY_TARGETS, "--report", str(tmp_path / "report.zip"))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Warning" not in result.stdout + result.stderr and (workdir / "report.zip").stat().st_size > 0
+    assert "Warning" not in result.stdout + result.stderr and (tmp_path / "report.zip").stat().st_size > 0
 
 
 def test_every_artifact_and_every_field_is_described(workdir):
@@ -248,12 +274,12 @@ def test_every_artifact_and_every_field_is_described(workdir):
 
 
 def test_rerun_has_nothing_to_do_and_deleting_affinity_reruns_only_downstream(workdir, tmp_path):
-    dry = snakemake(workdir, "-n", *TARGETS)
+    dry = snakemake(workdir, "-n", *TINY_TARGETS)
     assert "Nothing to be done" in dry.stdout, dry.stdout[-2000:]
     copy = tmp_path / "copy"
     shutil.copytree(workdir, copy)  # keeps mtimes and .snakemake metadata
     (copy / "results" / "tiny" / "affinity.csv").unlink()
-    dry = snakemake(copy, "-n", *TARGETS)
+    dry = snakemake(copy, "-n", *TINY_TARGETS)
     # affinity.csv feeds the clustering (whose fine-tunes are planned once the checkpoint has run), the
     # evaluation and Hessian of the group policies, the report, the speedup, the baselines (they group at the
     # clustering's k, from cluster_quality.json) and the comparison.
@@ -268,7 +294,7 @@ def test_changing_k_reclusters_without_retraining_the_meta_policy(workdir, tmp_p
     config = tiny_config()
     config["benchmarks"]["tiny"]["cluster"]["k"] = 3
     (copy / "config.yaml").write_text(yaml.safe_dump(config))
-    dry = snakemake(copy, "-n", *TARGETS)
+    dry = snakemake(copy, "-n", *TINY_TARGETS)
     assert "meta_train" not in planned_jobs(dry) and "cluster" in planned_jobs(dry)
 
 

@@ -1,4 +1,11 @@
-"""Stage 6, fine-tuning: one policy per group, starting from theta* and trained only on the group's tasks."""
+"""Stage 6, fine-tuning: one policy per group, starting from theta* and trained only on the group's tasks.
+
+The group is one value of clusters.csv's ``group`` column (the clustering checkpoint decides how many there
+are); its policy starts from the meta-policy's parameters and trains for finetune.total_steps environment steps
+with the benchmark's trainer. The baselines' groupings are fine-tuned by the same code (finetune_baseline), so
+every method of the comparison gets the same budget per group. Writes the policy and its training curve; a killed
+run resumes from the checkpoint beside the output.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""Stage 1, meta-training: one multitask PPO policy theta* on all n tasks."""
+"""Stage 1, meta-training: one multitask PPO policy theta* on all n tasks.
+
+Every task's envs step side by side (vec_env.envs_per_task each) and one policy learns from all of them, with the
+benchmark's trainer (``trainer: ppo`` or ``sac``) for meta_train.total_steps environment steps. By default the
+policy does not see which task it is on (observe_task), so theta* is a compromise between the tasks: the point
+where the later stages read which tasks pull the same way. Writes the policy (with its last training batch, which
+the hessian stage needs) and its training curve; a killed run resumes from the checkpoint beside the output.
+"""
 
 from __future__ import annotations
 

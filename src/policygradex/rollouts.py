@@ -48,7 +48,6 @@ def collect_episodes(
     return collect_task_episodes(policy, bench, {task_id: seed}, episodes, deterministic, parallel)[task_id]
 
 
-@torch.no_grad()
 def collect_task_episodes(
     policy: BasePolicy,
     bench: Benchmark,
@@ -62,9 +61,23 @@ def collect_task_episodes(
     Each task steps in its own vector env, seeded as :func:`collect_episodes` seeds it, so a task's episodes do
     not depend on which other tasks run beside it (up to the float rounding of a bigger batch); the tasks step in
     lockstep with one policy forward for all of them, which is most of a rollout's cost on small networks. A task
-    leaves the batch once it has its episodes.
+    leaves the batch once it has its episodes. The policy's action noise comes from torch's global generator,
+    seeded here and restored afterwards: the caller's random state is left as it found it.
     """
-    torch.manual_seed(next(iter(task_seeds.values())))
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(next(iter(task_seeds.values())))
+        return _lockstep_episodes(policy, bench, task_seeds, episodes, deterministic, parallel)
+
+
+def _lockstep_episodes(
+    policy: BasePolicy,
+    bench: Benchmark,
+    task_seeds: dict[int, int],
+    episodes: int,
+    deterministic: bool,
+    parallel: int,
+) -> dict[int, list[Episode]]:
+    """The loop of :func:`collect_task_episodes`, once torch's generator is seeded."""
     envs = {
         task: make_vec_env(bench, [task], envs_per_task=min(parallel, episodes), seed=seed)
         for task, seed in task_seeds.items()
