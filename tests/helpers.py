@@ -22,6 +22,21 @@ TINY_CONFIG = ROOT / ".test" / "config" / "config.yaml"
 STRUCTURE_CONFIG = ROOT / ".test" / "config_structure" / "config.yaml"
 #: What `make evidence` builds on the tiny benchmark: every stage of the workflow.
 TINY_TARGETS = artifacts.targets("tiny", full_training=True, evidence=True)
+#: Budgets of seconds for any benchmark (as a preset entry): the slow suite's real benchmarks, the own-task runs.
+TINY_BUDGETS = {
+    "episode_length": 40,
+    "ppo": {"n_steps": 32, "batch_size": 64, "n_epochs": 1},
+    "vec_env": {"envs_per_task": 1},
+    "meta_train": {"total_steps": 512},
+    "features": {"episodes": 3, "projection_dim": 16},
+    # 18 subsets of n/2: each half of the trust check can cover every pair of 8 tasks (config check)
+    "estimate": {"num_subsets": 18, "num_chunks": 2, "score_episodes": 1},
+    "finetune": {"total_steps": 256},
+    "evaluate": {"episodes": 2},
+    "hessian": {"episodes": 1, "min_probes": 2, "max_probes": 4},
+    "approx_error": {"validation_subsets": 1},
+    "compare": {"random_seeds": 1},
+}
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--cores", "2"]
 
 
@@ -48,28 +63,28 @@ def real_bench(name: str, preset: str | None = None, mutate=None) -> dict:
     return benchmark(validate_config(config), name)
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, importable: bool = False) -> subprocess.CompletedProcess:
     """Snakemake on ``workdir`` with the venv off PATH and a ``python`` there that fails: the jobs must run the
-    package with the interpreter that runs Snakemake, as ``.venv/bin/snakemake`` without activation does."""
+    package with the interpreter that runs Snakemake, as ``.venv/bin/snakemake`` without activation does.
+    ``importable``: the repository root on PYTHONPATH, so that a config may import ``tests.tiny_envs`` (as a
+    user's own environment package, installed in the venv, would be)."""
     fake = workdir / "wrong-python"
     fake.mkdir(exist_ok=True)
     (fake / "python").write_text("#!/bin/sh\necho 'the PATH python ran a job' >&2\nexit 97\n")
     (fake / "python").chmod(0o755)
     venv = str(Path(sys.executable).parent)
     path = ":".join([str(fake), *(p for p in os.environ["PATH"].split(":") if p != venv)])
-    return subprocess.run(
-        [*SNAKEMAKE, "--directory", str(workdir), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PATH": path},
-    )
+    env = {**os.environ, "PATH": path}
+    if importable:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True, env=env)
 
 
-def run_scenario(workdir: Path, config: dict, *targets: str) -> Path:
-    """Write ``config`` into ``workdir`` and build ``targets`` there, which must succeed; the console is kept in
-    ``console.txt``. Returns ``workdir``."""
+def run_scenario(workdir: Path, config: dict, *targets: str, importable: bool = False) -> Path:
+    """Write ``config`` into ``workdir`` and build ``targets`` there (see :func:`snakemake`), which must succeed;
+    the console is kept in ``console.txt``. Returns ``workdir``."""
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    result = snakemake(workdir, *targets)
+    result = snakemake(workdir, *targets, importable=importable)
     assert result.returncode == 0, result.stderr[-3000:]
     (workdir / "console.txt").write_text(result.stdout + result.stderr)
     return workdir

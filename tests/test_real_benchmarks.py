@@ -13,24 +13,10 @@ import pytest
 import yaml
 
 from policygradex.config import only_benchmark
-from tests.helpers import ROOT, snakemake
+from tests.helpers import ROOT, TINY_BUDGETS, snakemake
 
 pytestmark = pytest.mark.slow
 
-TINY = {
-    "episode_length": 40,
-    "ppo": {"n_steps": 32, "batch_size": 64, "n_epochs": 1},
-    "vec_env": {"envs_per_task": 1},
-    "meta_train": {"total_steps": 512},
-    "features": {"episodes": 3, "projection_dim": 16},
-    # 18 subsets of n/2: each half of the trust check can cover every pair (config check)
-    "estimate": {"num_subsets": 18, "num_chunks": 2, "score_episodes": 1},
-    "finetune": {"total_steps": 256},
-    "evaluate": {"episodes": 2},
-    "hessian": {"episodes": 1, "min_probes": 2, "max_probes": 4},
-    "approx_error": {"validation_subsets": 1},
-    "compare": {"random_seeds": 1},
-}
 TARGETS = ["report.html", "approx_error.json", "comparison.csv"]
 
 
@@ -39,13 +25,21 @@ SAC = {"learning_starts": 64, "batch_size": 64, "buffer_size": 5000, "train_freq
 
 @pytest.mark.parametrize(
     ("name", "trainer"),
-    [("halfcheetah", "ppo"), ("hopper", "ppo"), ("ant", "ppo"), ("metaworld", "ppo"), ("hopper", "sac")],
+    [
+        ("halfcheetah", "ppo"),
+        ("hopper", "ppo"),
+        ("ant", "ppo"),
+        ("metaworld", "ppo"),
+        ("hopper", "sac"),
+        ("halfcheetah_kwargs", "ppo"),
+        ("reacher", "ppo"),
+    ],  # fmt: skip
 )
 def test_real_benchmark_runs_every_stage(tmp_path, name, trainer):
     config = only_benchmark(yaml.safe_load((ROOT / "config.yaml").read_text()), name)
     bench = config["benchmarks"][name]
-    # The benchmark's own smoke entry becomes TINY: merged over the shared smoke preset, section by section.
-    bench["presets"] = {"smoke": {**TINY, "trainer": trainer, "sac": SAC}}
+    # The benchmark's own smoke entry becomes TINY_BUDGETS: merged over the shared smoke preset, section by section.
+    bench["presets"] = {"smoke": {**TINY_BUDGETS, "trainer": trainer, "sac": SAC}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path, *[f"results/{name}/{target}" for target in TARGETS])
     assert result.returncode == 0, result.stderr[-3000:]

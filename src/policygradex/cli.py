@@ -8,7 +8,9 @@ benchmark's config that the stage reads, so a rule reruns exactly when its own s
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.util
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -18,7 +20,6 @@ from policygradex import artifacts
 from policygradex.config import Benchmark, ConfigError, benchmark, load_config, validate_config
 from policygradex.io import ArtifactError
 from policygradex.stages import BY_NAME, STAGES, Stage
-from policygradex.training import set_threads
 
 EPILOG = """The whole pipeline runs with Snakemake: `snakemake --cores 2 results/pointmass/report.html`.
 Outputs live under results/{benchmark}/; see README.md for what each file holds."""
@@ -37,10 +38,17 @@ def _settings(args: argparse.Namespace) -> Benchmark:
     return benchmark(load_config(args.config), args.benchmark)
 
 
+def stage_doc(stage: Stage) -> str:
+    """The docstring of the stage's module, read from its source: importing every stage (torch, matplotlib,
+    cvxpy) to describe one would cost each job seconds."""
+    source = Path(importlib.util.find_spec(f"policygradex.{stage.name}").origin).read_text()
+    return ast.get_docstring(ast.parse(source)) or stage.summary
+
+
 def _add_stage(sub: argparse._SubParsersAction, stage: Stage) -> None:
     """The sub-command of ``stage``, from its contract: the module's docstring as description, then its inputs,
     outputs and options in their own groups of ``--help``."""
-    doc = importlib.import_module(f"policygradex.{stage.name}").__doc__ or stage.summary
+    doc = stage_doc(stage)
     parser = sub.add_parser(
         stage.name,
         help=stage.summary,
@@ -108,6 +116,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("benchmark", help="a key of config.benchmarks")
     p.add_argument("--evidence", action="store_true", help="add the evidence targets")
     p.add_argument("--config", default="config.yaml", help="workflow config file (default: %(default)s)")
+
+    p = sub.add_parser(
+        "check",
+        help="check a config's benchmarks, their environments built, before any job",
+        description="Validate the config (the schema, and what relates its sections), import each benchmark's"
+        " `imports`, and build one environment per distinct (env_id, kwargs) of its tasks: an unknown id (with the"
+        " close matches), a module that is not installed (with the pip command), a keyword argument the environment"
+        " rejects (with those it takes), spaces that differ between tasks or that the policy cannot take, and"
+        " weight vectors of the wrong length are each refused, naming the field. Nothing is written. Snakemake runs"
+        " the same check when it loads (for gymnasium and mo_gymnasium benchmarks), remembered while nothing"
+        " changes.",
+        epilog="e.g. policygradex check --configfile my-tasks.yaml   (exit status 2 and one line per problem)",
+    )
+    p.add_argument("benchmarks", nargs="*", metavar="BENCHMARK", help="benchmarks to check (default: every one)")
+    p.add_argument(
+        "--configfile",
+        default="config.yaml",
+        help="the whole config, as `snakemake --configfile FILE --replace-workflow-config` runs it (default:"
+        " %(default)s)",
+    )
     return parser
 
 
@@ -125,8 +153,20 @@ def _targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from policygradex.check import check_config  # noqa: PLC0415 - imports gymnasium and the user's modules
+
+    config = load_config(args.configfile)
+    names = args.benchmarks or [name for name, bench in config["benchmarks"].items() if "presets" not in bench]
+    for name in names:
+        benchmark(config, name)  # an unknown name, or one that sits this preset out, fails here
+    check_config(config, names)
+    print(f"policygradex check: {', '.join(names)}: ok")
+    return 0
+
+
 #: Sub-commands that are no stage of the workflow (they run no rule and take no settings).
-TOOLS: dict[str, Callable[[argparse.Namespace], int]] = {"describe": _describe, "targets": _targets}
+TOOLS: dict[str, Callable[[argparse.Namespace], int]] = {"describe": _describe, "targets": _targets, "check": _check}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.stage in TOOLS:
             return TOOLS[args.stage](args)
+        from policygradex.training import set_threads  # noqa: PLC0415 - the ML stack, for stages only
+
         set_threads(args.threads)
         _run_stage(args)
     except (ConfigError, ArtifactError) as err:

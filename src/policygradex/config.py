@@ -27,6 +27,8 @@ SHARED_KEYS = (
     "env",
     "env_id",
     "env_kwargs",
+    "imports",
+    "success_key",
     "tasks",
     "observe_task",
     "episode_length",
@@ -135,7 +137,7 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
     for name, bench in config["benchmarks"].items():
         if "presets" in bench:
             continue  # left out of this run: it does not offer the chosen preset
-        _fill_suite_tasks(name, bench, check=cross_checks)
+        _fill_env_defaults(name, bench, check=cross_checks)
         if cross_checks:
             _check_benchmark(name, bench)
     return config
@@ -168,12 +170,15 @@ def _apply_preset(bench: Benchmark, preset: str, shared: dict[str, Any]) -> None
                 bench[key] = value
 
 
-def _fill_suite_tasks(name: str, bench: Benchmark, check: bool) -> None:
-    """A Meta-World suite's tasks (the one default that needs the environment package), after checking that the
-    family's package is installed and its task settings fit (:func:`envs.settings_errors`)."""
-    from policygradex.families import meta_world_suite, settings_errors  # noqa: PLC0415
+def _fill_env_defaults(name: str, bench: Benchmark, check: bool) -> None:
+    """The defaults that need the environment package: a Meta-World suite's tasks, and the episode length of a
+    gymnasium or mo_gymnasium environment (its own limit); after checking that the family's package is installed
+    and its task settings fit (:func:`families.settings_errors`)."""
+    from policygradex.families import GYM_FAMILIES, meta_world_suite, settings_errors  # noqa: PLC0415
 
     where = f"config.benchmarks.{name}"
+    if "suite" in bench and bench["env"] != "metaworld":
+        raise ConfigError(f"{where}.suite: only env metaworld reads a suite, not env '{bench['env']}'")
     if "tasks" not in bench:
         if bench["env"] != "metaworld" or "suite" not in bench:
             raise ConfigError(f"{where}.tasks: required (a list of tasks; env metaworld may give `suite` instead)")
@@ -185,6 +190,10 @@ def _fill_suite_tasks(name: str, bench: Benchmark, check: bool) -> None:
         errors = settings_errors(bench)
         if errors:
             raise ConfigError(f"{where}.{errors[0]}")
+    if "episode_length" not in bench and bench["env"] in GYM_FAMILIES:
+        from policygradex.check import episode_length  # noqa: PLC0415 - imports gymnasium and the user's modules
+
+        bench["episode_length"] = episode_length(bench, where)
 
 
 def _check_benchmark(name: str, bench: Benchmark) -> None:

@@ -1,10 +1,11 @@
 """The policy network: building, saving and loading it, and its actor's log-probability as a pure function.
 
-Policies are stable-baselines3 MLPs (tanh): PPO's ``ActorCriticPolicy`` (diagonal Gaussian actions, a state
-value critic) or SAC's ``SACPolicy`` (tanh-squashed Gaussian actions with a state-dependent std, twin Q
-critics), as the benchmark's ``trainer`` says. ``policy.pt`` holds the state dict plus what is needed to
-rebuild the network; it opens with ``torch.load`` (weights only). The rest of the package sees either through
-three functions: :class:`ActorLogProb` (log pi(a|s), vmappable), :func:`act` and :func:`state_value`.
+Policies are stable-baselines3 MLPs (tanh): PPO's ``ActorCriticPolicy`` (diagonal Gaussian actions, or
+categorical ones for a Discrete action space; a state value critic) or SAC's ``SACPolicy`` (tanh-squashed
+Gaussian actions with a state-dependent std, twin Q critics), as the benchmark's ``trainer`` says. ``policy.pt``
+holds the state dict plus what is needed to rebuild the network; it opens with ``torch.load`` (weights only). The
+rest of the package sees either through three functions: :class:`ActorLogProb` (log pi(a|s), vmappable),
+:func:`act` and :func:`state_value`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, SACPolicy
@@ -105,8 +107,11 @@ class ActorLogProb(torch.nn.Module):
             squash = torch.log(1.0 - actions.pow(2) + SQUASH_EPS).sum(-1)
             return _gaussian_log_prob(pre_tanh, mean, log_std) - squash
         features = policy.extract_features(obs, policy.pi_features_extractor)
-        mean = policy.action_net(policy.mlp_extractor.forward_actor(features))
-        return _gaussian_log_prob(actions, mean, policy.log_std.expand_as(mean))
+        out = policy.action_net(policy.mlp_extractor.forward_actor(features))
+        if isinstance(policy.action_space, spaces.Discrete):  # out: the logits of a categorical distribution
+            chosen = (actions.long() - int(policy.action_space.start)).unsqueeze(-1)
+            return torch.gather(torch.log_softmax(out, dim=-1), -1, chosen).squeeze(-1)
+        return _gaussian_log_prob(actions, out, policy.log_std.expand_as(out))
 
 
 def _gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
@@ -127,6 +132,8 @@ def act(policy: BasePolicy, obs: torch.Tensor, deterministic: bool) -> tuple[tor
 def env_actions(policy: BasePolicy, actions: np.ndarray) -> np.ndarray:
     """What the environment receives for ``actions``, as SB3's learners do it: squashed (SAC) actions rescaled
     to the action bounds, Gaussian (PPO) ones clipped to them."""
+    if isinstance(policy.action_space, spaces.Discrete):
+        return actions.astype(np.int64)
     if policy.squash_output:
         return policy.unscale_action(actions)
     return np.clip(actions, policy.action_space.low, policy.action_space.high)

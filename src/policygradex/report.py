@@ -21,7 +21,7 @@ import pandas as pd  # noqa: E402
 from policygradex.artifacts import EVALUATION_COLUMNS, FEATURE_KEYS, HESSIAN_COLUMNS, LOG_COLUMNS  # noqa: E402
 from policygradex.clustering import similarity  # noqa: E402
 from policygradex.config import Benchmark, task_names  # noqa: E402
-from policygradex.families import MO_COMPONENTS  # noqa: E402
+from policygradex.families import is_mo, mo_component_names, task_env_id  # noqa: E402
 from policygradex.gradients import NOISY_CONSISTENCY, consistency_of  # noqa: E402
 from policygradex.io import atomic_path, read_affinity, read_clusters, read_csv, read_npz  # noqa: E402
 from policygradex.summary import NEGATIVE_ADVICE  # noqa: E402
@@ -102,11 +102,11 @@ def verdict_html(quality: dict) -> str:
 
 def task_coordinates(bench: Benchmark) -> tuple[np.ndarray, str, str] | None:
     """Where to draw each task: pointmass goals, or the first two preference weights of an MO task; None for
-    tasks without a geometry (Meta-World)."""
+    tasks without a geometry (Meta-World, Gymnasium tasks)."""
     if bench["env"] == "pointmass":
         return np.array([t["goal"] for t in bench["tasks"]], dtype=float), "goal x", "goal y"
-    if bench["env"] == "mo_mujoco":
-        components = MO_COMPONENTS[bench["env_id"]]
+    if is_mo(bench) and all(len(t["weights"]) >= 2 for t in bench["tasks"]):
+        components = mo_component_names(task_env_id(bench, bench["tasks"][0]), len(bench["tasks"][0]["weights"]))
         weights = np.array([t["weights"][:2] for t in bench["tasks"]], dtype=float)
         return weights, f"weight of {components[0]}", f"weight of {components[1]}"
     return None

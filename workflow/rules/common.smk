@@ -11,6 +11,7 @@ SRC = Path(workflow.basedir).parent / "src"
 sys.path.insert(0, str(SRC))  # the workflow always uses this checkout's package
 
 from policygradex.artifacts import BASELINE_PATTERN, targets, unknown_path_regex, unknown_target_message
+from policygradex.check import CACHE_DIR as CHECK_CACHE, check_config, environment_benchmarks
 from policygradex.config import (
     ConfigError,
     benchmark,
@@ -29,6 +30,8 @@ if workflow.overwrite_configfiles and not workflow.config_settings.replace_workf
 
 try:
     validate_config(config)  # fills the schema's defaults; fails before any job runs
+    # the environments of ids and keyword arguments from the config: built once, remembered while unchanged
+    check_config(config, environment_benchmarks(config), cache_dir=CHECK_CACHE)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 

@@ -1,8 +1,9 @@
 """Environment families; :func:`make_vec_env` builds the vector env of any configured benchmark.
 
-``pointmass`` is our numpy toy; ``mo_mujoco`` (MO-Gymnasium's multi-objective MuJoCo robots) and ``metaworld``
-(Meta-World's manipulation tasks) are real benchmarks, built as one gymnasium env per environment copy and
-run by stable-baselines3's vector envs (in this process, or one subprocess each when the benchmark's
+``pointmass`` is our numpy toy; ``gymnasium`` (any Gymnasium environment, a task an id and keyword arguments),
+``mo_gymnasium`` (any MO-Gymnasium environment, a task a weight vector; ``mo_mujoco`` is its first name) and
+``metaworld`` (Meta-World's manipulation tasks) are built as one gymnasium env per environment copy and run by
+stable-baselines3's vector envs (in this process, or one subprocess each when the benchmark's
 ``vector_strategy`` is ``async``).
 """
 
@@ -19,7 +20,7 @@ from policygradex.config import Benchmark
 from policygradex.envs import meta_world, mo_mujoco
 from policygradex.envs.pointmass import PointMassVecEnv
 from policygradex.envs.wrappers import EpisodeSuccess, ObserveTask, task_code
-from policygradex.families import FAMILIES
+from policygradex.families import FAMILIES, import_modules, is_mo, task_env_id, task_kwargs
 
 
 def make_vec_env(
@@ -47,11 +48,18 @@ def make_vec_env(
 
 
 def make_task_env(bench: Benchmark, task_id: int, seed: int) -> gym.Env:
-    """One environment of a real benchmark running task ``task_id``, wrapped for SB3 (see envs.wrappers)."""
+    """One environment of a real benchmark running task ``task_id``, wrapped for SB3 (see envs.wrappers).
+
+    Runs in subprocess vector envs too, so it imports the benchmark's ``imports`` itself."""
+    import_modules(bench.get("imports", []))
     task = bench["tasks"][task_id]
-    if bench["env"] == "mo_mujoco":
-        env = mo_mujoco.make_env(bench["env_id"], task["weights"], bench["episode_length"], seed, **bench["env_kwargs"])
-        success_key = None
+    if is_mo(bench):
+        env_id = task_env_id(bench, task)
+        env = mo_mujoco.make_env(env_id, task["weights"], bench["episode_length"], seed, **task_kwargs(bench, task))
+        success_key = bench.get("success_key")
+    elif bench["env"] == "gymnasium":
+        env = make_gym_env(task_env_id(bench, task), bench["episode_length"], seed, **task_kwargs(bench, task))
+        success_key = bench.get("success_key")
     elif bench["env"] == "metaworld":
         env = meta_world.make_env(task["name"], bench["episode_length"], seed, **bench["env_kwargs"])
         success_key = "success"
@@ -59,3 +67,12 @@ def make_task_env(bench: Benchmark, task_id: int, seed: int) -> gym.Env:
         raise ValueError(f"env '{bench['env']}' is not implemented; allowed: {', '.join(FAMILIES)}")
     code = task_code(bench["observe_task"], task_id, len(bench["tasks"]), task.get("weights"))
     return Monitor(ObserveTask(EpisodeSuccess(env, success_key), code))
+
+
+def make_gym_env(env_id: str, episode_length: int, seed: int, **kwargs) -> gym.Env:
+    """One Gymnasium environment ``env_id`` with constructor ``kwargs``, truncated after ``episode_length`` steps and
+    seeded (its first reset and its action space)."""
+    env = gym.make(env_id, max_episode_steps=episode_length, disable_env_checker=True, **kwargs)
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    return env

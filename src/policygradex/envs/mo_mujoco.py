@@ -1,11 +1,11 @@
-"""Multi-objective MuJoCo control through MO-Gymnasium: each task is a preference over the reward components.
+"""Multi-objective environments through MO-Gymnasium: each task is a preference over the reward components.
 
 An MO-Gymnasium environment returns a reward *vector*; a task of PolicyGradEx is a weight vector ``w`` and its
 reward is the weighted sum of the components. MO-Gymnasium adds the same survival bonus (and, for ant, the
 contact cost) to *every* component, so a plain ``w . r`` would pay the bonus ``sum(w)`` times, and a task with
 ``sum(w) < 0`` (running west, say) would be rewarded for falling over. We count it once:
 ``reward = w . (r - shared) + shared``, where ``shared`` is the part common to all components
-(``families.MO_SHARED_TERMS``).
+(``families.MO_SHARED_TERMS``; other MO-Gymnasium environments have no such term).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import gymnasium as gym
 import numpy as np
 
-from policygradex.families import MO_SHARED_TERMS
+from policygradex.families import mo_shared_terms
 
 
 class WeightedReward(gym.Wrapper):
@@ -37,10 +37,10 @@ class WeightedReward(gym.Wrapper):
 
 
 def make_env(env_id: str, weights: Sequence[float], episode_length: int, seed: int, **env_kwargs) -> gym.Env:
-    """One task: ``env_id`` with reward ``weights``, truncated after ``episode_length`` steps."""
+    """One task: MO-Gymnasium's ``env_id`` with reward ``weights``, truncated after ``episode_length`` steps."""
     import mo_gymnasium  # noqa: F401, PLC0415 - registers the mo-* environments; imported only when used
 
-    env = gym.make(env_id, max_episode_steps=episode_length, disable_env_checker=True, **env_kwargs)
-    env.reset(seed=seed)
-    env.action_space.seed(seed)
-    return WeightedReward(env, weights, MO_SHARED_TERMS[env_id])
+    from policygradex.envs import make_gym_env  # noqa: PLC0415 - the package imports this module
+
+    env = make_gym_env(env_id, episode_length, seed, **env_kwargs)
+    return WeightedReward(env, weights, mo_shared_terms(env_id))

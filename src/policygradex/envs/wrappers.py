@@ -14,18 +14,29 @@ import numpy as np
 
 
 class ObserveTask(gym.ObservationWrapper):
-    """Casts observations to float32 and appends ``task_code`` (a one-hot id, a weight vector, or nothing)."""
+    """Casts observations to a float32 vector and appends ``task_code`` (a one-hot id, a weight vector, or
+    nothing). A Discrete observation (a cell of a grid world, say) becomes its one-hot vector."""
 
     def __init__(self, env: gym.Env, task_code: np.ndarray) -> None:
         super().__init__(env)
         self.task_code = np.asarray(task_code, dtype=np.float32)
         space = env.observation_space
-        low = np.concatenate([np.asarray(space.low, dtype=np.float32).ravel(), np.full_like(self.task_code, -np.inf)])
-        high = np.concatenate([np.asarray(space.high, dtype=np.float32).ravel(), np.full_like(self.task_code, np.inf)])
+        self.cells = int(space.n) if isinstance(space, gym.spaces.Discrete) else None
+        if self.cells is not None:
+            low, high = np.zeros(self.cells, np.float32), np.ones(self.cells, np.float32)
+        else:
+            low, high = (np.asarray(bound, dtype=np.float32).ravel() for bound in (space.low, space.high))
+        low = np.concatenate([low, np.full_like(self.task_code, -np.inf)])
+        high = np.concatenate([high, np.full_like(self.task_code, np.inf)])
         self.observation_space = gym.spaces.Box(low, high, dtype=np.float32)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.asarray(observation, dtype=np.float32).ravel(), self.task_code])
+        if self.cells is not None:
+            vector = np.zeros(self.cells, np.float32)
+            vector[int(observation) - int(self.env.observation_space.start)] = 1.0
+        else:
+            vector = np.asarray(observation, dtype=np.float32).ravel()
+        return np.concatenate([vector, self.task_code])
 
 
 class EpisodeSuccess(gym.Wrapper):

@@ -1,0 +1,289 @@
+"""``policygradex check``: build one environment of each kind a config names, and say before any job what does
+not fit, naming the field.
+
+The schema and :func:`policygradex.families.settings_errors` judge a config without an environment; what only an
+environment can say is judged here, for the families built from environment ids (gymnasium, mo_gymnasium) and
+for Meta-World: that the benchmark's ``imports`` are installed, that each ``env_id`` is registered (with the close
+matches when it is not), that the environment takes the task's keyword arguments (with those it does take when
+it does not), that its spaces are ones the policy supports (Box or Discrete actions; Box or Discrete
+observations), that every task has the same spaces, and that a weight vector has one entry per component of the
+reward vector. One environment is built per distinct (env_id, kwargs), so a hundred tasks that differ only by
+their weights cost one build.
+
+The Snakefile runs the same check when it loads, remembered under ``.snakemake/policygradex-check/`` by a hash of
+the benchmark's settings and the versions of the packages involved, so a rerun that changes nothing does not
+build environments again. No torch and no stable-baselines3 here: the check takes seconds.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import importlib.metadata
+import inspect
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from policygradex.config import Benchmark, Config, ConfigError
+from policygradex.families import GYM_FAMILIES, is_mo, task_env_id, task_kwargs
+
+#: Where the Snakefile remembers the benchmarks that passed (relative to its working directory).
+CACHE_DIR = Path(".snakemake") / "policygradex-check"
+
+#: The packages whose versions decide whether a remembered check still holds.
+PACKAGES = ("gymnasium", "mo-gymnasium", "metaworld", "mujoco")
+
+
+def _pip_hint(module: str) -> str:
+    top = module.split(".")[0]
+    return (
+        f"install the package that provides it into the workflow's venv (`.venv/bin/pip install <package>`, e.g."
+        f" `.venv/bin/pip install {top.replace('_', '-')}` or `.venv/bin/pip install -e path/to/your/package`;"
+        " for --sdm conda, also add it to envs/policygradex.yaml)"
+    )
+
+
+def import_errors(bench: Benchmark, where: str) -> list[str]:
+    """Import the benchmark's ``imports``; one message per module that cannot be imported."""
+    errors = []
+    for i, module in enumerate(bench.get("imports", [])):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            errors.append(f"{where}.imports[{i}]: module '{module}' is not installed ({err}); {_pip_hint(module)}")
+        except Exception as err:  # the user's module raised while importing: say which and why
+            errors.append(f"{where}.imports[{i}]: importing '{module}' failed: {type(err).__name__}: {err}")
+    return errors
+
+
+def episode_length(bench: Benchmark, where: str) -> int:
+    """The default ``episode_length`` of a gymnasium or mo_gymnasium benchmark: its first task's environment's own
+    limit (the spec's max_episode_steps), after the benchmark's ``imports``.
+
+    :raises ConfigError: a module that cannot be imported, an unknown id, or an environment without a limit.
+    """
+    errors = import_errors(bench, where)
+    if errors:
+        raise ConfigError(errors[0])
+    _register_family(bench)
+    env_id = task_env_id(bench, bench["tasks"][0])
+    try:
+        spec = find_spec(env_id)
+    except ConfigError as err:
+        field = "tasks[0].env_id" if "env_id" in bench["tasks"][0] else "env_id"
+        raise ConfigError(f"{where}.{field}: {err}") from err
+    if spec.max_episode_steps is None:
+        raise ConfigError(f"{where}.episode_length: required, as {env_id} sets no max_episode_steps of its own")
+    return int(spec.max_episode_steps)
+
+
+def _register_family(bench: Benchmark) -> None:
+    """Register the family's own environments with Gymnasium (MO-Gymnasium's on import)."""
+    if is_mo(bench):
+        import mo_gymnasium  # noqa: F401, PLC0415
+
+
+def find_spec(env_id: str) -> Any:
+    """Gymnasium's spec of ``env_id`` (importing the module of a ``module:Env-vN`` id first).
+
+    :raises ConfigError: the id is not registered (with the registered ids closest to it) or its module is not
+        installed (with the pip command).
+    """
+    import gymnasium as gym  # noqa: PLC0415 - only the environment families need it
+
+    module = env_id.split(":")[0] if ":" in env_id else None
+    if module is not None:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            raise ConfigError(f"'{env_id}': module '{module}' is not installed ({err}); {_pip_hint(module)}") from err
+    try:
+        return gym.spec(env_id.split(":")[-1])
+    except gym.error.Error as err:
+        name = env_id.split(":")[-1]
+        close = difflib.get_close_matches(name, list(gym.registry), n=5, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; is the module that registers it in `imports`?"
+        raise ConfigError(f"'{env_id}' is not a registered environment ({type(err).__name__}){hint}") from err
+
+
+def accepted_kwargs(spec: Any) -> list[str]:
+    """The keyword arguments the environment's constructor names (its entry point's signature)."""
+    entry = spec.entry_point
+    if isinstance(entry, str):
+        module, _, attribute = entry.partition(":")
+        entry = getattr(importlib.import_module(module), attribute)
+    target = entry.__init__ if inspect.isclass(entry) else entry
+    return [
+        name
+        for name, p in inspect.signature(target).parameters.items()
+        if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+
+
+def space_error(space: Any, role: str) -> str | None:
+    """Why the policy cannot take this observation or action space, or None when it can (Box or Discrete; a
+    Box of observations must be one vector)."""
+    from gymnasium import spaces  # noqa: PLC0415
+
+    if isinstance(space, spaces.Discrete):
+        return None
+    if isinstance(space, spaces.Box):
+        if role == "observation" and len(space.shape) > 1:
+            return f"a {len(space.shape)}-dimensional Box {space.shape} (images and other arrays are not supported)"
+        return None
+    return f"{type(space).__name__} is not supported (only Box or Discrete {role}s)"
+
+
+def _build(bench: Benchmark, task: dict[str, Any]) -> Any:
+    """One raw environment of ``task`` (no wrappers), as the jobs make it."""
+    if bench["env"] == "metaworld":
+        import metaworld  # noqa: PLC0415
+
+        return metaworld.make_mt_envs(task["name"], seed=0, **bench.get("env_kwargs", {}))
+    import gymnasium as gym  # noqa: PLC0415
+
+    return gym.make(task_env_id(bench, task), disable_env_checker=True, **task_kwargs(bench, task))
+
+
+def benchmark_errors(name: str, bench: Benchmark) -> list[str]:
+    """Every problem an environment of benchmark ``name`` shows, as ``config.benchmarks.<name>.<field>: ...``."""
+    where = f"config.benchmarks.{name}"
+    if bench["env"] not in (*GYM_FAMILIES, "metaworld"):
+        return []
+    errors = import_errors(bench, where)
+    if errors:
+        return errors
+    _register_family(bench)
+    built: dict[str, tuple[int, Any]] = {}  # (env_id, kwargs) -> (first task, env)
+    spaces_of: list[tuple[int, Any, Any]] = []
+    for i, task in enumerate(bench["tasks"]):
+        env_id = task["name"] if bench["env"] == "metaworld" else task_env_id(bench, task)
+        kwargs = task_kwargs(bench, task) if bench["env"] != "metaworld" else {}
+        key = json.dumps([env_id, kwargs], sort_keys=True, default=str)
+        field = f"{where}.tasks[{i}]" if "env_id" in task or bench["env"] == "metaworld" else f"{where}.env_id"
+        if key not in built:
+            spec = None
+            if bench["env"] != "metaworld":
+                try:
+                    spec = find_spec(env_id)
+                except ConfigError as err:
+                    errors.append(f"{field if 'env_id' not in task else field + '.env_id'}: {err}")
+                    continue
+            try:
+                env = _build(bench, task)
+            except TypeError as err:
+                if spec is None or "argument" not in str(err):
+                    raise
+                unknown = [k for k in kwargs if k not in accepted_kwargs(spec)]
+                origin = "kwargs" if any(k in task.get("kwargs", {}) for k in unknown) else "env_kwargs"
+                place = f"{where}.tasks[{i}].kwargs" if origin == "kwargs" else f"{where}.env_kwargs"
+                errors.append(
+                    f"{place}.{(unknown or list(kwargs) or ['?'])[0]}: {env_id} does not take it ({err}); it takes:"
+                    f" {', '.join(accepted_kwargs(spec))}"
+                )
+                continue
+            except Exception as err:  # the environment's own constructor refused: its words, and where
+                errors.append(
+                    f"{where}.tasks[{i}]: building {env_id} with {kwargs} failed: {type(err).__name__}: {err}"
+                )
+                continue
+            built[key] = (i, env)
+        first, env = built[key]
+        for role, space in (("observation", env.observation_space), ("action", env.action_space)):
+            problem = space_error(space, role)
+            if problem:
+                errors.append(f"{where}.tasks[{i}]: {env_id}'s {role} space: {problem}")
+        if bench.get("trainer") == "sac" and type(env.action_space).__name__ == "Discrete":
+            errors.append(f"{where}.trainer: sac needs continuous (Box) actions; {env_id}'s are Discrete: use ppo")
+        if is_mo(bench):
+            errors += _weight_errors(f"{where}.tasks[{i}].weights", env_id, env, task.get("weights"))
+        spaces_of.append((i, env.observation_space, env.action_space))
+    errors += _mismatch_errors(where, bench, spaces_of)
+    for _, env in built.values():
+        env.close()
+    return list(dict.fromkeys(errors))
+
+
+def _weight_errors(field: str, env_id: str, env: Any, weights: list[float] | None) -> list[str]:
+    reward_space = getattr(env.unwrapped, "reward_space", None)
+    if reward_space is None:
+        field = field.rsplit(".tasks[", 1)[0] + ".env"
+        return [f"{field}: {env_id} has no reward_space: not a multi-objective (MO-Gymnasium) environment; use env"
+                " gymnasium for a single reward"]  # fmt: skip
+    count = int(reward_space.shape[0])
+    if weights is None or len(weights) != count:
+        return [f"{field}: {env_id}'s reward has {count} components, so a task needs {count} weights; got {weights}"]
+    return []
+
+
+def _mismatch_errors(where: str, bench: Benchmark, spaces_of: list[tuple[int, Any, Any]]) -> list[str]:
+    """One policy serves every task: their observation and action spaces must be the same."""
+    if not spaces_of:
+        return []
+    first, obs0, act0 = spaces_of[0]
+    names = [t["name"] for t in bench["tasks"]]
+    errors = []
+    for i, obs, act in spaces_of[1:]:
+        for role, mine, theirs in (("observation", obs, obs0), ("action", act, act0)):
+            if mine != theirs:
+                errors.append(
+                    f"{where}.tasks[{i}]: task {names[i]}'s {role} space {mine} differs from task {names[first]}'s"
+                    f" {theirs}; one policy serves every task, so their spaces must be the same"
+                )
+    return errors
+
+
+def package_versions(bench: Benchmark) -> dict[str, str]:
+    """The versions (or file times, for modules outside any distribution) that decide whether a check holds."""
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "absent"
+    for module in bench.get("imports", []):
+        spec = importlib.util.find_spec(module.split(".")[0])
+        origin = spec.origin if spec is not None and spec.origin else None
+        versions[module] = str(Path(origin).stat().st_mtime_ns) if origin else "absent"
+    return versions
+
+
+def _fingerprint(name: str, bench: Benchmark) -> str:
+    keys = ("env", "env_id", "env_kwargs", "imports", "tasks", "trainer", "observe_task")
+    settings = {key: bench.get(key) for key in keys}
+    text = json.dumps([name, settings, package_versions(bench)], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def environment_benchmarks(config: Config) -> list[str]:
+    """The benchmarks of a validated config whose environments come from ids and keyword arguments (gymnasium,
+    mo_gymnasium): what the Snakefile checks when it loads (Meta-World's names are checked by the schema step)."""
+    return [
+        name for name, bench in config["benchmarks"].items() if "presets" not in bench and bench["env"] in GYM_FAMILIES
+    ]
+
+
+def check_config(config: Config, names: Iterable[str] | None = None, cache_dir: Path | None = None) -> None:
+    """Check the environments of the benchmarks ``names`` (all that run, by default) of a validated config.
+
+    ``cache_dir``: remember each benchmark that passed there, and skip it while its settings and package
+    versions are unchanged. :raises ConfigError: every problem found, one per line.
+    """
+    errors = []
+    for name in names or config["benchmarks"]:
+        bench = config["benchmarks"][name]
+        if "presets" in bench:  # sits this run out (it does not offer the chosen preset)
+            continue
+        stamp = cache_dir / _fingerprint(name, bench) if cache_dir is not None else None
+        if stamp is not None and stamp.exists():
+            continue
+        found = benchmark_errors(name, bench)
+        errors += found
+        if stamp is not None and not found:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
+    if errors:
+        raise ConfigError("\n".join(errors))
