@@ -299,6 +299,13 @@ def main() -> None:
         "--table-comparison", type=Path, metavar="CSV", help="only print the comparison summary of a claims.csv"
     )
     parser.add_argument(
+        "--table-rows",
+        type=Path,
+        metavar="CSV",
+        help="only print the rows of a committed CSV (e.g. docs/results/...) as markdown, the --columns given",
+    )
+    parser.add_argument("--columns", nargs="+", help="with --table-rows: the columns to print (default: all)")
+    parser.add_argument(
         "--collect",
         action="store_true",
         help="run nothing: the rows of the --seeds whose folders under --out hold every target (minutes unknown)",
@@ -310,6 +317,10 @@ def main() -> None:
         return
     if args.table_comparison:
         print(markdown_table(comparison_summary(pd.read_csv(args.table_comparison))))
+        return
+    if args.table_rows:
+        table = pd.read_csv(args.table_rows)
+        print(markdown_table(table[args.columns or list(table.columns)]))
         return
     rows = []
     for seed in args.seeds:

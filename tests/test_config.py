@@ -46,7 +46,7 @@ def test_config_yaml_restates_no_shared_preset_setting():
 
 
 def test_a_preset_is_the_shared_entry_then_the_benchmarks_own():
-    halfcheetah, metaworld = real_bench("halfcheetah"), real_bench("metaworld")
+    halfcheetah, metaworld = real_bench("halfcheetah"), real_bench("metaworld", preset="smoke")
     assert halfcheetah["meta_train"]["total_steps"] == 16384 and metaworld["meta_train"]["total_steps"] == 20480
     assert halfcheetah["features"]["projection_dim"] == metaworld["features"]["projection_dim"] == 64  # shared
     assert metaworld["estimate"]["subset_size"] == 5 and metaworld["estimate"]["num_chunks"] == 2  # own, shared
@@ -64,6 +64,21 @@ def test_a_preset_no_benchmark_offers_is_a_typo():
     assert benchmark(resolved, "metaworld")["meta_train"]["total_steps"] == 1_000_000
     with pytest.raises(ConfigError, match="'workstation' is not a preset of benchmark 'ant'; its presets: smoke, full"):
         benchmark(resolved, "ant")
+
+
+def test_each_benchmark_runs_its_default_preset_unless_one_is_named():
+    """The design brief's `snakemake --cores 16 results/metaworld/clusters.csv` names no preset: MT10 runs its
+    `default_preset`, workstation (the README's recommendation), the robots smoke; a named preset wins. The
+    resolved settings say which preset made them and what it costs."""
+    mt10, ant = real_bench("metaworld"), real_bench("ant")
+    assert (mt10["preset"], mt10["meta_train"]["total_steps"]) == ("workstation", 1_000_000)
+    assert "32 minutes" in mt10["cost"] and "default_preset" not in mt10 and "presets" not in mt10
+    assert (ant["preset"], ant["meta_train"]["total_steps"]) == ("smoke", 16384) and "not an answer" in ant["cost"]
+    assert real_bench("metaworld", preset="smoke")["meta_train"]["total_steps"] == 20480
+    with pytest.raises(ConfigError, match=r"metaworld\.default_preset: 'desk' is not one of its presets: smoke, full"):
+        real_bench("metaworld", mutate=lambda b: b.update(default_preset="desk"))
+    with pytest.raises(ConfigError, match=r"metaworld\.preset: filled in by the preset merge"):
+        real_bench("metaworld", mutate=lambda b: b.update(preset="full"))
 
 
 def test_stage_view_holds_only_what_the_stage_reads(bench):

@@ -40,6 +40,8 @@ def test_real_benchmark_runs_every_stage(tmp_path, name, trainer):
     bench = config["benchmarks"][name]
     # The benchmark's own smoke entry becomes TINY_BUDGETS: merged over the shared smoke preset, section by section.
     bench["presets"] = {"smoke": {**TINY_BUDGETS, "trainer": trainer, "sac": SAC}}
+    bench.pop("default_preset", None)
+    config["preset"] = "smoke"  # named, as the tests and CI name it: MT10's default is workstation
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path, *[f"results/{name}/{target}" for target in TARGETS])
     assert result.returncode == 0, result.stderr[-3000:]

@@ -60,9 +60,9 @@ def test_bare_snakemake_loads_the_default_profile_and_builds_the_default_benchma
 
 
 def test_a_preset_runs_the_benchmarks_offering_it_and_refuses_the_others():
-    """The README's MT10 command: `--config preset=workstation` on the shipped config, where only metaworld offers
-    that preset; its jobs get the preset's settings, and a robot's target fails naming the robot's presets."""
-    console = repository_dry_run("--forceall", "-p", "results/metaworld/clusters.csv", "--config", "preset=workstation")
+    """The design brief's MT10 command as typed runs MT10's default preset, workstation, whose settings its jobs
+    get; `--config preset=workstation` names it, and then a robot's target fails naming the robot's presets."""
+    console = repository_dry_run("--forceall", "-p", "results/metaworld/clusters.csv")
     assert "results/metaworld/meta/policy.pt" in console and '"meta_train": {"total_steps": 1000000}' in console
     result = repository_snakemake("results/ant/clusters.csv", "--config", "preset=workstation")
     assert result.returncode != 0
@@ -144,6 +144,8 @@ def test_the_console_reports_progress_and_compute(workdir):
     """Training jobs report on the console (steps, their rate, the return, the time left), and the summary says
     where the compute went, per stage, and how long the run took."""
     console = (workdir / "console.txt").read_text()
+    start = console.index("tiny: preset smoke: seconds on 2 cores")  # the preset and its cost, before any job
+    assert start < console.index("rule meta_train")
     line = r"meta_train results/tiny/meta: [\d,]+/[\d,]+ steps \(\d+%\), [\d,]+ steps/s, mean return"
     assert re.search(line, console)
     assert re.search(r"finetune results/tiny/groups/\d+: .* left", console)
@@ -151,6 +153,7 @@ def test_the_console_reports_progress_and_compute(workdir):
     compute = re.search(r"compute: [\d.]+ job-minutes: (.*)", summary)[1]
     assert re.search(r"\bmeta_train [\d.]+", compute) and re.search(r"\bfeatures [\d.]+ \(4 jobs\)", compute)
     assert re.search(r"this run took [\d.]+ minutes", summary)
+    assert "preset: smoke, budgets that prove the workflow runs; these groups are no answer" in summary
 
 
 def test_every_stage_writes_its_artifacts(workdir):
@@ -446,3 +449,18 @@ def test_sac_trainer_runs_every_core_stage(tmp_path):
     evaluation = pd.read_csv(results / "evaluation.csv")
     assert set(evaluation["method"]) == {"single", "policygradex"} and evaluation["mean_return"].notna().all()
     assert (pd.read_csv(results / "hessian.csv")["trace"] > 0).all()
+
+
+def test_the_start_of_a_run_names_the_benchmarks_it_builds_and_their_presets():
+    """What the Snakefile's onstart prints: the presets of the benchmarks the command targets (the default
+    benchmarks for a bare run), nothing for a benchmark without presets."""
+    from policygradex.summary import preset_line, smoke_warning, targeted_benchmarks
+
+    targets = ["results/metaworld/clusters.csv", "results/ant/report.html", "results/metaworld/x.csv", "all"]
+    assert targeted_benchmarks(targets, ["pointmass"]) == ["metaworld", "ant"]
+    assert targeted_benchmarks([], ["pointmass"]) == ["pointmass"]
+    assert (
+        preset_line("mt10", {"preset": "workstation", "cost": "32 minutes"}) == "mt10: preset workstation: 32 minutes"
+    )
+    assert preset_line("pm", {"env": "pointmass"}) is None
+    assert smoke_warning({"preset": "workstation"}) is None and "no answer" in smoke_warning({"preset": "smoke"})

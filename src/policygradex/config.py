@@ -105,15 +105,16 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
     """
     if isinstance(config, dict):  # anything else fails the schema below, naming what is wrong
         entries = [bench for bench in (config.get("benchmarks") or {}).values() if isinstance(bench, dict)]
-        preset = config.get("preset", "smoke")
+        preset = config.get("preset")
         offered = _offered_presets(entries)
-        if offered and preset not in offered:  # a typo would otherwise leave every benchmark with presets out
+        if preset is not None and offered and preset not in offered:  # a typo would leave every benchmark out
             raise ConfigError(
                 f"config.preset: '{preset}' is offered by no benchmark; their presets: {', '.join(offered)}"
             )
         shared = config.get("presets") or {}
-        for bench in entries:
-            _apply_preset(bench, preset, shared)
+        for name, bench in (config.get("benchmarks") or {}).items():
+            if isinstance(bench, dict):
+                _apply_preset(name, bench, preset, shared)
     _check_finite(config, [])
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema())
     errors = sorted(
@@ -152,16 +153,32 @@ def _offered_presets(entries: list[Benchmark]) -> list[str]:
     return list(names)
 
 
-def _apply_preset(bench: Benchmark, preset: str, shared: dict[str, Any]) -> None:
-    """Merge the chosen preset over a benchmark that offers it (names it under its own ``presets``), section by
-    section: first the config's shared ``presets`` entry of that name, then the benchmark's own (its values win);
-    drop ``presets``. A benchmark that does not offer it keeps its ``presets``: it is left out of this run, and
-    :func:`benchmark` refuses it (``--config preset=workstation`` runs MT10 although the robots have no such
-    preset; asking for a robot's files then fails, naming its presets)."""
+def _apply_preset(name: str, bench: Benchmark, preset: str | None, shared: dict[str, Any]) -> None:
+    """Merge the chosen preset (``preset``, else the benchmark's ``default_preset``, else smoke) over a benchmark
+    that offers it (names it under its own ``presets``), section by section: first the config's shared ``presets``
+    entry of that name, then the benchmark's own (its values win); drop ``presets`` and ``default_preset``, and
+    record the preset as ``preset``. A benchmark that does not offer it keeps its ``presets``: it is left out of
+    this run, and :func:`benchmark` refuses it (``--config preset=workstation`` runs MT10 although the robots have
+    no such preset; asking for a robot's files then fails, naming its presets)."""
     presets = bench.get("presets")
-    if presets is None or preset not in presets:
+    if "preset" in bench and presets is not None:
+        raise ConfigError(
+            f"config.benchmarks.{name}.preset: filled in by the preset merge; choose one with config.preset or"
+            f" the benchmark's default_preset"
+        )
+    if presets is None:
+        return
+    default = bench.get("default_preset", "smoke")
+    if default not in presets:
+        raise ConfigError(
+            f"config.benchmarks.{name}.default_preset: '{default}' is not one of its presets: {', '.join(presets)}"
+        )
+    preset = preset or default
+    if preset not in presets:
         return
     del bench["presets"]
+    bench.pop("default_preset", None)
+    bench["preset"] = preset
     for layer in (shared.get(preset), presets[preset]):
         for key, value in copy.deepcopy(layer or {}).items():  # the caller's config stays as it was
             if isinstance(value, dict) and isinstance(bench.get(key), dict):
@@ -303,7 +320,7 @@ def benchmark(config: Config, name: str) -> Benchmark:
     presets = benchmarks[name].get("presets")
     if presets is not None:
         raise ConfigError(
-            f"config.preset: '{config.get('preset', 'smoke')}' is not a preset of benchmark '{name}'; its presets: "
+            f"config.preset: '{config.get('preset')}' is not a preset of benchmark '{name}'; its presets: "
             f"{', '.join(presets)} (e.g. --config preset={next(iter(presets))})"
         )
     return benchmarks[name]

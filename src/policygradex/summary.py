@@ -61,7 +61,37 @@ def compute_line(logs: Path) -> str | None:
     return f"  compute: {minutes:.1f} job-minutes: {', '.join(parts)} [{logs}/**/*.benchmark.tsv]"
 
 
-def benchmark_summary(name: str, results: Path, logs: Path) -> list[str]:
+#: The preset whose answer is not one: its budgets prove that the workflow runs.
+SMOKE = "smoke"
+
+
+def preset_line(name: str, bench: dict) -> str | None:
+    """What a run of the benchmark costs: its preset and the preset's ``cost``, None for a benchmark without
+    presets (printed at the start of a run)."""
+    if "preset" not in bench:
+        return None
+    cost = f": {bench['cost']}" if "cost" in bench else ""
+    return f"{name}: preset {bench['preset']}{cost}"
+
+
+def smoke_warning(bench: dict) -> str | None:
+    """The summary's line when the smoke preset made the answer, else None."""
+    if bench.get("preset") != SMOKE:
+        return None
+    return (
+        "  preset: smoke, budgets that prove the workflow runs; these groups are no answer: run the benchmark's"
+        " recommended preset (--config preset=..., README 'Configuration')"
+    )
+
+
+def targeted_benchmarks(targets: Iterable[str], default: Iterable[str]) -> list[str]:
+    """The benchmarks a run builds: those of its ``results/<benchmark>/...`` targets, ``default`` when it names no
+    file (a bare run, or rule names)."""
+    names = [t.split("/")[1] for t in targets if t.startswith("results/") and t.count("/") >= 2]
+    return list(dict.fromkeys(names)) or list(default)
+
+
+def benchmark_summary(name: str, results: Path, logs: Path, bench: dict | None = None) -> list[str]:
     """Lines describing one benchmark's clusters.csv and cluster_quality.json (empty when not built)."""
     quality_path, clusters_path = results / "cluster_quality.json", results / "clusters.csv"
     if not (quality_path.exists() and clusters_path.exists()):
@@ -74,6 +104,8 @@ def benchmark_summary(name: str, results: Path, logs: Path) -> list[str]:
         groups.setdefault(row["group"], []).append(row["task"])
     lines = [f"{name}: {len(groups)} groups (k {quality.get('k_selection', 'config')}) from {clusters_path}"]
     lines += [f"  group {g}: {' '.join(tasks)}" for g, tasks in groups.items()]
+    warning = smoke_warning(bench or {})
+    lines += [warning] if warning else []
     if "ari" in quality:
         lines.append(f"  against the planted groups: ARI {quality['ari']:.2f}, NMI {quality['nmi']:.2f}")
     verdict = quality.get("verdict")
@@ -93,12 +125,12 @@ def benchmark_summary(name: str, results: Path, logs: Path) -> list[str]:
     return lines
 
 
-def summary(benchmarks: Iterable[str], root: Path = Path("."), seconds: float | None = None) -> str:
-    """The summary of every benchmark whose clusters exist under ``root``/results (empty string if none), and
-    how long this run took (``seconds``, wall clock) when given."""
+def summary(benchmarks: dict[str, dict], root: Path = Path("."), seconds: float | None = None) -> str:
+    """The summary of every benchmark (name -> settings) whose clusters exist under ``root``/results (empty string
+    if none), and how long this run took (``seconds``, wall clock) when given."""
     lines = []
-    for name in benchmarks:
-        lines += benchmark_summary(name, root / "results" / name, root / "logs" / name)
+    for name, bench in benchmarks.items():
+        lines += benchmark_summary(name, root / "results" / name, root / "logs" / name, bench)
     if lines and seconds is not None:
         lines.append(f"this run took {seconds / 60:.1f} minutes (wall clock, from the start of Snakemake)")
     return "\n".join(["PolicyGradEx summary", *lines]) if lines else ""
