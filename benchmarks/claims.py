@@ -138,10 +138,13 @@ def run_seed(
 
 
 def seed_row(benchmark: str, seed: int, out: Path, minutes: float, made_at: str | None = None) -> dict:
-    """The measures of one seed's finished run folder (module docstring), made at commit ``made_at`` (this
-    checkout's by default)."""
-    row = {"seed": seed, "commit": made_at or commit(), "minutes": minutes}
+    """The measures of one seed's finished run folder (module docstring), made at commit ``made_at`` (by default
+    the commit its provenance.json names; this checkout's for a folder made before runs recorded it)."""
+    from policygradex.provenance import run_commit  # here, as in load_bench
+
     results = out / f"seed-{seed}" / "results" / benchmark
+    made_by = run_commit(results)
+    row = {"seed": seed, "commit": made_at or (made_by if made_by != "unknown" else commit()), "minutes": minutes}
     quality = json.loads((results / "cluster_quality.json").read_text())
     nan = float("nan")  # measures a benchmark has no data for (no planted groups, files of older commits)
     row |= {"ari": quality.get("ari", nan), "nmi": quality.get("nmi", nan), "k": quality["k"]}

@@ -120,3 +120,50 @@ def test_gradient_consistency_tells_signal_from_noise(capsys):
     assert capsys.readouterr().err == ""
     _warn_if_noisy(["a", "b"], [{"gradient_consistency": np.array(0.05)}, {"gradient_consistency": np.array(0.1)}])
     assert "median gradient consistency 0.08 < 0.2 (lowest: a 0.05, b 0.10)" in capsys.readouterr().err
+
+
+def _tiny_estimator(tiny_run, **estimate):
+    """The SubsetEstimator of the session's tiny run, surrogate scores, ``estimate`` settings over its own."""
+    from policygradex.config import benchmark, load_config, task_names
+    from policygradex.estimator import SubsetEstimator
+
+    bench = benchmark(load_config(tiny_run / "config.yaml"), "tiny")
+    bench["estimate"] |= {"score": "surrogate", **estimate}
+    results = tiny_run / "results" / "tiny"
+    features = [results / "features" / f"{task}.npz" for task in task_names(bench)]
+    return SubsetEstimator(bench, results / "meta" / "policy.pt", features)
+
+
+def test_unit_gradients_make_the_step_blind_to_a_tasks_gradient_length(tiny_run):
+    """`estimate.gradients: unit`: ten times longer gradients for one task leave a subset's step where it was;
+    as they are, they pull it towards that task."""
+    for gradients, moved in (("unit", False), ("as_is", True)):
+        estimator = _tiny_estimator(tiny_run, gradients=gradients)
+        before = estimator.delta_theta([0, 2])
+        estimator.features[0] = {
+            **estimator.features[0],
+            "projected_grad": 10 * estimator.features[0]["projected_grad"],
+        }
+        estimator._moments = None
+        after = estimator.delta_theta([0, 2])
+        cosine = float(before @ after / (before.norm() * after.norm()))
+        assert (cosine < 0.999) == moved, (gradients, cosine)
+        if moved:  # towards task 0's own step
+            alone = estimator.delta_theta([0])
+            assert float(after @ alone / after.norm()) > float(before @ alone / before.norm())
+
+
+def test_line_search_keeps_the_length_at_which_the_subset_scores_best(tiny_run):
+    """`estimate.step: line_search`: each subset's scores are those at the multiple of its step where their sum
+    is highest (so never below the fixed step's), and the subsets do not all choose the same."""
+    estimator = _tiny_estimator(tiny_run, step="line_search", step_factors=[0.25, 1.0, 4.0, 16.0])
+    chosen = []
+    for subset in ([0, 1], [0, 2], [1, 3], [2, 3]):
+        delta = estimator.delta_theta(subset)
+        factor, scores = estimator.line_search(subset, delta)
+        sums = {f: sum(estimator.scores(subset, f * delta).values()) for f in (0.25, 1.0, 4.0, 16.0)}
+        assert sum(scores.values()) == pytest.approx(max(sums.values())) and sums[factor] == max(sums.values())
+        assert estimator.estimate(subset) == pytest.approx(scores)
+        chosen.append(factor)
+    assert len(set(chosen)) > 1 or chosen[0] != 1.0, chosen  # the length is the subsets' own, not the fixed one
+    assert sum(estimator.step_factors.values()) == 4

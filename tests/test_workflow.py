@@ -464,3 +464,34 @@ def test_the_start_of_a_run_names_the_benchmarks_it_builds_and_their_presets():
     )
     assert preset_line("pm", {"env": "pointmass"}) is None
     assert smoke_warning({"preset": "workstation"}) is None and "no answer" in smoke_warning({"preset": "smoke"})
+
+
+def test_the_run_records_what_made_it(workdir):
+    """provenance.json: one record for the one run that built the folder, naming this checkout's commit, the
+    resolved settings (as the jobs got them) and their hash, the packages; the report shows it."""
+    from policygradex import provenance
+    from policygradex.config import validate_config
+
+    runs = provenance.read_runs(workdir / "results" / "tiny" / "provenance.json")
+    assert len(runs) == 1
+    (run,) = runs
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    assert run["commit"] == (head.strip() or "unknown")
+    assert run["settings"] == json.loads(json.dumps(validate_config(tiny_config())["benchmarks"]["tiny"]))
+    assert run["settings_sha256"] == provenance.settings_hash(run["settings"])
+    assert run["packages"]["torch"] == torch.__version__ and "snakemake" in run["command"]
+    page = (workdir / "results" / "tiny" / "report.html").read_text()
+    assert f"commit {run['commit'][:10]}" in page and run["settings_sha256"][:12] in page
+
+
+def test_a_folder_built_twice_keeps_both_records_and_names_the_first(tmp_path):
+    from policygradex import provenance
+
+    path = tmp_path / "results" / "b" / "provenance.json"
+    first = provenance.record({"seed": 1}, ROOT)
+    provenance.append(path, first)
+    provenance.append(path, {**first, "commit": "f" * 40, "dirty": True})
+    assert [run["commit"] for run in provenance.read_runs(path)] == [first["commit"], "f" * 40]
+    assert provenance.run_commit(path.parent) == first["commit"][:7] + ("+dirty" if first["dirty"] else "")
+    assert provenance.run_commit(tmp_path) == "unknown"
+    assert provenance.settings_hash({"a": 1, "b": 2}) == provenance.settings_hash({"b": 2, "a": 1})

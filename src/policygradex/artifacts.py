@@ -94,6 +94,7 @@ _TIMING = {
     "chunk": "the chunk (estimate, full_training)",
     "subsets": "subsets in the chunk",
     "env_steps": "environment steps the job took: feature rollouts, scoring rollouts, fine-tuning (read by speedup)",
+    "step_factors": "estimate with step: line_search: how many subsets chose each multiple of the step",
 }
 
 ARTIFACTS: tuple[Artifact, ...] = (
@@ -292,6 +293,16 @@ ARTIFACTS: tuple[Artifact, ...] = (
         },
     ),
     Artifact("timing/{stage}/{job}.json", "features, estimate, full_training", "a stage job's seconds", _TIMING),
+    Artifact(
+        "provenance.json",
+        "snakemake (onstart)",
+        "what made the folder, one record per run that built in it, oldest first (src/policygradex/provenance.py)",
+        {
+            "runs": "records of started, commit, dirty (the package, workflow or config.yaml differed from the"
+            " commit), settings_sha256, settings (the benchmark's resolved settings), packages (versions) and"
+            " command"
+        },
+    ),
 )
 
 

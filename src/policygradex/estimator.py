@@ -38,6 +38,9 @@ from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy
 from policygradex.rollouts import collect_task_episodes
 from policygradex.subsets import chunk_ids, draw_subsets
 
+#: The multiples of the step that ``estimate.step: line_search`` tries when ``estimate.step_factors`` is unset.
+STEP_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
 
 def chunk_subsets(bench: Benchmark, count: int, num_chunks: int, chunk: int) -> dict[int, tuple[int, ...]]:
     """Subset id -> subset for chunk ``chunk`` of the first ``count`` of the benchmark's estimation subsets."""
@@ -141,6 +144,7 @@ class SubsetEstimator:
         self.theta_flat = theta_flat
         self._moments: list[tuple[np.ndarray, np.ndarray]] | None = None  # per task, for estimate.fit: newton_step
         self.env_steps = 0  # environment steps this estimator has taken (scoring rollouts, full training's fine-tunes)
+        self.step_factors: dict[float, int] = {}  # estimate.step: line_search: how many subsets chose each multiple
 
     def _projection(self, num_params: int) -> Projection:
         """The projection R the features were made with, rebuilt from what the files record (files written
@@ -167,10 +171,15 @@ class SubsetEstimator:
         return torch.as_tensor(delta, dtype=torch.float32)
 
     def _fit_samples(self, task: int) -> tuple[np.ndarray, np.ndarray]:
-        """A task's projected gradients and advantages of its fit (not held-out) samples."""
+        """A task's projected gradients and advantages of its fit (not held-out) samples; with ``estimate.gradients:
+        unit``, the gradients divided by the length of the task's mean policy gradient on them."""
         f = self.features[task]
         fit = f["heldout"] == 0
-        return f["projected_grad"][fit], f["advantage"][fit]
+        x, advantage = f["projected_grad"][fit], f["advantage"][fit]
+        if self.cfg.get("gradients", "as_is") == "unit":
+            length = np.linalg.norm((advantage[:, None] * x).mean(axis=0))
+            x = x / max(float(length), 1e-12)
+        return x, advantage
 
     def delta_theta(self, subset: Sequence[int]) -> torch.Tensor:
         """dtheta_S: the fit of ``estimate.fit`` on the subset's fit samples, lifted to a step of step_length."""
@@ -208,8 +217,21 @@ class SubsetEstimator:
         )
 
     def estimate(self, subset: Sequence[int]) -> dict[int, float]:
-        """Task index -> score under theta* + dtheta_S, for every task of ``subset``: the estimate of one subset."""
-        return self.scores(subset, self.delta_theta(subset))
+        """Task index -> score under theta* + dtheta_S, for every task of ``subset``: the estimate of one subset.
+        With ``estimate.step: line_search`` the step's length is the subset's own (:meth:`line_search`)."""
+        delta = self.delta_theta(subset)
+        if self.cfg.get("step", "fixed") == "line_search":
+            factor, scores = self.line_search(subset, delta)
+            self.step_factors[factor] = self.step_factors.get(factor, 0) + 1
+            return scores
+        return self.scores(subset, delta)
+
+    def line_search(self, subset: Sequence[int], delta: torch.Tensor) -> tuple[float, dict[int, float]]:
+        """The multiple of ``delta`` among ``estimate.step_factors`` at which the subset's tasks score highest in
+        sum, and their scores there."""
+        tried = {factor: self.scores(subset, factor * delta) for factor in self.cfg.get("step_factors", STEP_FACTORS)}
+        best = max(tried, key=lambda factor: sum(tried[factor].values()))
+        return best, tried[best]
 
 
 def subset_rows(names: Sequence[str], subset_id: int, scores: dict[int, float]) -> list[dict]:

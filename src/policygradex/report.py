@@ -24,6 +24,7 @@ from policygradex.config import Benchmark, task_names  # noqa: E402
 from policygradex.families import is_mo, mo_component_names, task_env_id  # noqa: E402
 from policygradex.gradients import NOISY_CONSISTENCY, consistency_of  # noqa: E402
 from policygradex.io import atomic_path, read_affinity, read_clusters, read_csv, read_npz  # noqa: E402
+from policygradex.provenance import read_runs  # noqa: E402
 from policygradex.summary import NEGATIVE_ADVICE  # noqa: E402
 
 
@@ -72,6 +73,21 @@ def plot_k_scores(quality: dict, path: Path) -> None:
     fig.suptitle(f"How many groups do the data support? k = {quality['k']} ({quality['k_selection']})", fontsize=9)
     fig.tight_layout()
     _save(fig, path)
+
+
+def provenance_html(path: Path) -> str:
+    """The runs that built the folder (provenance.json): when, from which commit, with which settings."""
+    if not path.exists():
+        return ""
+    rows = [
+        f"<li>{html.escape(run['started'])}: commit {html.escape(run['commit'][:10])}"
+        f"{' with uncommitted changes' if run['dirty'] else ''}, settings {run['settings_sha256'][:12]},"
+        f" torch {html.escape(run['packages'].get('torch', '?'))}</li>"
+        for run in read_runs(path)
+    ]
+    return (
+        f"<h2>What made this</h2><p>Every run that built in this folder (provenance.json):</p><ul>{''.join(rows)}</ul>"
+    )
 
 
 def verdict_html(quality: dict) -> str:
@@ -284,6 +300,7 @@ single: the meta-policy on every task), deterministic episodes.</p>{summary.to_h
 the observed gap between fresh and training episodes, and the bound sqrt(distance^2 Tr(H) / N).</p>
 {_img(plots / "hessian.png")}
 {hessian.to_html(index=False, float_format="%.4g")}
+{provenance_html(Path(output).parent / "provenance.json")}
 </body></html>"""
     with atomic_path(output) as tmp:
         tmp.write_text(page)
