@@ -47,25 +47,32 @@ def corridor_bench(**settings) -> dict:
 
 @pytest.fixture(scope="module")
 def own_run(tmp_path_factory) -> Path:
-    """One Snakemake run over two benchmarks a user could write in YAML alone, on tests/tiny_envs.py: the Box line
-    up to its clusters, and the Discrete corridor through every core stage, meta-trained in subprocess vector
-    envs (which import the module themselves)."""
+    """One Snakemake run over benchmarks a user could write in YAML alone: on tests/tiny_envs.py, the Box line up
+    to its clusters and the Discrete corridor through every core stage, meta-trained in subprocess vector envs
+    (which import the module themselves); and config.yaml's reacher (MO-Gymnasium, Discrete actions) at its smoke
+    preset, shrunk, up to its clusters."""
+    reacher = shipped_config()["benchmarks"]["reacher"]  # MO-Gymnasium beyond the robots, its smoke preset shrunk
+    reacher["presets"]["smoke"] = copy.deepcopy(TINY_BUDGETS)
     config = {
+        "preset": "smoke",
         "benchmarks": {
             "line": own_bench("PgxLine-v0", [-1.0, -0.8, 0.8, 1.0]),
             "corridor": corridor_bench(vec_env={"envs_per_task": 2, "strategy": "async"}),
-        }
+            "reacher": reacher,
+        },
     }
-    targets = ["results/line/clusters.csv", "results/corridor/report.html"]
+    targets = ["results/line/clusters.csv", "results/corridor/report.html", "results/reacher/clusters.csv"]
     return run_scenario(tmp_path_factory.mktemp("own-tasks"), config, *targets, importable=True)
 
 
 def test_a_gymnasium_env_of_your_own_runs_through_the_workflow(own_run):
-    """Box and Discrete spaces, tasks by keyword arguments: every stage ran; the corridor's Discrete actions went
-    through fine-tuning, evaluation (its success key read) and the Hessian."""
-    for name in ("line", "corridor"):
+    """Box and Discrete spaces, tasks by keyword arguments or MO weights: every stage ran; the corridor's Discrete
+    actions went through fine-tuning, evaluation (its success key read) and the Hessian."""
+    for name, tasks in (("line", 4), ("corridor", 4), ("reacher", 8)):
         clusters = pd.read_csv(own_run / "results" / name / "clusters.csv")
-        assert len(clusters) == 4 and clusters["group"].nunique() == 2
+        assert len(clusters) == tasks and clusters["group"].nunique() == 2
+    with np.load(own_run / "results" / "reacher" / "features" / "east.npz") as f:
+        assert f["actions"].ndim == 1 and f["obs"].shape[1] == 6  # Discrete torques, the arm's 6 observations
     results = own_run / "results" / "corridor"
     with np.load(results / "features" / "cell0.npz") as f:
         assert f["obs"].shape[1] == 7 and set(np.unique(f["obs"])) == {0.0, 1.0}  # one-hot cells
