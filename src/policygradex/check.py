@@ -157,20 +157,20 @@ def benchmark_errors(name: str, bench: Benchmark) -> list[str]:
     if errors:
         return errors
     _register_family(bench)
-    built: dict[str, tuple[int, Any]] = {}  # (env_id, kwargs) -> (first task, env)
+    built: dict[str, Any] = {}  # (env_id, kwargs) -> its environment, built once
     spaces_of: list[tuple[int, Any, Any]] = []
     for i, task in enumerate(bench["tasks"]):
         env_id = task["name"] if bench["env"] == "metaworld" else task_env_id(bench, task)
         kwargs = task_kwargs(bench, task) if bench["env"] != "metaworld" else {}
         key = json.dumps([env_id, kwargs], sort_keys=True, default=str)
-        field = f"{where}.tasks[{i}]" if "env_id" in task or bench["env"] == "metaworld" else f"{where}.env_id"
         if key not in built:
             spec = None
             if bench["env"] != "metaworld":
                 try:
                     spec = find_spec(env_id)
                 except ConfigError as err:
-                    errors.append(f"{field if 'env_id' not in task else field + '.env_id'}: {err}")
+                    field = f"{where}.tasks[{i}].env_id" if "env_id" in task else f"{where}.env_id"
+                    errors.append(f"{field}: {err}")
                     continue
             try:
                 env = _build(bench, task)
@@ -190,8 +190,8 @@ def benchmark_errors(name: str, bench: Benchmark) -> list[str]:
                     f"{where}.tasks[{i}]: building {env_id} with {kwargs} failed: {type(err).__name__}: {err}"
                 )
                 continue
-            built[key] = (i, env)
-        first, env = built[key]
+            built[key] = env
+        env = built[key]
         for role, space in (("observation", env.observation_space), ("action", env.action_space)):
             problem = space_error(space, role)
             if problem:
@@ -202,7 +202,7 @@ def benchmark_errors(name: str, bench: Benchmark) -> list[str]:
             errors += _weight_errors(f"{where}.tasks[{i}].weights", env_id, env, task.get("weights"))
         spaces_of.append((i, env.observation_space, env.action_space))
     errors += _mismatch_errors(where, bench, spaces_of)
-    for _, env in built.values():
+    for env in built.values():
         env.close()
     return list(dict.fromkeys(errors))
 
