@@ -20,21 +20,19 @@ from __future__ import annotations
 import difflib
 import hashlib
 import importlib
-import importlib.metadata
+import importlib.util
 import inspect
 import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from policygradex import provenance
 from policygradex.config import Benchmark, Config, ConfigError
 from policygradex.families import GYM_FAMILIES, is_mo, task_env_id, task_kwargs
 
 #: Where the Snakefile remembers the benchmarks that passed (relative to its working directory).
 CACHE_DIR = Path(".snakemake") / "policygradex-check"
-
-#: The packages whose versions decide whether a remembered check still holds.
-PACKAGES = ("gymnasium", "mo-gymnasium", "metaworld", "mujoco")
 
 
 def _pip_hint(module: str) -> str:
@@ -237,13 +235,9 @@ def _mismatch_errors(where: str, bench: Benchmark, spaces_of: list[tuple[int, An
 
 
 def package_versions(bench: Benchmark) -> dict[str, str]:
-    """The versions (or file times, for modules outside any distribution) that decide whether a check holds."""
-    versions = {}
-    for package in PACKAGES:
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = "absent"
+    """The versions of the packages a run records (provenance), and the file times of the benchmark's
+    ``imports``: what decides whether a remembered check still holds."""
+    versions = provenance.package_versions()
     for module in bench.get("imports", []):
         spec = importlib.util.find_spec(module.split(".")[0])
         origin = spec.origin if spec is not None and spec.origin else None
