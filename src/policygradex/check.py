@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from policygradex import provenance
-from policygradex.config import Benchmark, Config, ConfigError
-from policygradex.families import GYM_FAMILIES, is_mo, task_env_id, task_kwargs
+from policygradex.config import Benchmark, Config, ConfigError, running_benchmarks
+from policygradex.families import GYM_FAMILIES, is_mo, registered_id, task_env_id, task_kwargs
 
 #: Where the Snakefile remembers the benchmarks that passed (relative to its working directory).
 CACHE_DIR = Path(".snakemake") / "policygradex-check"
@@ -98,10 +98,10 @@ def find_spec(env_id: str) -> Any:
             importlib.import_module(module)
         except ModuleNotFoundError as err:
             raise ConfigError(f"'{env_id}': module '{module}' is not installed ({err}); {_pip_hint(module)}") from err
+    name = registered_id(env_id)
     try:
-        return gym.spec(env_id.split(":")[-1])
+        return gym.spec(name)
     except gym.error.Error as err:
-        name = env_id.split(":")[-1]
         close = difflib.get_close_matches(name, list(gym.registry), n=5, cutoff=0.6)
         hint = f"; did you mean {', '.join(close)}?" if close else "; is the module that registers it in `imports`?"
         raise ConfigError(f"'{env_id}' is not a registered environment ({type(err).__name__}){hint}") from err
@@ -255,9 +255,7 @@ def _fingerprint(name: str, bench: Benchmark) -> str:
 def environment_benchmarks(config: Config) -> list[str]:
     """The benchmarks of a validated config whose environments come from ids and keyword arguments (gymnasium,
     mo_gymnasium): what the Snakefile checks when it loads (Meta-World's names are checked by the schema step)."""
-    return [
-        name for name, bench in config["benchmarks"].items() if "presets" not in bench and bench["env"] in GYM_FAMILIES
-    ]
+    return [name for name in running_benchmarks(config) if config["benchmarks"][name]["env"] in GYM_FAMILIES]
 
 
 def check_config(config: Config, names: Iterable[str] | None = None, cache_dir: Path | None = None) -> None:
@@ -267,10 +265,9 @@ def check_config(config: Config, names: Iterable[str] | None = None, cache_dir: 
     versions are unchanged. :raises ConfigError: every problem found, one per line.
     """
     errors = []
-    for name in names or config["benchmarks"]:
+    running = running_benchmarks(config)
+    for name in [name for name in names or running if name in running]:
         bench = config["benchmarks"][name]
-        if "presets" in bench:  # sits this run out (it does not offer the chosen preset)
-            continue
         stamp = cache_dir / _fingerprint(name, bench) if cache_dir is not None else None
         if stamp is not None and stamp.exists():
             continue

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from policygradex import artifacts
-from policygradex.config import Benchmark, ConfigError, benchmark, load_config, validate_config
+from policygradex.config import Benchmark, ConfigError, benchmark, load_config, running_benchmarks, validate_config
 from policygradex.io import ArtifactError
 from policygradex.stages import BY_NAME, STAGES, Stage
 
@@ -157,7 +157,7 @@ def _check(args: argparse.Namespace) -> int:
     from policygradex.check import check_config  # noqa: PLC0415 - imports gymnasium and the user's modules
 
     config = load_config(args.configfile)
-    names = args.benchmarks or [name for name, bench in config["benchmarks"].items() if "presets" not in bench]
+    names = args.benchmarks or running_benchmarks(config)
     for name in names:
         benchmark(config, name)  # an unknown name, or one that sits this preset out, fails here
     check_config(config, names)

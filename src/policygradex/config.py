@@ -290,6 +290,12 @@ def _check_pair_coverage(
         )
 
 
+def running_benchmarks(config: Config) -> list[str]:
+    """The benchmarks of a validated config that run this time: all but those sitting the chosen preset out (they
+    keep their ``presets``, see :func:`_apply_preset`)."""
+    return [name for name, bench in config["benchmarks"].items() if "presets" not in bench]
+
+
 def only_benchmark(config: Config, name: str) -> Config:
     """A copy of the raw ``config`` reduced to benchmark ``name`` (which a bare run then builds): how the tests and
     benchmark scripts run one benchmark of the shipped config.yaml."""

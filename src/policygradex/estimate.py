@@ -35,8 +35,6 @@ def run(
     for subset_id, subset in progress(subsets.items(), total=len(subsets), desc=f"estimate chunk {chunk}"):
         rows += subset_rows(estimator.names, subset_id, estimator.estimate(subset))
     write_csv(pd.DataFrame(rows, columns=SUBSET_COLUMNS), output)
-    searched = {"step_factors": {str(k): v for k, v in sorted(estimator.step_factors.items())}}
-    write_timing(
-        timing, "estimate", clock, chunk=chunk, subsets=len(subsets), env_steps=estimator.env_steps,
-        **(searched if estimator.step_factors else {}),
-    )  # fmt: skip
+    searched = {str(factor): count for factor, count in sorted(estimator.step_factors.items())}
+    extra = {"step_factors": searched} if searched else {}
+    write_timing(timing, "estimate", clock, chunk=chunk, subsets=len(subsets), env_steps=estimator.env_steps, **extra)

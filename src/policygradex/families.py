@@ -77,14 +77,19 @@ def import_modules(modules: list[str]) -> None:
         importlib.import_module(module)
 
 
+def registered_id(env_id: str) -> str:
+    """The id an environment is registered under: ``env_id`` less the module of a ``module:Env-vN`` id."""
+    return env_id.rpartition(":")[2]
+
+
 def mo_shared_terms(env_id: str) -> tuple[str, ...]:
     """The reward terms the environment adds to every component (only the MuJoCo robots have them)."""
-    return MO_SHARED_TERMS.get(env_id.split(":")[-1], ())
+    return MO_SHARED_TERMS.get(registered_id(env_id), ())
 
 
 def mo_component_names(env_id: str, count: int) -> tuple[str, ...]:
     """Names of an MO-Gymnasium environment's ``count`` reward components: ours for the robots, else numbered."""
-    names = MO_COMPONENTS.get(env_id.split(":")[-1])
+    names = MO_COMPONENTS.get(registered_id(env_id))
     return names if names is not None and len(names) == count else tuple(f"component_{i}" for i in range(count))
 
 

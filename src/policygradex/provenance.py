@@ -62,16 +62,32 @@ def package_versions() -> dict[str, str]:
 
 def record(settings: dict[str, Any], repository: Path, argv: list[str] | None = None) -> dict[str, Any]:
     """One run's record for a benchmark with these resolved ``settings``."""
+    return run_record(repository, argv) | settings_record(settings)
+
+
+def run_record(repository: Path, argv: list[str] | None = None) -> dict[str, Any]:
+    """What a run's records share, whatever the benchmark: start time, commit, packages, command."""
     commit, dirty = checkout_commit(repository)
     return {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "commit": commit,
         "dirty": dirty,
-        "settings_sha256": settings_hash(settings),
-        "settings": settings,
         "packages": package_versions(),
         "command": " ".join(argv if argv is not None else sys.argv),
     }
+
+
+def settings_record(settings: dict[str, Any]) -> dict[str, Any]:
+    """A benchmark's part of a record: its resolved settings and their hash."""
+    return {"settings_sha256": settings_hash(settings), "settings": settings}
+
+
+def start_run(benchmarks: dict[str, dict[str, Any]], names: list[str], repository: Path) -> None:
+    """The Snakefile's ``onstart``: append this run's record to ``results/<name>/provenance.json`` of every
+    benchmark ``names`` builds (the commit and packages read once for all of them)."""
+    shared = run_record(repository)
+    for name in names:
+        append(Path("results") / name / "provenance.json", shared | settings_record(benchmarks[name]))
 
 
 def append(path: Path, entry: dict[str, Any]) -> None:
