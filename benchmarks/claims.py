@@ -18,9 +18,9 @@ Measures whose artifacts a benchmark does not make (speedup.json without ``full_
 ``--targets`` leaves out are left out. Writes claims.csv, claims.json and claims.md (markdown table) and prints
 the table.
 
-    python benchmarks/claims.py --seeds 0 1 2
-    python benchmarks/claims.py --benchmark ant --preset evidence --targets clusters.csv --out benchmarks/out/ant
-    python benchmarks/claims.py --benchmark ant --preset evidence --targets clusters.csv --seeds 0 \
+    python -m benchmarks.claims --seeds 0 1 2
+    python -m benchmarks.claims --benchmark ant --preset evidence --targets clusters.csv --out benchmarks/out/ant
+    python -m benchmarks.claims --benchmark ant --preset evidence --targets clusters.csv --seeds 0 \
         --set policy.log_std_init=0 --out benchmarks/out/ant-std1      # one setting changed: an ablation
 """
 
@@ -28,104 +28,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
-from scipy import stats
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.common import OUT, baseline_ari, benchmark_config, ci95, markdown_table, run_workflow
+from benchmarks.common import made_at as run_commit
+
 TARGETS = ["clusters.csv", "evaluation.csv", "hessian.csv", "approx_error.json", "speedup.json", "comparison.csv"]
-
-
-def run_workflow(workdir: Path, config: dict, targets: list[str], cores: int) -> float:
-    """Write ``config`` to ``workdir``/config.yaml, build ``targets`` there with Snakemake (log appended to
-    snakemake.log) and return the wall-clock seconds; the repository's Snakefile and package are used."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    start = time.monotonic()
-    with open(workdir / "snakemake.log", "a") as log:
-        subprocess.run(
-            [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"),
-             "--directory", str(workdir), "--cores", str(cores), *targets],
-            check=True,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
-        )  # fmt: skip
-    return time.monotonic() - start
-
-
-def apply_overrides(bench: dict, preset: str, overrides: list[str]) -> None:
-    """Apply ``section.key=value`` settings (values read as YAML) to a raw benchmark entry, after its preset: they
-    go into the preset's entry when the benchmark has one, since presets are merged over the benchmark."""
-    if "presets" in bench and preset not in bench["presets"]:
-        return  # the benchmark does not offer the preset: validating the config says so
-    target = bench["presets"][preset] if "presets" in bench else bench
-    if target is None:
-        target = bench["presets"][preset] = {}
-    for override in overrides:
-        path, _, value = override.partition("=")
-        *sections, key = path.split(".")
-        node = target
-        for section in sections:
-            node = node.setdefault(section, {})
-        node[key] = yaml.safe_load(value)
-
-
-def benchmark_config(benchmark: str, preset: str, overrides: list[str] = (), seed: int | None = None) -> dict:
-    """The shipped config.yaml reduced to ``benchmark`` at ``preset``, with ``overrides`` and ``seed`` (when given)
-    applied: what every benchmark script runs or validates."""
-    from policygradex.config import only_benchmark  # here, as in load_bench
-
-    config = only_benchmark(yaml.safe_load((ROOT / "config.yaml").read_text()), benchmark)
-    bench = config["benchmarks"][benchmark]
-    apply_overrides(bench, preset, list(overrides))
-    if seed is not None:
-        bench["seed"] = seed
-    config["preset"] = preset
-    return config
-
-
-def load_bench(benchmark: str, preset: str, overrides: list[str] = (), seed: int | None = None) -> dict:
-    """:func:`benchmark_config`'s benchmark, validated (defaults filled in, preset merged)."""
-    from policygradex import config as settings  # here: the workflow's scripts need no package import
-
-    config = benchmark_config(benchmark, preset, overrides, seed)
-    return settings.benchmark(settings.validate_config(config), benchmark)  # fails if it lacks the preset
-
-
-def run_benchmark(run: Path) -> tuple[str, dict]:
-    """The name and settings of the one benchmark of a finished run folder (a :func:`run_workflow` workdir),
-    validated with this checkout's defaults."""
-    from policygradex.config import validate_config  # here, as in load_bench
-
-    config = validate_config(yaml.safe_load((run / "config.yaml").read_text()), cross_checks=False)
-    (name, bench), *others = config["benchmarks"].items()
-    if others:
-        raise SystemExit(f"{run}/config.yaml: expected one benchmark, found {[name] + [o[0] for o in others]}")
-    return name, bench
-
-
-def run_label(run: Path) -> str:
-    """A run folder as rows name it: relative to the repository when it lies inside."""
-    return str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run)
-
-
-def commit() -> str:
-    """The checkout's short commit hash, ``+dirty`` when the package, workflow, config or the benchmark scripts
-    (the measuring code is part of the measurement) differ from it."""
-    git = ["git", "-C", str(ROOT)]
-    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
-    changed = subprocess.run(
-        [*git, "status", "--porcelain", "src", "workflow", "config.yaml", "benchmarks"], capture_output=True, text=True
-    )
-    return head.stdout.strip() + ("+dirty" if changed.stdout.strip() else "")
 
 
 def run_seed(
@@ -140,11 +51,8 @@ def run_seed(
 def seed_row(benchmark: str, seed: int, out: Path, minutes: float, made_at: str | None = None) -> dict:
     """The measures of one seed's finished run folder (module docstring), made at commit ``made_at`` (by default
     the commit its provenance.json names; this checkout's for a folder made before runs recorded it)."""
-    from policygradex.provenance import run_commit  # here, as in load_bench
-
     results = out / f"seed-{seed}" / "results" / benchmark
-    made_by = run_commit(results)
-    row = {"seed": seed, "commit": made_at or (made_by if made_by != "unknown" else commit()), "minutes": minutes}
+    row = {"seed": seed, "commit": made_at or run_commit(results), "minutes": minutes}
     quality = json.loads((results / "cluster_quality.json").read_text())
     nan = float("nan")  # measures a benchmark has no data for (no planted groups, files of older commits)
     row |= {"ari": quality.get("ari", nan), "nmi": quality.get("nmi", nan), "k": quality["k"]}
@@ -190,29 +98,9 @@ def seed_row(benchmark: str, seed: int, out: Path, minutes: float, made_at: str 
     return row
 
 
-def baseline_ari(results: Path, baseline: str) -> float:
-    """ARI of a baseline's clusters against the planted groups of clusters.csv (NaN without planted groups or
-    without the baseline's clusters): how PolicyGradEx's recovery compares with the baseline's."""
-    from policygradex.trust import adjusted_rand  # here, as in load_bench
-
-    grouped = results / "baselines" / baseline / "clusters.csv"
-    clusters = pd.read_csv(results / "clusters.csv").set_index("task")
-    if not grouped.exists() or "planted" not in clusters.columns:
-        return float("nan")
-    truth = clusters["planted"]
-    groups = pd.read_csv(grouped).set_index("task")["group"].reindex(truth.index)
-    return float(adjusted_rand(truth.to_numpy(), groups.to_numpy()))
-
-
 def gain_pct(value: float | pd.Series, other: float | pd.Series) -> float | pd.Series:
     """PolicyGradEx's gain over another method in percent of the other's |mean return| (returns may be < 0)."""
     return 100 * (value - other) / abs(other)
-
-
-def ci95(values: pd.Series) -> float:
-    """Half-width of the 95% t-interval of the mean (NaN for a single value)."""
-    n = len(values)
-    return float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
 
 
 def comparison_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -237,34 +125,6 @@ def comparison_summary(table: pd.DataFrame) -> pd.DataFrame:
             "difference_ci95": ci95(differences) if method != "policygradex" else float("nan"),
         })  # fmt: skip
     return pd.DataFrame(rows)
-
-
-def write_rows(rows: list[dict], out: Path, name: str, hide: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Write a benchmark's rows to ``out``/``name``.csv and .json and print them as a markdown table (without
-    the columns ``hide``: those the files keep for provenance, such as the run folder and commit)."""
-    table = pd.DataFrame(rows)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / f"{name}.csv", index=False)
-    (out / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(markdown_table(table.drop(columns=list(hide))))
-    return table
-
-
-def run_folders_args(doc: str, name: str) -> argparse.Namespace:
-    """The command line of the scripts that measure finished run folders: ``--runs`` and ``--out``
-    (benchmarks/out/``name`` by default)."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders (config.yaml, results/)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / name)
-    return parser.parse_args()
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    """A GitHub markdown table, floats with 3 decimals (pandas' to_markdown needs the optional tabulate)."""
-    cells = table.map(lambda v: f"{v:.3f}" if isinstance(v, float) else str(v))
-    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 HESSIAN_TABLE = ["seed", "method", "group", "trace", "train_loss", "test_loss", "observed_gap", "bound",
@@ -296,7 +156,7 @@ def main() -> None:
         metavar="SECTION.KEY=VALUE",
         help="settings changed from config.yaml (after the preset), e.g. features.episodes=64 estimate.score=return",
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "claims")
+    parser.add_argument("--out", type=Path, default=OUT / "claims")
     parser.add_argument("--table-hessian", type=Path, metavar="CSV", help="only print the table of a hessian.csv")
     parser.add_argument(
         "--table-comparison", type=Path, metavar="CSV", help="only print the comparison summary of a claims.csv"

@@ -7,13 +7,12 @@ seconds, CPU seconds, peak RSS of the job's processes) is summed per stage. Writ
 (one row per stage and device, with the machine: GPU, CPU count, torch) under ``--out`` and prints a table of
 each stage's seconds per device and their ratio to the first device's.
 
-    python benchmarks/device_timing.py --devices cpu cuda --cores 16 \\
+    python -m benchmarks.device_timing --devices cpu cuda --cores 16 \\
         --set meta_train.total_steps=50000 finetune.total_steps=10000
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -25,10 +24,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import benchmark_config, markdown_table, run_workflow  # noqa: E402
+from benchmarks.common import benchmark_config, markdown_table, run_workflow, script_parser
 
 DEFAULT_TARGETS = ["clusters.csv", "evaluation.csv", "hessian.csv"]
 
@@ -68,15 +64,12 @@ def stage_seconds(workdir: Path, benchmark: str) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "device_timing", table="device_timing.csv", label=True)
     parser.add_argument("--benchmark", default="pointmass")
     parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"], help="config `device` values, in order")
     parser.add_argument("--targets", nargs="+", default=DEFAULT_TARGETS, help="files under results/<benchmark>/")
     parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE", help="config overrides")
     parser.add_argument("--cores", type=int, default=os.cpu_count())
-    parser.add_argument("--commit", default="unknown", help="the commit measured (recorded in the outputs)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "device_timing")
-    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the table of a device_timing.csv")
     args = parser.parse_args()
     if args.table:
         table = pd.read_csv(args.table)

@@ -11,26 +11,18 @@ and its episodes' returns differ. Per run and task, from features/<task>.npz:
 
 Writes feature_diagnosis.csv / .json under ``--out`` and prints the rows.
 
-    python benchmarks/feature_diagnosis.py --runs benchmarks/out/tune_reacher/seed-0
+    python -m benchmarks.feature_diagnosis --runs benchmarks/out/tune_reacher/seed-0
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import commit, run_benchmark, run_folders_args, run_label, write_rows  # noqa: E402
-
-from policygradex.artifacts import FEATURE_KEYS  # noqa: E402
-from policygradex.config import task_names  # noqa: E402
-from policygradex.gradients import consistency_of  # noqa: E402
-from policygradex.io import read_npz  # noqa: E402
+from benchmarks.common import commit, run_benchmark, run_folders_args, run_label, write_rows
+from policygradex.artifacts import FEATURE_KEYS
+from policygradex.config import task_names
+from policygradex.gradients import consistency_of
+from policygradex.io import read_npz
 
 
 def task_row(features: dict[str, np.ndarray]) -> dict[str, float]:

@@ -19,36 +19,29 @@ Writes first_order.csv (one row per budget, subset, task and kind), first_order.
 and kind, median step) and first_order.png (median error against the budget and against the step), and prints
 the table.
 
-    python benchmarks/first_order.py                                   # pointmass, seed 0
-    python benchmarks/first_order.py --benchmark ant --preset evidence --subsets 4
-    python benchmarks/first_order.py --benchmark metaworld --preset workstation --seed 10 --subsets 4 \
+    python -m benchmarks.first_order                                   # pointmass, seed 0
+    python -m benchmarks.first_order --benchmark ant --preset evidence --subsets 4
+    python -m benchmarks.first_order --benchmark metaworld --preset workstation --seed 10 --subsets 4 \
         --budgets 2560 10240 50000 --run benchmarks/out/mt10/reported/seed-10
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy.stats import spearmanr  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from scipy.stats import spearmanr
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import benchmark_config, commit, load_bench, markdown_table, run_workflow  # noqa: E402
-
-from policygradex.approx_error import log_prob_errors  # noqa: E402
-from policygradex.config import task_names  # noqa: E402
-from policygradex.estimator import SubsetEstimator, chunk_subsets  # noqa: E402
-from policygradex.full_training import finetune_delta  # noqa: E402
+from benchmarks.common import benchmark_config, commit, load_bench, markdown_table, run_workflow, script_parser
+from policygradex.approx_error import log_prob_errors
+from policygradex.config import task_names
+from policygradex.estimator import SubsetEstimator, chunk_subsets
+from policygradex.full_training import finetune_delta
 
 
 def build_features(benchmark: str, preset: str, seed: int, overrides: list[str], workdir: Path, cores: int) -> dict:
@@ -127,7 +120,7 @@ def plot(summary: pd.DataFrame, path: Path, title: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "first_order", table="first_order.json", label=True)
     parser.add_argument("--benchmark", default="pointmass")
     parser.add_argument("--preset", default="smoke", help="config preset (benchmarks without presets ignore it)")
     parser.add_argument("--seed", type=int, default=0)
@@ -135,11 +128,8 @@ def main() -> None:
     parser.add_argument("--subsets", type=int, default=8, help="estimation subsets fine-tuned per budget")
     parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE", help="config overrides")
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--commit", help="the commit measured (recorded in the outputs; default: this checkout's)")
     parser.add_argument("--run", type=Path, help="a finished run folder whose theta* and features to use")
     parser.add_argument("--repeat", action="store_true", help="fine-tune each subset twice (the real side's noise)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "first_order")
-    parser.add_argument("--table", type=Path, metavar="JSON", help="only print the table of a first_order.json")
     args = parser.parse_args()
     if args.table:
         print(markdown_table(pd.DataFrame(json.loads(args.table.read_text())["summary"])))

@@ -20,40 +20,33 @@ Where the run has planted groups and the comparison, the row adds both methods' 
 and their mean returns (comparison.csv): whether parting helped.
 Writes first_order_vs_cosine.csv / .json under ``--out`` and prints a markdown table.
 
-    python benchmarks/first_order_vs_cosine.py --runs benchmarks/out/claims/seed-3
+    python -m benchmarks.first_order_vs_cosine --runs benchmarks/out/claims/seed-3
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from sklearn.metrics import adjusted_rand_score
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import baseline_ari, commit, run_benchmark, run_folders_args, run_label, write_rows  # noqa: E402
-
-from policygradex.artifacts import FEATURE_KEYS  # noqa: E402
-from policygradex.baselines import gradient_similarity, mean_policy_gradient  # noqa: E402
-from policygradex.clustering import cluster  # noqa: E402
-from policygradex.config import task_names  # noqa: E402
-from policygradex.io import read_affinity, read_npz, read_subset_scores  # noqa: E402
-from policygradex.subsets import subset_affinity  # noqa: E402
-from policygradex.trust import adjusted_rand, row_spearman  # noqa: E402
-
-
-def linear_affinity(grads: np.ndarray, members: np.ndarray) -> np.ndarray:
-    """T_lin: each task's score in a subset is g_i^T u_S, u_S the unit sum of the subset's mean gradients."""
-    scores = np.full(members.shape, np.nan)
-    for row, holds in enumerate(members):
-        step = grads[holds].sum(axis=0)
-        scores[row, holds] = grads[holds] @ (step / max(np.linalg.norm(step), 1e-12))
-    return subset_affinity(scores, members)
+from benchmarks.common import (
+    baseline_ari,
+    commit,
+    comparison_returns,
+    linear_affinity,
+    run_benchmark,
+    run_folders_args,
+    run_label,
+    write_rows,
+)
+from policygradex.artifacts import FEATURE_KEYS
+from policygradex.baselines import gradient_similarity, mean_policy_gradient
+from policygradex.clustering import cluster
+from policygradex.config import task_names
+from policygradex.io import read_affinity, read_npz, read_subset_scores
+from policygradex.trust import row_spearman
 
 
 def measure(run: Path) -> dict:
@@ -81,22 +74,14 @@ def measure(run: Path) -> dict:
         "k": k,
         "row_spearman_T_vs_cosine": row_spearman(affinity, cosine),
         "row_spearman_T_vs_linear": row_spearman(affinity, linear),
-        "ari_T_vs_cosine_clusters": adjusted_rand(groups["T"], groups["cosine"]),
-        "ari_T_vs_linear_clusters": adjusted_rand(groups["T"], groups["linear"]),
-        "ari_linear_vs_cosine_clusters": adjusted_rand(groups["linear"], groups["cosine"]),
-        "ari_unit_vs_cosine_clusters": adjusted_rand(groups["unit"], groups["cosine"]),
+        "ari_T_vs_cosine_clusters": adjusted_rand_score(groups["T"], groups["cosine"]),
+        "ari_T_vs_linear_clusters": adjusted_rand_score(groups["T"], groups["linear"]),
+        "ari_linear_vs_cosine_clusters": adjusted_rand_score(groups["linear"], groups["cosine"]),
+        "ari_unit_vs_cosine_clusters": adjusted_rand_score(groups["unit"], groups["cosine"]),
         "gradient_norm_ratio": float(norms.max() / norms.min()),
         "ari_policygradex": quality.get("ari", float("nan")),
         "ari_grad_similarity": baseline_ari(results, "grad_similarity"),
     } | comparison_returns(results, ["policygradex", "grad_similarity"])
-
-
-def comparison_returns(results: Path, methods: list[str]) -> dict:
-    """Mean return of each of ``methods`` in the run's comparison.csv (NaN without one)."""
-    if not (results / "comparison.csv").exists():
-        return {f"return_{m}": float("nan") for m in methods}
-    table = pd.read_csv(results / "comparison.csv").set_index("method")
-    return {f"return_{m}": float(table.loc[m, "mean_return"]) for m in methods}
 
 
 def main() -> None:

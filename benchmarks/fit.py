@@ -14,14 +14,12 @@ directory holding ``config.yaml`` and the run's ``results/<benchmark>/``: its me
 
 One row per run, written to fit.csv / fit.json with the commit; a markdown table is printed.
 
-    python benchmarks/fit.py --runs benchmarks/out/trust_subsets_pm2/pointmass/seed-7 --out benchmarks/out/fit
+    python -m benchmarks.fit --runs benchmarks/out/trust_subsets_pm2/pointmass/seed-7 --out benchmarks/out/fit
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import sys
 import time
 from pathlib import Path
 
@@ -30,16 +28,12 @@ import pandas as pd
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import commit, markdown_table, run_benchmark, run_label, write_rows  # noqa: E402
-
-from policygradex.clustering import partition, similarity  # noqa: E402
-from policygradex.config import planted_groups, task_names  # noqa: E402
-from policygradex.estimator import SubsetEstimator  # noqa: E402
-from policygradex.subsets import draw_subsets, subset_affinity  # noqa: E402
-from policygradex.trust import row_spearman  # noqa: E402
+from benchmarks.common import commit, markdown_table, run_benchmark, run_label, script_parser, write_rows
+from policygradex.clustering import partition, similarity
+from policygradex.config import planted_groups, task_names
+from policygradex.estimator import SubsetEstimator
+from policygradex.subsets import draw_subsets, subset_affinity
+from policygradex.trust import row_spearman
 
 FITS = ("logistic", "newton_step")
 TABLE = ["run", "benchmark", "score", "subsets", "cosine_median", "cosine_min", "row_spearman", "ari_between",
@@ -114,10 +108,9 @@ def measure(run: Path, num_subsets: int | None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "fit")
     parser.add_argument("--runs", type=Path, nargs="+", help="finished run folders (workdirs)")
     parser.add_argument("--subsets", type=int, help="the first this many of each run's subsets (default: all)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "fit")
     parser.add_argument(
         "--table",
         type=Path,

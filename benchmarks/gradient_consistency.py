@@ -4,25 +4,18 @@ stored projected gradients, advantages and held-out split for files written befo
 
 Prints a markdown table (median, min, max per folder) and writes gradient_consistency.csv under ``--out``.
 
-    python benchmarks/gradient_consistency.py results/pointmass results/ant
+    python -m benchmarks.gradient_consistency results/pointmass results/ant
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import markdown_table  # noqa: E402
-
-from policygradex.gradients import consistency_of  # noqa: E402
+from benchmarks.common import markdown_table, script_parser
+from policygradex.gradients import consistency_of
 
 
 def folder_row(folder: Path) -> dict:
@@ -42,9 +35,8 @@ def folder_row(folder: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "gradient_consistency")
     parser.add_argument("folders", type=Path, nargs="+", help="results/<benchmark> folders of workflow runs")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "gradient_consistency")
     args = parser.parse_args()
     table = pd.DataFrame([folder_row(folder) for folder in args.folders])
     args.out.mkdir(parents=True, exist_ok=True)

@@ -7,28 +7,22 @@ the permutation null, the held-out p-value, the split-half stability, the ARI of
 planted groups, and the k picked by the stability rule (trust.choose_k, the rule in use) and by the former z
 rule (largest z). Writes k_rule.csv / .json (with the commit) under ``--out`` and prints a markdown table.
 
-    python benchmarks/k_rule.py --runs benchmarks/out/trust_subsets/pointmass/seed-7 \
+    python -m benchmarks.k_rule --runs benchmarks/out/trust_subsets/pointmass/seed-7 \
         benchmarks/out/trust_subsets/pointmass/seed-8
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from sklearn.metrics import adjusted_rand_score
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import commit, run_benchmark, run_folders_args, run_label, write_rows  # noqa: E402
-
-from policygradex.clustering import partition, similarity  # noqa: E402
-from policygradex.config import planted_groups, task_names  # noqa: E402
-from policygradex.io import read_subset_scores  # noqa: E402
-from policygradex.subsets import subset_affinity  # noqa: E402
-from policygradex.trust import TrustSettings, assess  # noqa: E402
+from benchmarks.common import commit, run_benchmark, run_folders_args, run_label, write_rows
+from policygradex.clustering import partition, similarity
+from policygradex.config import planted_groups, task_names
+from policygradex.io import read_subset_scores
+from policygradex.subsets import subset_affinity
+from policygradex.trust import TrustSettings, assess
 
 
 def judge_run(run: Path) -> list[dict]:

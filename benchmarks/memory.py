@@ -15,7 +15,7 @@ one of the preset's network (memory does not depend on its weights; an untrained
 Writes memory.csv / .json under ``--out`` and prints a table; the SLURM profile's ``mem_mb`` of the two rules
 are set from it with a margin.
 
-    python benchmarks/memory.py --benchmarks ant metaworld --preset full
+    python -m benchmarks.memory --benchmarks ant metaworld --preset full
 """
 
 from __future__ import annotations
@@ -29,11 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import load_bench, markdown_table  # noqa: E402
+from benchmarks.common import load_bench, markdown_table, script_parser
 
 
 def child(spec: dict) -> dict:
@@ -128,14 +124,11 @@ def run_benchmark(name: str, preset: str, small_episodes: int, folder: Path) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "memory", table="memory.csv", label=True)
     parser.add_argument("--benchmarks", nargs="+", default=["ant", "metaworld"])
     parser.add_argument("--preset", default="full")
     parser.add_argument("--small-episodes", type=int, default=3, help="episodes of the one-batch comparison")
-    parser.add_argument("--commit", default="unknown", help="the commit measured (recorded in the outputs)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "memory")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the table of a memory.csv")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child))))

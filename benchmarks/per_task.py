@@ -14,7 +14,7 @@ For each seed folder of a ``claims.py`` run (``<out>/seed-<s>/results/<benchmark
   estimated vs real scores over all (subset, task) pairs and within each validation subset (which removes the
   differences between tasks that pay more or less), joined with the run's ``claims.py`` row (``--claims``).
 
-    python benchmarks/per_task.py --benchmark metaworld --out benchmarks/out/mt10/tune --seeds 0 \\
+    python -m benchmarks.per_task --benchmark metaworld --out benchmarks/out/mt10/tune --seeds 0 \\
         --name mt10_tuning_seed0 --results docs/results
 """
 
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from claims import run_label, write_rows
 from scipy.stats import spearmanr
 
+from benchmarks.common import run_label, write_rows
 from policygradex.summary import stage_seconds
 
 

@@ -18,30 +18,24 @@ the ARI of the matrix's clusters against the planted groups at the run's k.
 Writes planted_blocks.csv / .json (summary) and planted_blocks_cells.csv (every task and group) under ``--out``
 and prints the summary.
 
-    python benchmarks/planted_blocks.py --runs benchmarks/out/item3_near_far/seed-10
+    python -m benchmarks.planted_blocks --runs benchmarks/out/item3_near_far/seed-10
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import adjusted_rand_score
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import commit, run_benchmark, run_folders_args, run_label, write_rows  # noqa: E402
-
-from policygradex.artifacts import FEATURE_KEYS  # noqa: E402
-from policygradex.baselines import gradient_similarity, mean_policy_gradient  # noqa: E402
-from policygradex.clustering import cluster, row_ranks  # noqa: E402
-from policygradex.config import planted_groups, task_names  # noqa: E402
-from policygradex.io import read_affinity, read_npz  # noqa: E402
-from policygradex.trust import adjusted_rand  # noqa: E402
+from benchmarks.common import commit, run_benchmark, run_folders_args, run_label, write_rows
+from policygradex.artifacts import FEATURE_KEYS
+from policygradex.baselines import gradient_similarity, mean_policy_gradient
+from policygradex.clustering import cluster, row_ranks
+from policygradex.config import planted_groups, task_names
+from policygradex.io import read_affinity, read_npz
 
 
 def block_cells(matrix: np.ndarray, names: list[str], planted: list[str]) -> pd.DataFrame:
@@ -94,7 +88,9 @@ def measure(run: Path) -> tuple[list[dict], pd.DataFrame]:
     for label, matrix in matrices(results, names).items():
         found = block_cells(matrix, names, planted)
         labels = cluster(matrix, k, bench["cluster"]["method"])
-        rows.append(base | {"matrix": label} | summarise(found) | {"ari": adjusted_rand(np.asarray(planted), labels)})
+        rows.append(
+            base | {"matrix": label} | summarise(found) | {"ari": adjusted_rand_score(np.asarray(planted), labels)}
+        )
         cells.append(found.assign(run=base["run"], seed=base["seed"], matrix=label))
     return rows, pd.concat(cells, ignore_index=True)
 

@@ -11,41 +11,37 @@ mean row-wise Spearman of the affinity against the dense projection at the refer
 
 Writes projection.csv / .json (with the commit) under ``--out`` and prints a markdown table.
 
-    python benchmarks/projection.py --seeds 3 4 5
+    python -m benchmarks.projection --seeds 3 4 5
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import commit, markdown_table  # noqa: E402
-
-from policygradex.clustering import cluster, quality  # noqa: E402
-from policygradex.config import task_names, validate_config  # noqa: E402
-from policygradex.estimator import SubsetEstimator  # noqa: E402
-from policygradex.features import compute_features  # noqa: E402
-from policygradex.io import write_npz  # noqa: E402
-from policygradex.subsets import draw_subsets, subset_affinity  # noqa: E402
-from policygradex.training import train_policy  # noqa: E402
-from policygradex.trust import row_spearman  # noqa: E402
-from tests.helpers import tiny_config  # noqa: E402
-from tests.test_recovery import TASKS  # noqa: E402
+from benchmarks.common import commit, markdown_table, script_parser, tiny_config
+from policygradex.clustering import cluster, quality
+from policygradex.config import task_names, validate_config
+from policygradex.estimator import SubsetEstimator
+from policygradex.features import compute_features
+from policygradex.io import write_npz
+from policygradex.subsets import draw_subsets, subset_affinity
+from policygradex.training import train_policy
+from policygradex.trust import row_spearman
 
 #: (projection, projection_dim); the first is the reference of the row Spearman.
 CASES = [("dense", 200), ("dense", 32), ("kronecker", 200), ("kronecker", 1000)]
 SUBSETS = 40
+#: Four directions at two distances (the tests' small recovery case): 8 tasks in 4 planted groups.
+TASKS = [
+    {"name": f"{direction}-{radius}", "goal": [radius * dx, radius * dy], "group": direction}
+    for direction, (dx, dy) in {"east": (1, 0), "north": (0, 1), "west": (-1, 0), "south": (0, -1)}.items()
+    for radius in (0.5, 1.0)
+]
 
 
 def run_seed(seed: int, workdir: Path) -> list[dict]:
@@ -89,10 +85,8 @@ def run_seed(seed: int, workdir: Path) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "projection", table="projection.csv")
     parser.add_argument("--seeds", type=int, nargs="+", default=[3, 4, 5])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "projection")
-    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the table of a projection.csv")
     args = parser.parse_args()
     if args.table:
         print(markdown_table(pd.read_csv(args.table)))

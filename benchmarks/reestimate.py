@@ -18,39 +18,32 @@ The changes:
 
 Everything else is the workflow's own code (features.compute_features, SubsetEstimator).
 
-    python benchmarks/reestimate.py --benchmark metaworld --preset workstation --seed 0 \\
+    python -m benchmarks.reestimate --benchmark metaworld --preset workstation --seed 0 \\
         --run benchmarks/out/mt10/tune-146379d/seed-0 --set estimate.l2_inverse=1e-9 \\
         --real docs/results/first_order_mt10_tuning_seed0_n2048_556a139.csv --name no_preconditioner
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+from sklearn.metrics import adjusted_rand_score
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import commit, load_bench, run_label, write_rows  # noqa: E402
-from first_order_vs_cosine import linear_affinity  # noqa: E402
-
-import policygradex.estimator as estimator_module  # noqa: E402
-import policygradex.features as features_module  # noqa: E402
-from policygradex.artifacts import FEATURE_KEYS  # noqa: E402
-from policygradex.baselines import gradient_similarity, mean_policy_gradient  # noqa: E402
-from policygradex.clustering import cluster  # noqa: E402
-from policygradex.config import planted_groups, task_names  # noqa: E402
-from policygradex.gradients import make_projection  # noqa: E402
-from policygradex.io import read_affinity, read_npz, read_subset_scores, write_npz  # noqa: E402
-from policygradex.subsets import subset_affinity  # noqa: E402
-from policygradex.trust import adjusted_rand, row_spearman  # noqa: E402
+import policygradex.estimator as estimator_module
+import policygradex.features as features_module
+from benchmarks.common import commit, linear_affinity, load_bench, run_label, script_parser, write_rows
+from policygradex.artifacts import FEATURE_KEYS
+from policygradex.baselines import gradient_similarity, mean_policy_gradient
+from policygradex.clustering import cluster
+from policygradex.config import planted_groups, task_names
+from policygradex.gradients import make_projection
+from policygradex.io import read_affinity, read_npz, read_subset_scores, write_npz
+from policygradex.subsets import subset_affinity
+from policygradex.trust import row_spearman
 
 FIRST_LAYER = "mlp_extractor.policy_net.0.weight"  # SB3's actor MLP: its first layer reads the observation
 
@@ -157,9 +150,9 @@ def measure(bench: dict, run: Path, real_path: Path | None, shared: bool, out: P
     planted = planted_groups(bench)
     if planted is not None:
         row |= {
-            "ari_T": adjusted_rand(np.array(planted), cluster(affinity, k, method)),
-            "ari_T_new": adjusted_rand(np.array(planted), cluster(t_new, k, method)),
-            "ari_cosine": adjusted_rand(np.array(planted), cluster(cosine, k, method)),
+            "ari_T": adjusted_rand_score(np.array(planted), cluster(affinity, k, method)),
+            "ari_T_new": adjusted_rand_score(np.array(planted), cluster(t_new, k, method)),
+            "ari_cosine": adjusted_rand_score(np.array(planted), cluster(cosine, k, method)),
         }
     tables = {}  # label -> the real scores of a file that has them
     for label, path in (("run", results / "approx_error.csv"), ("first_order", real_path)):
@@ -176,7 +169,7 @@ def measure(bench: dict, run: Path, real_path: Path | None, shared: bool, out: P
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "reestimate")
     parser.add_argument("--benchmark", required=True)
     parser.add_argument("--preset", default="smoke")
     parser.add_argument("--seed", type=int, required=True)
@@ -185,7 +178,6 @@ def main() -> None:
     parser.add_argument("--run", type=Path, required=True, help="the finished run folder (results/<benchmark>/)")
     parser.add_argument("--real", type=Path, help="first_order.py's csv: really fine-tuned scores per budget")
     parser.add_argument("--name", required=True, help="file name stem of the outputs (what was changed)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "reestimate")
     args = parser.parse_args()
     bench = load_bench(args.benchmark, args.preset, args.set, args.seed)
     if args.shared_only and bench["observe_task"] != "onehot":

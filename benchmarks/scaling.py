@@ -16,42 +16,35 @@ share subsets). In one process (torch on one thread), CPU seconds of the process
 One row per (n, scoring, budget); ``speedup`` = full_training_cpu_s / estimation_cpu_s. Writes scaling.csv,
 scaling.json and scaling.png (log-log) under --out and prints the table.
 
-    python benchmarks/scaling.py --tasks 12 --budgets 10000 50000 200000
-    python benchmarks/scaling.py --tasks 12 24 48 --budgets 50000
+    python -m benchmarks.scaling --tasks 12 --budgets 10000 50000 200000
+    python -m benchmarks.scaling --tasks 12 24 48 --budgets 50000
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import itertools
 import json
 import math
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import markdown_table  # noqa: E402
-
-from policygradex.config import load_config, validate_config  # noqa: E402
-from policygradex.estimator import SubsetEstimator  # noqa: E402
-from policygradex.features import compute_features  # noqa: E402
-from policygradex.full_training import finetune_delta  # noqa: E402
-from policygradex.io import Stopwatch, write_npz  # noqa: E402
-from policygradex.subsets import draw_subsets  # noqa: E402
-from policygradex.training import train_policy  # noqa: E402
+from benchmarks.common import ROOT, markdown_table, script_parser
+from policygradex.config import load_config, validate_config
+from policygradex.estimator import SubsetEstimator
+from policygradex.features import compute_features
+from policygradex.full_training import finetune_delta
+from policygradex.io import Stopwatch, write_npz
+from policygradex.subsets import draw_subsets
+from policygradex.training import train_policy
 
 
 def pointmass_tasks(n: int) -> list[dict]:
@@ -139,13 +132,10 @@ def plot(table: pd.DataFrame, path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "scaling", table="scaling.csv", label=True)
     parser.add_argument("--tasks", type=int, nargs="+", default=[12, 24, 48])
     parser.add_argument("--budgets", type=int, nargs="+", default=[50_000], help="fine-tuning steps per subset")
     parser.add_argument("--full-sample", type=int, default=5, help="subsets really fine-tuned per n and budget")
-    parser.add_argument("--commit", default="unknown", help="the commit measured (recorded in the outputs)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "scaling")
-    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the table of a scaling.csv")
     args = parser.parse_args()
     if args.table:
         print(markdown_table(pd.read_csv(args.table).drop(columns=["commit"], errors="ignore")))

@@ -9,29 +9,22 @@ cost of a rollout does not depend on the weights; episodes run to their length o
 two ways ``--repeats`` times; the median CPU seconds per subset of each, their ratio and the largest score
 difference are printed as a table and written to scoring.csv / scoring.json (with the commit).
 
-    python benchmarks/scoring.py --benchmarks pointmass:smoke ant:evidence --out benchmarks/out/scoring
+    python -m benchmarks.scoring --benchmarks pointmass:smoke ant:evidence --out benchmarks/out/scoring
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import commit, load_bench, markdown_table  # noqa: E402
-
-from policygradex.policy import build_policy  # noqa: E402
-from policygradex.rollouts import collect_episodes, collect_task_episodes  # noqa: E402
-from policygradex.subsets import draw_subsets  # noqa: E402
+from benchmarks.common import commit, load_bench, markdown_table, script_parser
+from policygradex.policy import build_policy
+from policygradex.rollouts import collect_episodes, collect_task_episodes
+from policygradex.subsets import draw_subsets
 
 
 def one_at_a_time(policy, bench: dict, subset: tuple[int, ...], episodes: int) -> dict[int, float]:
@@ -77,12 +70,10 @@ def measure(name: str, preset: str, num_subsets: int, repeats: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "scoring", table="scoring.csv")
     parser.add_argument("--benchmarks", nargs="+", default=["pointmass:smoke", "ant:evidence"], metavar="NAME:PRESET")
     parser.add_argument("--subsets", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "scoring")
-    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the README table of a scoring.csv")
     args = parser.parse_args()
     if args.table:
         print(markdown_table(pd.read_csv(args.table).drop(columns=["commit", "repeats"])))

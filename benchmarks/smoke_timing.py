@@ -8,25 +8,20 @@ commands, how many jobs the whole DAG ran, and the ARI of the clusters against t
 benchmark has them; the smoke budgets are too small for it to mean much). Writes smoke_timing.csv / .json and
 prints a markdown table.
 
-    python benchmarks/smoke_timing.py                       # halfcheetah hopper ant metaworld, --cores 2
-    python benchmarks/smoke_timing.py --benchmarks ant --cores 4
+    python -m benchmarks.smoke_timing                       # halfcheetah hopper ant metaworld, --cores 2
+    python -m benchmarks.smoke_timing --benchmarks ant --cores 4
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import benchmark_config, markdown_table, run_workflow  # noqa: E402
+from benchmarks.common import benchmark_config, markdown_table, run_workflow, script_parser
 
 CLUSTERS = ["clusters.csv"]
 REST = ["report.html", "approx_error.json", "comparison.csv"]
@@ -61,10 +56,9 @@ def time_benchmark(benchmark: str, out: Path, cores: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "smoke")
     parser.add_argument("--benchmarks", nargs="+", default=["halfcheetah", "hopper", "ant", "metaworld"])
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "smoke")
     args = parser.parse_args()
     rows = []
     for benchmark in args.benchmarks:

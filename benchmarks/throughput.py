@@ -28,17 +28,15 @@ preset's ``net_arch``), in batches of the features stage's ``batch_size``:
   backward writes D a batch), the memory traffic that grows with the network and that a plain backward lacks.
   Writes gradient_throughput.csv / .json.
 
-    python benchmarks/throughput.py --benchmarks pointmass halfcheetah hopper ant metaworld
-    python benchmarks/throughput.py --gradients --benchmarks ant metaworld --preset full --devices cpu cuda
+    python -m benchmarks.throughput --benchmarks pointmass halfcheetah hopper ant metaworld
+    python -m benchmarks.throughput --gradients --benchmarks ant metaworld --preset full --devices cpu cuda
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -46,20 +44,15 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import load_bench, markdown_table  # noqa: E402
-
-from policygradex.config import task_names  # noqa: E402
-from policygradex.estimator import SubsetEstimator  # noqa: E402
-from policygradex.features import compute_features  # noqa: E402
-from policygradex.gradients import KroneckerProjection, per_sample_grads, projected_grads, projection_matrix  # noqa: E402
-from policygradex.io import write_npz  # noqa: E402
-from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy  # noqa: E402
-from policygradex.subsets import draw_subsets  # noqa: E402
-from policygradex.training import make_learner  # noqa: E402
+from benchmarks.common import load_bench, markdown_table, script_parser
+from policygradex.config import task_names
+from policygradex.estimator import SubsetEstimator
+from policygradex.features import compute_features
+from policygradex.gradients import KroneckerProjection, per_sample_grads, projected_grads, projection_matrix
+from policygradex.io import write_npz
+from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy
+from policygradex.subsets import draw_subsets
+from policygradex.training import make_learner
 
 
 def timed(fn, *args, **kwargs) -> float:
@@ -203,18 +196,16 @@ def write_table(rows: list[dict], out: Path, name: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "throughput", table="gradient_throughput.csv")
     parser.add_argument("--benchmarks", nargs="+", default=["pointmass", "halfcheetah", "hopper", "ant", "metaworld"])
     parser.add_argument("--preset", default="smoke", help="the preset whose settings are measured (default smoke)")
     parser.add_argument("--steps", type=int, default=8192, help="env steps of each meta-training measurement")
     parser.add_argument("--repeats", type=int, default=3, help="meta-training measurements (median)")
     parser.add_argument("--subsets", type=int, default=3, help="estimation subsets timed (median)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "throughput")
     parser.add_argument("--gradients", action="store_true", help="measure the gradient features' rate (docstring)")
     parser.add_argument("--devices", nargs="+", default=["cpu"], help="with --gradients: torch devices to measure")
     parser.add_argument("--samples", type=int, default=8192, help="with --gradients: samples per measurement")
-    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the table of a gradient_throughput.csv")
     args = parser.parse_args()
     if args.table:
         columns = ["benchmark", "preset", "device", "net_arch", "actor_params", "projection_dim", "batch_size",

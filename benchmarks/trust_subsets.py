@@ -6,30 +6,22 @@ first m of them are exactly the subsets a run with ``estimate.num_subsets: m`` w
 is judged in this process on those first m (trust.assess, the cluster stage's settings), with k from the config
 and with ``k: auto``. One row per (seed, m), written to trust_subsets.csv / .json; a markdown table is printed.
 
-    python benchmarks/trust_subsets.py --seeds 7 --subsets 100 150 200 300 400
+    python -m benchmarks.trust_subsets --seeds 7 --subsets 100 150 200 300 400
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import sys
-from pathlib import Path
 
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import commit, markdown_table, run_workflow, write_rows  # noqa: E402
-from trust import case_config  # noqa: E402
-
-from policygradex.clustering import partition, similarity  # noqa: E402
-from policygradex.config import planted_groups, task_names, validate_config  # noqa: E402
-from policygradex.io import read_subset_scores  # noqa: E402
-from policygradex.subsets import subset_affinity  # noqa: E402
-from policygradex.trust import TrustSettings, assess  # noqa: E402
+from benchmarks.common import benchmark_config, commit, markdown_table, run_workflow, script_parser, write_rows
+from policygradex.clustering import partition, similarity
+from policygradex.config import planted_groups, task_names, validate_config
+from policygradex.io import read_subset_scores
+from policygradex.subsets import subset_affinity
+from policygradex.trust import TrustSettings, assess
 
 
 def judge(bench: dict, scores, members, k) -> dict:
@@ -52,14 +44,12 @@ def judge(bench: dict, scores, members, k) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "trust_subsets", table="trust_subsets.csv")
     parser.add_argument("--benchmark", default="pointmass")
     parser.add_argument("--preset", default="smoke")
     parser.add_argument("--seeds", type=int, nargs="+", default=[7])
     parser.add_argument("--subsets", type=int, nargs="+", default=[100, 150, 200, 300, 400])
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "trust_subsets")
-    parser.add_argument("--table", type=Path, metavar="CSV", help="only print the README table of a trust_subsets.csv")
     args = parser.parse_args()
     if args.table:
         columns = ["seed", "num_subsets", "k", "verdict", "stability", "p_value", "ari", "auto_k", "auto_ari"]
@@ -68,7 +58,7 @@ def main() -> None:
     most = max(args.subsets)
     rows = []
     for seed in args.seeds:
-        config = case_config(args.benchmark, args.preset, seed)
+        config = benchmark_config(args.benchmark, args.preset, seed=seed)
         entry = config["benchmarks"][args.benchmark]
         target = entry["presets"].setdefault(args.preset, {}) if "presets" in entry else entry
         target.setdefault("estimate", {})["num_subsets"] = most

@@ -17,7 +17,6 @@ from policygradex.trust import (
     NO_STRUCTURE,
     STRUCTURE,
     TrustSettings,
-    adjusted_rand,
     assess,
     eigengaps,
     held_out_tests,
@@ -160,14 +159,6 @@ def test_eigengap_peaks_at_the_number_of_blocks():
     sim = np.where(labels[:, None] == labels[None, :], 1.0, 0.05)
     gaps = eigengaps(sim, range(2, 8))
     assert max(gaps, key=gaps.get) == 3
-
-
-def test_adjusted_rand_is_scikit_learns():
-    rng = np.random.default_rng(0)
-    for _ in range(50):
-        a, b = rng.integers(0, 4, 12), rng.integers(0, 3, 12)
-        assert adjusted_rand(a, b) == pytest.approx(adjusted_rand_score(a, b))
-    assert adjusted_rand([0, 0, 1, 1], [5, 5, 2, 2]) == 1.0
 
 
 def test_a_second_level_of_structure_is_named():

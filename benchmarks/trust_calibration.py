@@ -11,13 +11,12 @@ runs, same inputs), measured in the same run of this script.
 
 Writes trust.csv and trust.json (one row per case, with the commit) and prints a markdown table.
 
-    python benchmarks/trust.py                                      # the cases of issue 12
-    python benchmarks/trust.py --cases pointmass:smoke:0 ant:evidence:10 --out benchmarks/out/trust
+    python -m benchmarks.trust                                      # the cases of issue 12
+    python -m benchmarks.trust --cases pointmass:smoke:0 ant:evidence:10 --out benchmarks/out/trust
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import subprocess
@@ -28,15 +27,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from claims import benchmark_config, commit, markdown_table, run_workflow  # noqa: E402
-
-from policygradex import cluster as cluster_stage  # noqa: E402
-from policygradex.config import planted_groups, stage_view_json, task_names, validate_config  # noqa: E402
-from policygradex.io import read_affinity, read_subset_scores  # noqa: E402
-from policygradex.trust import TrustSettings, assess  # noqa: E402
+from benchmarks.common import benchmark_config, commit, markdown_table, run_workflow, script_parser, write_rows
+from policygradex import cluster as cluster_stage
+from policygradex.config import planted_groups, stage_view_json, task_names, validate_config
+from policygradex.io import read_affinity, read_subset_scores
+from policygradex.trust import TrustSettings, assess
 
 DEFAULT_CASES = [
     "pointmass:smoke:0",
@@ -48,10 +43,6 @@ DEFAULT_CASES = [
     "hopper:smoke:0",
     "ant:smoke:0",
 ]
-
-
-def case_config(benchmark: str, preset: str, seed: int) -> dict:
-    return benchmark_config(benchmark, preset, seed=seed)
 
 
 def summarise(prefix: str, quality: dict) -> dict:
@@ -102,7 +93,7 @@ def stage_cost(workdir: Path, benchmark: str, bench: dict, repeats: int) -> dict
 
 def run_case(case: str, out: Path, cores: int, repeats: int) -> dict:
     benchmark, preset, seed = case.split(":")
-    config = case_config(benchmark, preset, int(seed))
+    config = benchmark_config(benchmark, preset, seed=int(seed))
     workdir = out / f"{benchmark}-{preset}" / f"seed-{seed}"
     minutes = run_workflow(workdir, config, [f"results/{benchmark}/clusters.csv"], cores) / 60
     bench = validate_config(copy.deepcopy(config))["benchmarks"][benchmark]
@@ -148,12 +139,10 @@ def readme_table(table: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__, "trust", table="trust.csv")
     parser.add_argument("--cases", nargs="+", default=DEFAULT_CASES, metavar="BENCHMARK:PRESET:SEED")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5, help="runs of the cost measurement (median)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "trust")
-    parser.add_argument("--table", type=Path, metavar="TRUST_CSV", help="only print the README table of a trust.csv")
     args = parser.parse_args()
     if args.table:
         print(readme_table(pd.read_csv(args.table)))
@@ -162,11 +151,7 @@ def main() -> None:
     for case in args.cases:
         rows.append(run_case(case, args.out, args.cores, args.repeats))
         print(f"{case}: {rows[-1]}", flush=True)
-    table = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "trust.csv", index=False)
-    (args.out / "trust.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(markdown_table(table.drop(columns=["reason"])))
+    write_rows(rows, args.out, "trust", hide=("reason",))
 
 
 if __name__ == "__main__":

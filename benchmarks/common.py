@@ -1,0 +1,205 @@
+"""What every evidence script shares: running the workflow into a folder, reading a finished run, the agreement
+statistics, writing CSV/JSON/markdown and the common command-line arguments.
+
+The scripts run as modules from the repository root (``python -m benchmarks.<name>``) with the package installed
+(``make venv``); they import each other's logic from here only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+from sklearn.metrics import adjusted_rand_score
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+#: The small pointmass scenario the tests build on (.test/config/config.yaml, benchmark ``tiny``).
+TINY_CONFIG = ROOT / ".test" / "config" / "config.yaml"
+
+
+def run_workflow(workdir: Path, config: dict, targets: list[str], cores: int) -> float:
+    """Write ``config`` to ``workdir``/config.yaml, build ``targets`` there with Snakemake (log appended to
+    snakemake.log) and return the wall-clock seconds; the repository's Snakefile and package are used."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    start = time.monotonic()
+    with open(workdir / "snakemake.log", "a") as log:
+        subprocess.run(
+            [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"),
+             "--directory", str(workdir), "--cores", str(cores), *targets],
+            check=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+        )  # fmt: skip
+    return time.monotonic() - start
+
+
+def apply_overrides(bench: dict, preset: str, overrides: list[str]) -> None:
+    """Apply ``section.key=value`` settings (values read as YAML) to a raw benchmark entry, after its preset: they
+    go into the preset's entry when the benchmark has one, since presets are merged over the benchmark."""
+    if "presets" in bench and preset not in bench["presets"]:
+        return  # the benchmark does not offer the preset: validating the config says so
+    target = bench["presets"][preset] if "presets" in bench else bench
+    if target is None:
+        target = bench["presets"][preset] = {}
+    for override in overrides:
+        path, _, value = override.partition("=")
+        *sections, key = path.split(".")
+        node = target
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[key] = yaml.safe_load(value)
+
+
+def benchmark_config(benchmark: str, preset: str, overrides: list[str] = (), seed: int | None = None) -> dict:
+    """The shipped config.yaml reduced to ``benchmark`` at ``preset``, with ``overrides`` and ``seed`` (when given)
+    applied: what every benchmark script runs or validates."""
+    from policygradex.config import only_benchmark
+
+    config = only_benchmark(yaml.safe_load((ROOT / "config.yaml").read_text()), benchmark)
+    bench = config["benchmarks"][benchmark]
+    apply_overrides(bench, preset, list(overrides))
+    if seed is not None:
+        bench["seed"] = seed
+    config["preset"] = preset
+    return config
+
+
+def load_bench(benchmark: str, preset: str, overrides: list[str] = (), seed: int | None = None) -> dict:
+    """:func:`benchmark_config`'s benchmark, validated (defaults filled in, preset merged)."""
+    from policygradex import config as settings
+
+    config = benchmark_config(benchmark, preset, overrides, seed)
+    return settings.benchmark(settings.validate_config(config), benchmark)  # fails if it lacks the preset
+
+
+def tiny_config(**overrides) -> dict:
+    """The tests' 4-task pointmass scenario (:data:`TINY_CONFIG`, not yet validated), sections replaced."""
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["benchmarks"]["tiny"].update(overrides)
+    return config
+
+
+def run_benchmark(run: Path) -> tuple[str, dict]:
+    """The name and settings of the one benchmark of a finished run folder (a :func:`run_workflow` workdir),
+    validated with this checkout's defaults."""
+    from policygradex.config import validate_config
+
+    config = validate_config(yaml.safe_load((run / "config.yaml").read_text()), cross_checks=False)
+    (name, bench), *others = config["benchmarks"].items()
+    if others:
+        raise SystemExit(f"{run}/config.yaml: expected one benchmark, found {[name] + [o[0] for o in others]}")
+    return name, bench
+
+
+def run_label(run: Path) -> str:
+    """A run folder as rows name it: relative to the repository when it lies inside."""
+    return str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run)
+
+
+def commit() -> str:
+    """The checkout's short commit hash, ``+dirty`` when the package, workflow, config or the benchmark scripts
+    (the measuring code is part of the measurement) differ from it: the code that measures in this process."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+    changed = subprocess.run(
+        [*git, "status", "--porcelain", "src", "workflow", "config.yaml", "benchmarks"], capture_output=True, text=True
+    )
+    return head.stdout.strip() + ("+dirty" if changed.stdout.strip() else "")
+
+
+def made_at(results: Path) -> str:
+    """The commit that made a run's ``results/<benchmark>`` folder, as its provenance.json records it (this
+    checkout's, :func:`commit`, for a folder made before runs recorded it)."""
+    from policygradex.provenance import run_commit
+
+    made_by = run_commit(results)
+    return made_by if made_by != "unknown" else commit()
+
+
+def baseline_ari(results: Path, baseline: str) -> float:
+    """ARI of a baseline's clusters against the planted groups of clusters.csv (NaN without planted groups or
+    without the baseline's clusters): how PolicyGradEx's recovery compares with the baseline's."""
+    grouped = results / "baselines" / baseline / "clusters.csv"
+    clusters = pd.read_csv(results / "clusters.csv").set_index("task")
+    if not grouped.exists() or "planted" not in clusters.columns:
+        return float("nan")
+    truth = clusters["planted"]
+    groups = pd.read_csv(grouped).set_index("task")["group"].reindex(truth.index)
+    return float(adjusted_rand_score(truth.to_numpy(), groups.to_numpy()))
+
+
+def comparison_returns(results: Path, methods: list[str]) -> dict:
+    """Mean return of each of ``methods`` in the run's comparison.csv (NaN without one)."""
+    if not (results / "comparison.csv").exists():
+        return {f"return_{m}": float("nan") for m in methods}
+    table = pd.read_csv(results / "comparison.csv").set_index("method")
+    return {f"return_{m}": float(table.loc[m, "mean_return"]) for m in methods}
+
+
+def linear_affinity(grads: np.ndarray, members: np.ndarray) -> np.ndarray:
+    from policygradex.subsets import subset_affinity
+
+    """T_lin: each task's score in a subset is g_i^T u_S, u_S the unit sum of the subset's mean gradients."""
+    scores = np.full(members.shape, np.nan)
+    for row, holds in enumerate(members):
+        step = grads[holds].sum(axis=0)
+        scores[row, holds] = grads[holds] @ (step / max(np.linalg.norm(step), 1e-12))
+    return subset_affinity(scores, members)
+
+
+def ci95(values) -> float:
+    """Half-width of the 95% t-interval of the mean (NaN for a single value)."""
+    values = pd.Series(values, dtype=float).dropna()
+    n = len(values)
+    return float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+
+
+def write_rows(rows: list[dict], out: Path, name: str, hide: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Write a benchmark's rows to ``out``/``name``.csv and .json and print them as a markdown table (without
+    the columns ``hide``: those the files keep for provenance, such as the run folder and commit)."""
+    table = pd.DataFrame(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / f"{name}.csv", index=False)
+    (out / f"{name}.json").write_text(json.dumps(rows, indent=2, default=float) + "\n")
+    print(markdown_table(table.drop(columns=[c for c in hide if c in table.columns])))
+    return table
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A GitHub markdown table, floats with 3 decimals (pandas' to_markdown needs the optional tabulate)."""
+    cells = table.map(lambda v: f"{v:.3f}" if isinstance(v, float) else str(v))
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def script_parser(doc: str, name: str, table: str | None = None, label: bool = False) -> argparse.ArgumentParser:
+    """A script's command line with the arguments they share: ``--out`` (benchmarks/out/``name`` by default);
+    with ``table`` (what the file is), ``--table FILE`` to only print a committed output again; with ``label``,
+    ``--commit`` for measurements that no run folder's provenance names."""
+    made = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    made.add_argument("--out", type=Path, default=OUT / name, help="folder of the outputs (default: %(default)s)")
+    if table:
+        made.add_argument("--table", type=Path, metavar="FILE", help=f"only print the table of a {table}")
+    if label:
+        made.add_argument("--commit", default=commit(), help="the commit measured (default: this checkout's)")
+    return made
+
+
+def run_folders_args(doc: str, name: str) -> argparse.Namespace:
+    """The command line of the scripts that measure finished run folders: ``--runs`` and ``--out``."""
+    made = script_parser(doc, name)
+    made.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders (config.yaml, results/)")
+    return made.parse_args()

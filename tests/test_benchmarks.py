@@ -1,0 +1,99 @@
+"""The evidence scripts' shared module (benchmarks/common.py), and every script's command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from benchmarks import common
+from policygradex.provenance import append, record
+from tests.helpers import ROOT
+
+SCRIPTS = sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if p.stem not in ("__init__", "common"))
+
+
+def test_overrides_go_into_the_preset_the_run_uses():
+    config = common.benchmark_config("ant", "evidence", ["features.episodes=64", "estimate.score=return"], seed=7)
+    assert list(config["benchmarks"]) == ["ant"] and config["preset"] == "evidence"
+    ant = config["benchmarks"]["ant"]
+    assert ant["seed"] == 7
+    assert ant["presets"]["evidence"]["features"]["episodes"] == 64
+    bench = common.load_bench("ant", "evidence", ["features.episodes=64", "estimate.score=return"])
+    assert bench["features"]["episodes"] == 64 and bench["estimate"]["score"] == "return"
+    assert common.load_bench("pointmass", "smoke", ["cluster.k=3"])["cluster"]["k"] == 3  # no presets: the entry
+
+
+def test_a_run_folder_names_its_benchmark_and_the_commit_that_made_it(tmp_path):
+    config = common.benchmark_config("pointmass", "smoke", seed=3)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    name, bench = common.run_benchmark(tmp_path)
+    assert name == "pointmass" and bench["seed"] == 3
+    results = tmp_path / "results" / name
+    assert common.made_at(results) == common.commit()  # no provenance: the checkout measuring it
+    made = record(bench, ROOT) | {"commit": "abcdef0123456789", "dirty": True}
+    append(results / "provenance.json", made)
+    append(results / "provenance.json", made | {"commit": "9999999999"})  # a later run in the same folder
+    assert common.made_at(results) == "abcdef0+dirty"
+    two = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    two["benchmarks"]["copy"] = two["benchmarks"]["pointmass"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(two))
+    with pytest.raises(SystemExit, match="expected one benchmark"):
+        common.run_benchmark(tmp_path)
+
+
+def test_rows_are_written_as_csv_json_and_a_markdown_table(tmp_path, capsys):
+    rows = [{"seed": 1, "commit": "abc", "ari": 0.5}, {"seed": 2, "commit": "abc", "ari": 1 / 3}]
+    common.write_rows(rows, tmp_path / "out", "kind", hide=("commit",))
+    assert pd.read_csv(tmp_path / "out" / "kind.csv").to_dict("records") == rows
+    assert json.loads((tmp_path / "out" / "kind.json").read_text()) == rows
+    assert capsys.readouterr().out.splitlines() == ["| seed | ari |", "|---|---|", "| 1 | 0.500 |", "| 2 | 0.333 |"]
+
+
+def test_ci95_is_the_t_interval_of_the_mean():
+    assert common.ci95([1.0, 2.0, 3.0]) == pytest.approx(4.302653 / np.sqrt(3), rel=1e-6)
+    assert np.isnan(common.ci95([2.0]))
+
+
+def test_a_baselines_ari_is_against_the_planted_groups(tmp_path):
+    pd.DataFrame({"task": list("abcd"), "group": [0, 0, 1, 1], "planted": ["x", "x", "y", "y"]}).to_csv(
+        tmp_path / "clusters.csv", index=False
+    )
+    grouped = tmp_path / "baselines" / "grad_similarity"
+    grouped.mkdir(parents=True)
+    pd.DataFrame({"task": list("dcba"), "group": [5, 5, 7, 7]}).to_csv(grouped / "clusters.csv", index=False)
+    assert common.baseline_ari(tmp_path, "grad_similarity") == 1.0
+    pd.DataFrame({"task": list("dcba"), "group": [5, 7, 5, 7]}).to_csv(grouped / "clusters.csv", index=False)
+    assert common.baseline_ari(tmp_path, "grad_similarity") == pytest.approx(-0.5)
+    assert np.isnan(common.baseline_ari(tmp_path, "random"))
+
+
+def test_the_linear_affinity_ranks_partners_by_their_gradients():
+    grads = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    members = np.array([[True, True, False, False], [True, False, True, False], [False, True, False, True]])
+    affinity = common.linear_affinity(grads, members)
+    assert affinity[0, 1] > affinity[0, 2]  # task 0 gains more beside its near-parallel partner
+    assert np.isnan(affinity[0, 3])  # no subset holds 0 and 3
+
+
+def test_every_script_teaches_its_command_line():
+    """``python -m benchmarks.<name> --help`` for every script, in one process (the ML stack imported once)."""
+    check = (
+        "import runpy, sys\n"
+        f"for name in {SCRIPTS!r}:\n"
+        "    sys.argv = [name, '--help']\n"
+        "    try:\n"
+        "        runpy.run_module(f'benchmarks.{name}', run_name='__main__')\n"
+        "    except SystemExit as exit:\n"
+        "        assert exit.code in (0, None), name\n"
+        "    print('ok', name, flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [line for line in done.stdout.splitlines() if line.startswith("ok ")] == [f"ok {n}" for n in SCRIPTS]
+    assert "usage:" in done.stdout
