@@ -29,7 +29,9 @@ TINY_CONFIG = ROOT / ".test" / "config" / "config.yaml"
 
 def run_workflow(workdir: Path, config: dict, targets: list[str], cores: int) -> float:
     """Write ``config`` to ``workdir``/config.yaml, build ``targets`` there with Snakemake (log appended to
-    snakemake.log) and return the wall-clock seconds; the repository's Snakefile and package are used."""
+    snakemake.log) and return the wall-clock seconds. The Snakefile and the package are this checkout's, also
+    where the environment was installed from another one (a git worktree pinned at the commit under test runs
+    its own code: PYTHONPATH puts its src/ first)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     start = time.monotonic()
@@ -40,7 +42,8 @@ def run_workflow(workdir: Path, config: dict, targets: list[str], cores: int) ->
             check=True,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+            env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+                 "PYTHONPATH": str(ROOT / "src")},
         )  # fmt: skip
     return time.monotonic() - start
 

@@ -495,3 +495,19 @@ def test_a_folder_built_twice_keeps_both_records_and_names_the_first(tmp_path):
     assert provenance.run_commit(path.parent) == first["commit"][:7] + ("+dirty" if first["dirty"] else "")
     assert provenance.run_commit(tmp_path) == "unknown"
     assert provenance.settings_hash({"a": 1, "b": 2}) == provenance.settings_hash({"b": 2, "a": 1})
+
+
+def test_a_run_whose_package_comes_from_another_checkout_is_dirty(tmp_path):
+    """A git worktree run with the environment of the main clone imports the main clone's package: the worktree's
+    commit then does not name the code that ran, and the record says so."""
+    from policygradex import provenance
+
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tmp_path / "wt"), "HEAD"], check=True,
+                   capture_output=True)  # fmt: skip
+    try:
+        other = provenance.run_record(tmp_path / "wt")
+        own = provenance.run_record(ROOT)
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tmp_path / "wt")], check=True)
+    assert other["package_source"] == own["package_source"] == str(ROOT / "src" / "policygradex")
+    assert other["dirty"] and other["commit"] == own["commit"]

@@ -299,8 +299,9 @@ ARTIFACTS: tuple[Artifact, ...] = (
         "what made the folder, one record per run that built in it, oldest first (src/policygradex/provenance.py)",
         {
             "runs": "records of started, commit, dirty (the package, workflow or config.yaml differed from the"
-            " commit), settings_sha256, settings (the benchmark's resolved settings), packages (versions) and"
-            " command"
+            " commit, or the package was imported from outside the checkout), package_source (where the package"
+            " was imported from), settings_sha256, settings (the benchmark's resolved settings), packages"
+            " (versions) and command"
         },
     ),
 )

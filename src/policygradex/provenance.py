@@ -2,16 +2,18 @@
 
 The Snakefile's ``onstart`` handler appends one record per run to ``results/<benchmark>/provenance.json`` for
 every benchmark the run builds: the commit of the workflow's checkout (and whether its code or config differed
-from it), the benchmark's resolved settings with their hash, the versions of the packages that compute, the
-command line and the start time. A folder built in several runs (a rerun after a change of ``cluster.k``, say)
-keeps every record, oldest first, so a figure can name the code of the run that made it rather than the checkout
-of the moment it is written. Standard library only: it runs inside Snakemake's process.
+from it, or the package is imported from outside it), the benchmark's resolved settings with their hash, the
+versions of the packages that compute, the command line and the start time. A folder built in several runs (a
+rerun after a change of ``cluster.k``, say) keeps every record, oldest first, so a figure can name the code of
+the run that made it rather than the checkout of the moment it is written. Standard library only: it runs inside
+Snakemake's process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -44,6 +46,13 @@ def checkout_commit(repository: Path) -> tuple[str, bool]:
     return head, bool(changes.stdout.strip())
 
 
+def package_source() -> str:
+    """The folder the ``policygradex`` package is imported from by this interpreter (and so by the jobs, which run
+    the same environment), found without importing it."""
+    spec = importlib.util.find_spec("policygradex")
+    return str(Path(spec.origin).resolve().parent) if spec and spec.origin else "absent"
+
+
 def settings_hash(settings: dict[str, Any]) -> str:
     """A stable hash of a benchmark's resolved settings (sorted-key JSON)."""
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
@@ -66,12 +75,17 @@ def record(settings: dict[str, Any], repository: Path, argv: list[str] | None = 
 
 
 def run_record(repository: Path, argv: list[str] | None = None) -> dict[str, Any]:
-    """What a run's records share, whatever the benchmark: start time, commit, packages, command."""
+    """What a run's records share, whatever the benchmark: start time, commit, packages, command. The run counts
+    as dirty also when the package it imports is not the checkout's own (an environment installed from another
+    checkout, as an editable install of a second clone would be): then the commit does not name the code."""
     commit, dirty = checkout_commit(repository)
+    source = package_source()
+    own = Path(repository).resolve() / "src" / "policygradex"
     return {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "commit": commit,
-        "dirty": dirty,
+        "dirty": dirty or Path(source) != own,
+        "package_source": source,
         "packages": package_versions(),
         "command": " ".join(argv if argv is not None else sys.argv),
     }
