@@ -167,3 +167,55 @@ def test_line_search_keeps_the_length_at_which_the_subset_scores_best(tiny_run):
         chosen.append(factor)
     assert len(set(chosen)) > 1 or chosen[0] != 1.0, chosen  # the length is the subsets' own, not the fixed one
     assert sum(estimator.step_factors.values()) == 4
+
+
+def test_a_fitted_step_is_as_long_as_the_fit_says_and_the_partners_set_it(tiny_run):
+    """`estimate.step: fitted`: dtheta_S is the lifted coefficient itself: longer where the regularisation is weaker
+    (larger l2_inverse), and of a length that differs between subsets; the fixed step has one length for all."""
+    lengths = {}
+    for c in (0.01, 100.0):
+        estimator = _tiny_estimator(tiny_run, fit="logistic", l2_inverse=c, step="fitted")
+        lengths[c] = [float(estimator.delta_theta(s).norm()) for s in ([0, 1], [0, 2], [1, 3])]
+        fixed = _tiny_estimator(tiny_run, fit="logistic", l2_inverse=c)
+        assert [float(fixed.delta_theta(s).norm()) for s in ([0, 1], [0, 2])] == pytest.approx([fixed.step_length] * 2)
+    assert min(lengths[100.0]) > 10 * max(lengths[0.01]), lengths
+    assert max(lengths[100.0]) > 1.05 * min(lengths[100.0]), lengths  # the partners set the length
+
+
+def _exact_gain(estimator, task: int, delta) -> float:
+    """mean(r_t A_t) - mean(A_t) on the task's held-out samples at theta* + delta, by evaluating the policy there
+    (no Taylor series; the ratio and the mean in float64)."""
+    import torch
+    from torch.func import functional_call
+
+    from policygradex.policy import unflatten
+
+    f = estimator.features[task]
+    held = f["heldout"].astype(bool)
+    params = unflatten(estimator.theta_flat + delta, estimator.theta)
+    obs, actions = torch.as_tensor(f["obs"][held]), torch.as_tensor(f["actions"][held])
+    with torch.no_grad():
+        log_prob = functional_call(estimator.module, params, (obs, actions)).double()
+    ratio = (log_prob - torch.as_tensor(f["log_prob"][held]).double()).exp()
+    return float(((ratio - 1) * torch.as_tensor(f["advantage"][held]).double()).mean())
+
+
+def test_the_second_order_score_adds_the_tasks_curvature_along_the_step(tiny_run):
+    """`estimate.score: first_order / second_order`: the slope, and slope plus half the curvature, of the task's
+    objective along dtheta_S. The exact gain departs from the slope by about the curvature term: the second-order
+    score's error is a fraction of the first-order one's and shrinks faster as the step shrinks."""
+    first = _tiny_estimator(tiny_run, score="first_order")
+    second = _tiny_estimator(tiny_run, score="second_order")
+    for subset in ([0, 2], [1, 3]):
+        delta = 4 * first.delta_theta(subset)  # 8% of ||theta*||: the curvature shows beyond float32 rounding
+        errors = {}
+        for scale in (1.0, 0.5):
+            for task in subset:
+                exact = _exact_gain(first, task, scale * delta)
+                slope = first.scores([task], scale * delta)[task]
+                both = second.scores([task], scale * delta)[task]
+                errors[scale, task] = (abs(exact - slope), abs(exact - both))
+        for task in subset:
+            (first_error, second_error), (first_half, second_half) = errors[1.0, task], errors[0.5, task]
+            assert second_error < 0.25 * first_error, (task, errors)
+            assert first_error / first_half < 5 < second_error / max(second_half, 1e-12), (task, errors)

@@ -13,6 +13,14 @@ dtheta_S = step_size * ||theta*|| * P w / ||P w||. Each task i of S is then scor
   mean(min(r_t A_t, clip(r_t, 1-eps, 1+eps) A_t)) - mean(A_t) with r_t = pi_new(a_t|s_t) / pi*(a_t|s_t);
   no environment steps.
 - ``return``: the mean return of deterministic rollouts of theta* + dtheta_S on task i.
+- ``first_order`` / ``second_order``: the Taylor expansion along dtheta_S of task i's unclipped importance-sampled
+  objective mean(r_t A_t) on its held-out samples: its slope g_i^T dtheta_S (what a gradient inner product
+  sees) and, for ``second_order``, plus half its curvature dtheta_S^T H_i dtheta_S, the part that depends on
+  how the partners' step bends task i's objective, which no cosine of gradients can see.
+
+The step's length is ``estimate.step``'s: ``fixed`` (the documented length above), ``line_search`` (the subset's
+own multiple of it) or ``fitted`` (the length of the lifted coefficient P w itself, the step the first-order model
+of log pi takes: long where the regularisation is weak).
 
 No RL training happens here; that is where the speedup over fine-tuning every subset comes from.
 """
@@ -28,7 +36,7 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from stable_baselines3.common.policies import BasePolicy
-from torch.func import functional_call
+from torch.func import functional_call, jacfwd
 
 from policygradex.artifacts import FEATURE_KEYS, SUBSET_SEPARATOR
 from policygradex.config import Benchmark, task_names
@@ -82,10 +90,10 @@ def newton_step_direction(gradient_sum: np.ndarray, curvature_sum: np.ndarray, l
     return np.linalg.solve(hessian, 0.5 * l2_inverse * gradient_sum)
 
 
-def lift(coef: np.ndarray, projection: Projection, length: float) -> torch.Tensor:
-    """dtheta = length * R w / ||R w|| in parameter space."""
+def lift(coef: np.ndarray, projection: Projection, length: float | None) -> torch.Tensor:
+    """dtheta = length * R w / ||R w|| in parameter space; R w itself when ``length`` is None (``step: fitted``)."""
     direction = projection.lift(torch.as_tensor(coef, dtype=torch.float32))
-    return length * direction / direction.norm().clamp_min(1e-12)
+    return direction if length is None else length * direction / direction.norm().clamp_min(1e-12)
 
 
 def clipped_gain(log_ratio: torch.Tensor, advantage: torch.Tensor, clip_range: float) -> float:
@@ -193,7 +201,7 @@ class SubsetEstimator:
             samples = [self._fit_samples(task) for task in subset]
             x, adv = (np.concatenate(parts) for parts in zip(*samples, strict=True))
             coef = fit_direction(x, adv, self.cfg["l2_inverse"])
-        return lift(coef, self.projection, self.step_length)
+        return lift(coef, self.projection, None if self.cfg.get("step") == "fitted" else self.step_length)
 
     @torch.no_grad()
     def scores(self, tasks: Sequence[int], delta: torch.Tensor) -> dict[int, float]:
@@ -205,7 +213,25 @@ class SubsetEstimator:
             found = collect_task_episodes(policy, self.bench, seeds, self.cfg["score_episodes"], deterministic=True)
             self.env_steps += sum(len(ep.rewards) for episodes in found.values() for ep in episodes)
             return {task: float(np.mean([ep.total_return for ep in found[task]])) for task in tasks}
+        if self.cfg["score"] in ("first_order", "second_order"):
+            return {task: self._taylor_gain(delta, task, self.cfg["score"] == "second_order") for task in tasks}
         return {task: self._surrogate_gain(params, task) for task in tasks}
+
+    def _taylor_gain(self, delta: torch.Tensor, task: int, curvature: bool) -> float:
+        """h'(0) (+ h''(0) / 2 with ``curvature``) of h(e) = mean(r_t(theta* + e delta) A_t) on the task's held-out
+        samples: forward-mode derivatives along delta, one Jacobian-vector product per order."""
+        f = self.features[task]
+        held = f["heldout"].astype(bool)
+        obs, actions = torch.as_tensor(f["obs"][held]), torch.as_tensor(f["actions"][held])
+        old_log_prob, advantage = torch.as_tensor(f["log_prob"][held]), torch.as_tensor(f["advantage"][held])
+
+        def objective(e: torch.Tensor) -> torch.Tensor:
+            params = unflatten(self.theta_flat + e * delta, self.theta)
+            return ((functional_call(self.module, params, (obs, actions)) - old_log_prob).exp() * advantage).mean()
+
+        zero = torch.zeros(())
+        slope = float(jacfwd(objective)(zero))
+        return slope + 0.5 * float(jacfwd(jacfwd(objective))(zero)) if curvature else slope
 
     def _surrogate_gain(self, params: dict[str, torch.Tensor], task: int) -> float:
         f = self.features[task]
