@@ -1,4 +1,4 @@
-"""Per task and per stage: what limits a finished run (issue 13, Meta-World MT10).
+"""Per task and per stage: what limits a finished run (Meta-World MT10, docs/metaworld.md).
 
 For each seed folder of a ``claims.py`` run (``<out>/seed-<s>/results/<benchmark>/``), two tables:
 

@@ -18,7 +18,7 @@ the ARI of the matrix's clusters against the planted groups at the run's k.
 Writes planted_blocks.csv / .json (summary) and planted_blocks_cells.csv (every task and group) under ``--out``
 and prints the summary.
 
-    python -m benchmarks.planted_blocks --runs benchmarks/out/item3_near_far/seed-10
+    python -m benchmarks.planted_blocks --runs benchmarks/out/near_far/seed-10
 """
 
 from __future__ import annotations

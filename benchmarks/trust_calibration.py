@@ -11,8 +11,8 @@ runs, same inputs), measured in the same run of this script.
 
 Writes trust.csv and trust.json (one row per case, with the commit) and prints a markdown table.
 
-    python -m benchmarks.trust                                      # the cases of issue 12
-    python -m benchmarks.trust --cases pointmass:smoke:0 ant:evidence:10 --out benchmarks/out/trust
+    python -m benchmarks.trust_calibration                                    # the default cases
+    python -m benchmarks.trust_calibration --cases pointmass:smoke:0 ant:evidence:10 --out benchmarks/out/trust
 """
 
 from __future__ import annotations

@@ -40,9 +40,10 @@ def test_describe_reads_the_fields_of_a_file_and_flags_undescribed_ones(tmp_path
 
 
 def test_the_table_lists_every_artifact_once_and_the_readme_shows_it_as_it_is():
-    """Each artifact has one row, and the README's table is `policygradex describe --list` as it is now: a field
+    """Each artifact has one row, and the docs' table is `policygradex describe --list` as it is now: a field
     added to a file must reach the user's guide."""
     table = artifacts.markdown_table()
     patterns = [a.pattern for a in artifacts.ARTIFACTS]
     assert len(set(patterns)) == len(patterns)
-    assert table in (ROOT / "README.md").read_text(), "README.md's artifact table differs from describe --list"
+    page = ROOT / "docs" / "stages-and-artifacts.md"
+    assert table in page.read_text(), f"{page}: the artifact table differs from describe --list"

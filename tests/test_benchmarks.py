@@ -97,3 +97,22 @@ def test_every_script_teaches_its_command_line():
     assert done.returncode == 0, done.stderr[-2000:]
     assert [line for line in done.stdout.splitlines() if line.startswith("ok ")] == [f"ok {n}" for n in SCRIPTS]
     assert "usage:" in done.stdout
+
+
+def test_a_pages_table_is_its_file(tmp_path):
+    from benchmarks.pages import fill
+
+    source = tmp_path / "rows.csv"
+    pd.DataFrame({"matrix": ["T", "cosine", "T"], "seed": [1, 1, 2], "rho": [0.5, 0.25, 1 / 3]}).to_csv(source)
+    page = f"text\n<!-- table: {source} columns=seed,rho where=matrix:T -->\n| stale |\n<!-- /table -->\nmore\n"
+    assert fill(page) == (
+        f"text\n<!-- table: {source} columns=seed,rho where=matrix:T -->\n"
+        "| seed | rho |\n|---|---|\n| 1 | 0.500 |\n| 2 | 0.333 |\n<!-- /table -->\nmore\n"
+    )
+    assert fill(fill(page)) == fill(page)
+
+
+def test_the_docs_tables_are_their_committed_files():
+    done = subprocess.run([sys.executable, "-m", "benchmarks.pages", "--check"], cwd=ROOT, capture_output=True,
+                          text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr

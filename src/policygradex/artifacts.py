@@ -135,7 +135,7 @@ ARTIFACTS: tuple[Artifact, ...] = (
     Artifact(
         "cluster_quality.json",
         "cluster",
-        "how the groups were chosen and whether to trust them (README: 'Can I trust the groups?')",
+        "how the groups were chosen and whether to trust them (docs/trust.md)",
         {
             "k_requested": "cluster.k from the config (an integer or 'auto')",
             "method": "cluster.method (spectral or sdp)",

@@ -22,7 +22,7 @@ from policygradex.io import ArtifactError
 from policygradex.stages import BY_NAME, STAGES, Stage
 
 EPILOG = """The whole pipeline runs with Snakemake: `snakemake --cores 2 results/pointmass/report.html`.
-Outputs live under results/{benchmark}/; see README.md for what each file holds."""
+Outputs live under results/{benchmark}/; `policygradex describe FILE` says what each file holds."""
 
 
 def _settings(args: argparse.Namespace) -> Benchmark:

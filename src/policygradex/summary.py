@@ -13,10 +13,10 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-#: What to try when the verdict is negative (README, "Can I trust the groups?").
+#: What to try when the verdict is negative (docs/trust.md).
 NEGATIVE_ADVICE = (
     "the groups may be noise: raise features.episodes (gradient consistency), lower policy.log_std_init where the"
-    " meta-policy's actions are mostly noise, or raise estimate.num_subsets (README: 'Can I trust the groups?')"
+    " meta-policy's actions are mostly noise, or raise estimate.num_subsets (docs/trust.md)"
 )
 
 
@@ -80,7 +80,7 @@ def smoke_warning(bench: dict) -> str | None:
         return None
     return (
         "  preset: smoke, budgets that prove the workflow runs; these groups are no answer: run the benchmark's"
-        " recommended preset (--config preset=..., README 'Configuration')"
+        " recommended preset (--config preset=..., README 'Configuration and presets')"
     )
 
 

@@ -28,9 +28,9 @@ Clustering always returns k groups, also from an affinity that is pure noise, an
   stability 1.0), and a user who asks for groups wants the finest level that is as reliable as the coarse one.
   Recorded for every k but not choosing it: z(k) = (within-group similarity at k - mean of the null at k) / its
   standard deviation, with the groups judged on the whole affinity and the null clustering each row-permuted
-  affinity itself (gap-statistic style; Tibshirani, Walther and Hastie 2001), which chose k until commit
-  6a28d43 and picked the coarse level on 2 of 8 tuning runs (pointmass seed 20, ant seed 22), where the
-  stability rule picks 4 on all 8 (docs/results/k_rule_tuning_42ce80a.csv); and the eigengap of the normalised
+  affinity itself (gap-statistic style; Tibshirani, Walther and Hastie 2001), which chose k before and
+  picked the coarse level on 2 of 8 tuning runs (pointmass seed 20, ant seed 22), where the stability rule
+  picks 4 on all 8 (docs/trust.md); and the eigengap of the normalised
   Laplacian (von Luxburg 2007, 8.3), which prefers the coarse level.
 
 The verdict is ``structure`` when the p-value, the corrected reliability and the stability all pass their

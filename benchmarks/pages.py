@@ -1,0 +1,72 @@
+"""Fill the tables of the docs/ pages from the committed result files, so that every table there is its file.
+
+A page marks a table with an HTML comment naming its source, and this script writes the markdown table between
+the marker and ``<!-- /table -->`` (floats with 3 decimals, as every script prints them):
+
+    <!-- table: docs/results/gradient_similarity_summary_X.csv columns=matrix,seeds,row_spearman_vs_full -->
+    | matrix | seeds | row_spearman_vs_full |
+    ...
+    <!-- /table -->
+
+``columns=`` picks and orders columns (default: all), ``where=COLUMN:VALUE[|VALUE...]`` keeps the rows whose
+column holds one of the values. ``--check`` changes nothing and fails, naming the page, when a table differs from
+its file (a test runs it).
+
+    python -m benchmarks.pages            # rewrite the tables of docs/*.md
+    python -m benchmarks.pages --check
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.common import ROOT, markdown_table, script_parser
+
+MARKER = re.compile(r"<!-- table: (?P<spec>[^>]*?) -->\n(?P<body>.*?)<!-- /table -->", re.S)
+
+
+def render(spec: str) -> str:
+    """The markdown table a marker's ``spec`` (a file, then ``columns=`` and ``where=`` options) stands for."""
+    path, *options = spec.split()
+    settings = dict(option.partition("=")[::2] for option in options)
+    unknown = set(settings) - {"columns", "where"}
+    if unknown:
+        raise SystemExit(f"{path}: unknown table options {sorted(unknown)} (columns=, where=)")
+    table = pd.read_csv(ROOT / path)
+    if "where" in settings:  # rows first, so that the filter may use a column the table leaves out
+        column, _, values = settings["where"].partition(":")
+        table = table[table[column].astype(str).isin(values.split("|"))]
+    if "columns" in settings:
+        table = table[settings["columns"].split(",")]
+    return markdown_table(table.reset_index(drop=True)) + "\n"
+
+
+def fill(text: str) -> str:
+    """``text`` with every marked table rewritten from its file."""
+    return MARKER.sub(lambda m: f"<!-- table: {m['spec']} -->\n{render(m['spec'])}<!-- /table -->", text)
+
+
+def main() -> None:
+    parser = script_parser(__doc__, "pages")
+    parser.add_argument("--check", action="store_true", help="fail if a page's table differs from its file")
+    parser.add_argument("--pages", type=Path, nargs="+", default=sorted((ROOT / "docs").glob("*.md")))
+    args = parser.parse_args()
+    stale = []
+    for page in args.pages:
+        text = page.read_text()
+        filled = fill(text)
+        if filled != text:
+            stale.append(page)
+            if not args.check:
+                page.write_text(filled)
+    if args.check and stale:
+        sys.exit(f"tables differ from their files in: {', '.join(str(p.relative_to(ROOT)) for p in stale)}")
+    print(f"{len(args.pages)} pages, {len(stale)} {'stale' if args.check else 'rewritten'}")
+
+
+if __name__ == "__main__":
+    main()
