@@ -131,3 +131,15 @@ def test_targets_lists_what_make_builds_from_the_config(tmp_path, capsys):
     assert "results/tiny/speedup.json" not in evidence
     assert main(["targets", "nope", "--config", str(path)]) == 2
     assert "tiny" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["describe", "--list"], ["targets", "pointmass"], ["check", "pointmass"]])
+def test_the_light_commands_import_no_ml_stack(command):
+    """describe, targets and check answer in a fraction of a second: they import neither torch nor SB3."""
+    probe = (
+        "import sys\nfrom policygradex.cli import main\n"
+        f"code = main({command!r})\n"
+        "print(code, sorted(m for m in ('torch', 'stable_baselines3', 'matplotlib') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines()[-1] == "0 []", done.stdout[-500:] + done.stderr[-500:]

@@ -12,15 +12,12 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from policygradex.artifacts import COMPARISON_COLUMNS, EVALUATION_COLUMNS  # noqa: E402
-from policygradex.config import Benchmark  # noqa: E402
-from policygradex.io import atomic_path, read_csv, write_csv  # noqa: E402
+from policygradex.artifacts import COMPARISON_COLUMNS, EVALUATION_COLUMNS
+from policygradex.config import Benchmark
+from policygradex.io import read_csv, write_csv
+from policygradex.plotting import plt, save_figure
 
 
 def comparison_table(evaluations: pd.DataFrame) -> pd.DataFrame:
@@ -59,9 +56,7 @@ def plot_comparison(table: pd.DataFrame, path: str | Path) -> None:
     ax.set_ylabel("mean return over tasks")
     ax.set_title("Grouping quality (same budget per group, deterministic evaluation)")
     ax.tick_params(axis="x", rotation=30)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def run(bench: Benchmark, evaluations: Sequence[str | Path], output: str | Path, plot: str | Path) -> None:

@@ -39,20 +39,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import torch
+from stable_baselines3.common.policies import BasePolicy
+from torch.func import functional_call, grad, jvp
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-from stable_baselines3.common.policies import BasePolicy  # noqa: E402
-from torch.func import functional_call, grad, jvp  # noqa: E402
-
-from policygradex.artifacts import HESSIAN_COLUMNS  # noqa: E402
-from policygradex.config import Benchmark, task_names  # noqa: E402
-from policygradex.io import ArtifactError, atomic_path, read_clusters, write_csv  # noqa: E402
-from policygradex.policy import (  # noqa: E402
+from policygradex.artifacts import HESSIAN_COLUMNS
+from policygradex.config import Benchmark, task_names
+from policygradex.io import ArtifactError, read_clusters, write_csv
+from policygradex.plotting import plt, save_figure
+from policygradex.policy import (
     ActorLogProb,
     ParamDict,
     actor_params,
@@ -61,9 +58,9 @@ from policygradex.policy import (  # noqa: E402
     load_policy,
     resolve_device,
 )
-from policygradex.progress import progress  # noqa: E402
-from policygradex.rollouts import collect_episodes, gae  # noqa: E402
-from policygradex.training import make_learner  # noqa: E402
+from policygradex.progress import progress
+from policygradex.rollouts import collect_episodes, gae
+from policygradex.training import make_learner
 
 
 @dataclass
@@ -223,9 +220,7 @@ def plot_hessian(table: pd.DataFrame, path: str | Path) -> None:
     ax.set_yscale("log")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     ax.set_title("Generalization: Hessian measure vs observed gap")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def run(

@@ -11,27 +11,18 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from policygradex.artifacts import EVALUATION_COLUMNS, FEATURE_KEYS, HESSIAN_COLUMNS, LOG_COLUMNS  # noqa: E402
-from policygradex.clustering import similarity  # noqa: E402
-from policygradex.config import Benchmark, task_names  # noqa: E402
-from policygradex.families import is_mo, mo_component_names, task_env_id  # noqa: E402
-from policygradex.gradients import NOISY_CONSISTENCY, consistency_of  # noqa: E402
-from policygradex.io import atomic_path, read_affinity, read_clusters, read_csv, read_npz  # noqa: E402
-from policygradex.provenance import read_runs  # noqa: E402
-from policygradex.summary import NEGATIVE_ADVICE  # noqa: E402
-
-
-def _save(fig: plt.Figure, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+from policygradex.artifacts import EVALUATION_COLUMNS, FEATURE_KEYS, HESSIAN_COLUMNS, LOG_COLUMNS
+from policygradex.clustering import similarity
+from policygradex.config import Benchmark, task_names
+from policygradex.families import is_mo, mo_component_names, task_env_id
+from policygradex.gradients import NOISY_CONSISTENCY, consistency_of
+from policygradex.io import atomic_path, read_affinity, read_clusters, read_csv, read_npz
+from policygradex.plotting import plt, save_figure
+from policygradex.provenance import read_runs
+from policygradex.summary import NEGATIVE_ADVICE
 
 
 def plot_affinity(affinity: pd.DataFrame, clusters: pd.DataFrame, path: Path, label: str, title: str) -> None:
@@ -50,7 +41,7 @@ def plot_affinity(affinity: pd.DataFrame, clusters: pd.DataFrame, path: Path, la
         ax.axvline(edge - 0.5, color="white", lw=2)
     fig.colorbar(image, ax=ax, label=label)
     ax.set_title(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_k_scores(quality: dict, path: Path) -> None:
@@ -72,7 +63,7 @@ def plot_k_scores(quality: dict, path: Path) -> None:
         ax.set_xticks(scores["k"])
     fig.suptitle(f"How many groups do the data support? k = {quality['k']} ({quality['k_selection']})", fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def provenance_html(path: Path) -> str:
@@ -146,7 +137,7 @@ def plot_clusters(bench: Benchmark, clusters: pd.DataFrame, path: Path) -> None:
         ax.set_ylim(tallest + 0.6, -0.6)
         ax.axis("off")
         ax.set_title("Tasks by cluster")
-        _save(fig, path)
+        save_figure(fig, path)
         return
     xy, xlabel, ylabel = coordinates
     fig, ax = plt.subplots(figsize=(5, 5))
@@ -161,7 +152,7 @@ def plot_clusters(bench: Benchmark, clusters: pd.DataFrame, path: Path) -> None:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title("Tasks: colour = cluster, marker = planted group")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_gradient_consistency(names: list[str], consistency: list[float], path: Path) -> None:
@@ -176,7 +167,7 @@ def plot_gradient_consistency(names: list[str], consistency: list[float], path: 
     ax.set_ylabel("cos(fitted, held-out gradient)")
     ax.set_title("Gradient consistency of the features per task")
     ax.legend(loc="lower right", fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_evaluation(evaluation: pd.DataFrame, names: list[str], path: Path) -> None:
@@ -189,7 +180,7 @@ def plot_evaluation(evaluation: pd.DataFrame, names: list[str], path: Path) -> N
     ax.legend(title="method", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     means = evaluation.groupby("method")["mean_return"].mean()
     ax.set_title("Mean over tasks: " + ", ".join(f"{m} {v:.2f}" for m, v in means.items()), fontsize=9)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_train_curves(meta_log: pd.DataFrame | None, group_logs: list[pd.DataFrame], path: Path) -> None:
@@ -208,7 +199,7 @@ def plot_train_curves(meta_log: pd.DataFrame | None, group_logs: list[pd.DataFra
     if group_logs:
         groups.legend(fontsize=7)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def in_short(quality: dict, clusters: pd.DataFrame, means: pd.Series) -> str:
