@@ -38,10 +38,10 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from benchmarks.common import benchmark_config, commit, load_bench, markdown_table, run_workflow, script_parser
-from policygradex.approx_error import log_prob_errors
 from policygradex.config import task_names
 from policygradex.estimator import SubsetEstimator, chunk_subsets
-from policygradex.full_training import finetune_delta
+from policygradex.stages.approx_error import log_prob_errors
+from policygradex.stages.full_training import finetune_delta
 
 
 def build_features(benchmark: str, preset: str, seed: int, overrides: list[str], workdir: Path, cores: int) -> dict:

@@ -42,10 +42,10 @@ from benchmarks.common import (
     write_rows,
 )
 from policygradex.artifacts import FEATURE_KEYS
-from policygradex.baselines import gradient_similarity, mean_policy_gradient
 from policygradex.clustering import cluster
 from policygradex.config import task_names
 from policygradex.io import read_affinity, read_npz, read_subset_scores
+from policygradex.stages.baselines import gradient_similarity, mean_policy_gradient
 from policygradex.trust import row_spearman
 
 

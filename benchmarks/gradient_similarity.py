@@ -49,11 +49,11 @@ from benchmarks.common import (
     write_rows,
 )
 from policygradex.artifacts import FEATURE_KEYS
-from policygradex.baselines import gradient_similarity, mean_policy_gradient
 from policygradex.clustering import cluster, partition, similarity
 from policygradex.config import full_training_subsets, planted_groups, task_names
 from policygradex.estimator import SubsetEstimator
 from policygradex.io import read_npz, read_subset_scores
+from policygradex.stages.baselines import gradient_similarity, mean_policy_gradient
 from policygradex.subsets import subset_affinity
 from policygradex.trust import row_spearman, split_half
 

@@ -17,9 +17,9 @@ import torch
 
 from benchmarks.common import ROOT, markdown_table, script_parser, write_rows
 from policygradex.config import load_config
-from policygradex.hessian import Batch, hutchinson_trace, policy_loss
 from policygradex.io import Stopwatch
 from policygradex.policy import ActorLogProb, actor_params, build_policy
+from policygradex.stages.hessian import Batch, hutchinson_trace, policy_loss
 
 
 def main() -> None:

@@ -44,15 +44,15 @@ def child(spec: dict) -> dict:
     names = task_names(bench)
     start = time.perf_counter()
     if spec["stage"] == "features":
-        from policygradex.features import compute_features
         from policygradex.io import write_npz
+        from policygradex.stages.features import compute_features
 
         features = compute_features(bench, spec["policy"], names[0])
         write_npz(spec["features_file"], **features)
         samples, num_params = len(features["obs"]), int(features["num_params"])
     else:
-        from policygradex.approx_error import log_prob_errors
         from policygradex.estimator import SubsetEstimator
+        from policygradex.stages.approx_error import log_prob_errors
 
         estimator = SubsetEstimator(bench, spec["policy"], spec["feature_paths"])
         num_params = estimator.theta_flat.numel()

@@ -32,10 +32,10 @@ from sklearn.metrics import adjusted_rand_score
 
 from benchmarks.common import commit, run_benchmark, run_folders_args, run_label, write_rows
 from policygradex.artifacts import FEATURE_KEYS
-from policygradex.baselines import gradient_similarity, mean_policy_gradient
 from policygradex.clustering import cluster, row_ranks
 from policygradex.config import planted_groups, task_names
 from policygradex.io import read_affinity, read_npz
+from policygradex.stages.baselines import gradient_similarity, mean_policy_gradient
 
 
 def block_cells(matrix: np.ndarray, names: list[str], planted: list[str]) -> pd.DataFrame:

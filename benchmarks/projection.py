@@ -27,8 +27,8 @@ from benchmarks.common import commit, markdown_table, script_parser, tiny_config
 from policygradex.clustering import cluster, quality
 from policygradex.config import task_names, validate_config
 from policygradex.estimator import SubsetEstimator
-from policygradex.features import compute_features
 from policygradex.io import write_npz
+from policygradex.stages.features import compute_features
 from policygradex.subsets import draw_subsets, subset_affinity
 from policygradex.training import train_policy
 from policygradex.trust import row_spearman

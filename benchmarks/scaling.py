@@ -40,9 +40,9 @@ import torch
 from benchmarks.common import ROOT, markdown_table, script_parser
 from policygradex.config import load_config, validate_config
 from policygradex.estimator import SubsetEstimator
-from policygradex.features import compute_features
-from policygradex.full_training import finetune_delta
 from policygradex.io import Stopwatch, write_npz
+from policygradex.stages.features import compute_features
+from policygradex.stages.full_training import finetune_delta
 from policygradex.subsets import draw_subsets
 from policygradex.training import train_policy
 

@@ -47,10 +47,10 @@ import torch
 from benchmarks.common import load_bench, markdown_table, script_parser
 from policygradex.config import task_names
 from policygradex.estimator import SubsetEstimator
-from policygradex.features import compute_features
 from policygradex.gradients import KroneckerProjection, per_sample_grads, projected_grads, projection_matrix
 from policygradex.io import write_npz
 from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy
+from policygradex.stages.features import compute_features
 from policygradex.subsets import draw_subsets
 from policygradex.training import make_learner
 

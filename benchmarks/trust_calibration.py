@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.common import benchmark_config, commit, markdown_table, run_workflow, script_parser, write_rows
-from policygradex import cluster as cluster_stage
 from policygradex.config import planted_groups, stage_view_json, task_names, validate_config
 from policygradex.io import read_affinity, read_subset_scores
+from policygradex.stages import cluster as cluster_stage
 from policygradex.trust import TrustSettings, assess
 
 DEFAULT_CASES = [

@@ -4,9 +4,9 @@ import pytest
 from sklearn.cluster import SpectralClustering
 from sklearn.metrics import adjusted_rand_score
 
-from policygradex.affinity import affinity_matrix
 from policygradex.clustering import cluster, quality, relabel, similarity, spectral
 from policygradex.io import ArtifactError, read_affinity, read_clusters
+from policygradex.stages.affinity import affinity_matrix
 
 NAMES = ["a", "b", "c"]
 

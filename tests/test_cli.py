@@ -49,7 +49,7 @@ def test_every_stage_has_a_help_that_teaches(stage, own_flag, capsys):
 def test_each_stage_runs_with_exactly_its_contract(stage):
     """The contract is the stage's ``run()``: one keyword per declared argument, the optional ones defaulted, so
     the command line derived from it can call every stage the same way."""
-    parameters = inspect.signature(importlib.import_module(f"policygradex.{stage.name}").run).parameters
+    parameters = inspect.signature(importlib.import_module(f"policygradex.stages.{stage.name}").run).parameters
     assert list(parameters)[0] == "bench"
     assert set(parameters) - {"bench"} == {argument.name for argument in stage.arguments}
     for argument in stage.arguments:

@@ -11,22 +11,22 @@ import pandas as pd
 import pytest
 import torch
 
-from policygradex.affinity import affinity_matrix
-from policygradex.approx_error import log_prob_errors, summarise
 from policygradex.artifacts import BASELINE_PATTERN, SUBSET_SEPARATOR
-from policygradex.baselines import (
+from policygradex.clustering import cluster, quality
+from policygradex.config import validate_config
+from policygradex.io import Stopwatch, cpu_seconds
+from policygradex.stages.affinity import affinity_matrix
+from policygradex.stages.approx_error import log_prob_errors, summarise
+from policygradex.stages.baselines import (
     baseline_methods,
     gradient_similarity,
     grouping,
     mean_policy_gradient,
     random_partition,
 )
-from policygradex.clustering import cluster, quality
-from policygradex.compare import comparison_table
-from policygradex.config import validate_config
-from policygradex.io import Stopwatch, cpu_seconds
-from policygradex.speedup import affinity_agreement, timing_total
-from policygradex.speedup import run as speedup_run
+from policygradex.stages.compare import comparison_table
+from policygradex.stages.speedup import affinity_agreement, timing_total
+from policygradex.stages.speedup import run as speedup_run
 from policygradex.subsets import draw_subsets
 from tests.helpers import tiny_config
 

@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 import torch
 
-from policygradex import check, estimate
+from policygradex import check
 from policygradex.config import ConfigError, benchmark, load_config, validate_config
 from policygradex.envs import make_vec_env
 from policygradex.families import meta_world_suite
 from policygradex.policy import ActorLogProb, act, actor_params, build_policy
+from policygradex.stages import estimate
 from tests.helpers import TINY_BUDGETS, run_scenario, shipped_config, snakemake
 
 #: Budgets of seconds (the episodes the environments' own), 4 tasks in 2 groups.

@@ -395,8 +395,8 @@ def test_corrupt_artifact_fails_with_the_file_and_the_problem(workdir, tmp_path,
 
 def test_full_training_chunk_resumes_after_a_crash(workdir, tmp_path, monkeypatch):
     """A chunk of real fine-tunes killed after its first subset redoes only the rest, with the same result."""
-    from policygradex import full_training
     from policygradex.config import benchmark, load_config, task_names
+    from policygradex.stages import full_training
 
     bench = benchmark(load_config(workdir / "config.yaml"), "tiny")
     results = workdir / "results" / "tiny"
@@ -423,8 +423,9 @@ def test_full_training_chunk_resumes_after_a_crash(workdir, tmp_path, monkeypatc
 
 def test_surrogate_score_needs_no_environment_steps(workdir, tmp_path, monkeypatch):
     """estimate with score: surrogate scores held-out samples only: no env is built, the scores are finite."""
-    from policygradex import estimate, rollouts
+    from policygradex import rollouts
     from policygradex.config import benchmark, load_config, task_names
+    from policygradex.stages import estimate
 
     bench = benchmark(load_config(workdir / "config.yaml"), "tiny")
     bench["estimate"]["score"] = "surrogate"

@@ -41,7 +41,7 @@ def _settings(args: argparse.Namespace) -> Benchmark:
 def stage_doc(stage: Stage) -> str:
     """The docstring of the stage's module, read from its source: importing every stage (torch, matplotlib,
     cvxpy) to describe one would cost each job seconds."""
-    source = Path(importlib.util.find_spec(f"policygradex.{stage.name}").origin).read_text()
+    source = Path(importlib.util.find_spec(f"policygradex.stages.{stage.name}").origin).read_text()
     return ast.get_docstring(ast.parse(source)) or stage.summary
 
 
@@ -78,7 +78,7 @@ def _add_stage(sub: argparse._SubParsersAction, stage: Stage) -> None:
 def _run_stage(args: argparse.Namespace) -> None:
     """Call the stage's ``run(bench, **arguments)`` with the arguments its contract declares."""
     stage = BY_NAME[args.stage]
-    module = importlib.import_module(f"policygradex.{stage.name}")
+    module = importlib.import_module(f"policygradex.stages.{stage.name}")
     module.run(_settings(args), **{argument.name: getattr(args, argument.name) for argument in stage.arguments})
 
 

@@ -1,7 +1,7 @@
 """Can the groups be trusted? Split-half reliability, a permutation test, and k chosen from the data.
 
 Clustering always returns k groups, also from an affinity that is pure noise, and the rank transform of
-:func:`policygradex.cluster.similarity` gives any matrix full spread. Three measurements tell structure from noise:
+:func:`policygradex.clustering.similarity` gives any matrix full spread. Three measurements tell structure from noise:
 
 - **Split-half reliability.** The m estimation subsets are split at random into two disjoint halves; each half
   gives its own affinity T_a, T_b (a pair that no subset of a half holds is left undefined, neutral for the
@@ -50,9 +50,9 @@ from sklearn.metrics import adjusted_rand_score
 
 from policygradex.subsets import subset_affinity
 
-#: The matrix the clustering sees, from an affinity (e.g. :func:`policygradex.cluster.similarity`).
+#: The matrix the clustering sees, from an affinity (e.g. :func:`policygradex.clustering.similarity`).
 SimilarityFn = Callable[[np.ndarray], np.ndarray]
-#: Labels of the clustering of such a matrix at k groups (e.g. :func:`policygradex.cluster.partition`).
+#: Labels of the clustering of such a matrix at k groups (e.g. :func:`policygradex.clustering.partition`).
 PartitionFn = Callable[[np.ndarray, int], np.ndarray]
 
 STRUCTURE = "structure"
@@ -94,7 +94,7 @@ def spearman_brown(r: float, factor: float = 2.0) -> float:
 
 def eigengaps(sim: np.ndarray, k_values: Sequence[int]) -> dict[int, float]:
     """lambda_{k+1} - lambda_k of the symmetric normalised Laplacian I - D^-1/2 S D^-1/2, per k (eigenvalues
-    ascending; self-similarities left out, as in :func:`policygradex.cluster.spectral`)."""
+    ascending; self-similarities left out, as in :func:`policygradex.clustering.spectral`)."""
     s = (sim + sim.T) / 2
     np.fill_diagonal(s, 0.0)
     d = 1 / np.sqrt(s.sum(axis=1))

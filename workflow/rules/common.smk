@@ -175,7 +175,7 @@ def baseline_steps(wildcards, input):
 
 
 def comparison_inputs(wildcards):
-    from policygradex.baselines import baseline_methods  # imported here: it pulls in the ML stack
+    from policygradex.stages.baselines import baseline_methods  # imported here: it pulls in the ML stack
 
     methods = baseline_methods(bench(wildcards))
     return [f"results/{wildcards.benchmark}/evaluation.csv"] + expand(
