@@ -177,14 +177,19 @@ def measure(run: Path, variants: list[str]) -> tuple[list[dict], list[dict]]:
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per matrix, over the runs: mean and 95% t-interval of each measure, and the seeds and commits."""
+    """Per benchmark and matrix, over the runs: mean and 95% t-interval of each measure, and of the paired
+    differences (same run) of the row Spearman against T_full from the cosine's (``gain_vs_cosine``) and from T's
+    (``gain_vs_T``); with the seeds and the commits that made the runs."""
     measures = ["row_spearman_vs_full", "ari_vs_full_clusters", "ari_vs_planted", "cpu_ratio_vs_default"]
+    rows = rows.copy()
+    for other in ("cosine", "T"):
+        reference = rows[rows["matrix"] == other].set_index("run")["row_spearman_vs_full"]
+        rows[f"gain_vs_{other}"] = rows["row_spearman_vs_full"] - rows["run"].map(reference)
     out = []
-    for matrix, group in rows.groupby("matrix", sort=False):
-        entry = {"benchmark": " ".join(sorted(set(group["benchmark"]))), "matrix": matrix,
-                 "seeds": " ".join(str(s) for s in group["seed"]),
+    for (benchmark, matrix), group in rows.groupby(["benchmark", "matrix"], sort=False):
+        entry = {"benchmark": benchmark, "matrix": matrix, "seeds": " ".join(str(s) for s in group["seed"]),
                  "made_at": " ".join(sorted(set(group["made_at"])))}  # fmt: skip
-        for measure in measures:
+        for measure in [*measures, "gain_vs_cosine", "gain_vs_T"]:
             if measure in group and group[measure].notna().any():
                 entry[measure] = float(group[measure].mean())
                 entry[f"{measure}_ci95"] = ci95(group[measure])
@@ -192,28 +197,73 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+#: The decision rule: a variant becomes the default when, on the reported seeds, its row Spearman against T_full
+#: beats the cosine's by at least this much on the benchmark built to part them ...
+MIN_GAIN = 0.1
+#: ... is not worse than today's T elsewhere (its mean paired difference from T above this) ...
+MAX_LOSS = -0.05
+#: ... and costs at most this many times today's estimate in CPU seconds.
+MAX_COST = 3.0
+
+
+def decision(over_runs: pd.DataFrame, parting: str) -> pd.DataFrame:
+    """Per variant: its gain over the cosine on ``parting`` (the benchmark built to part them), its worst mean
+    difference from T on the others, its CPU ratio, and whether it passes (:data:`MIN_GAIN`, :data:`MAX_LOSS`,
+    :data:`MAX_COST`)."""
+    variants = [m for m in over_runs["matrix"].unique() if m in VARIANTS]
+    rows = []
+    for variant in variants:
+        mine = over_runs[over_runs["matrix"] == variant].set_index("benchmark")
+        others = mine.drop(index=parting, errors="ignore")
+        parts = mine.loc[parting] if parting in mine.index else pd.Series(dtype=float)
+        gain, gain_ci95 = float(parts.get("gain_vs_cosine", np.nan)), float(parts.get("gain_vs_cosine_ci95", np.nan))
+        worst = float(others["gain_vs_T"].min()) if len(others) else float("nan")
+        cost = float(mine["cpu_ratio_vs_default"].max())
+        rows.append({
+            "variant": variant,
+            f"gain_vs_cosine_{parting}": gain,
+            f"gain_vs_cosine_{parting}_ci95": gain_ci95,
+            "worst_gain_vs_T_elsewhere": worst,
+            "cpu_ratio": cost,
+            "passes": bool(gain >= MIN_GAIN and (np.isnan(worst) or worst >= MAX_LOSS) and cost <= MAX_COST),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = script_parser(__doc__, "gradient_similarity", table="gradient_similarity_summary.csv")
     parser.add_argument("--runs", type=Path, nargs="+", help="finished run folders with full training")
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument(
+        "--rows", type=Path, nargs="+", metavar="CSV",
+        help="measure nothing: summarise committed gradient_similarity.csv files (of several benchmarks) again",
+    )  # fmt: skip
+    parser.add_argument("--parting", default="pointmass_near_far", help="the benchmark built to part T and cosine")
     args = parser.parse_args()
     torch.set_num_threads(1)  # as an estimate job runs: CPU seconds comparable between the variants
     if args.table:
         print(markdown_table(pd.read_csv(args.table)))
         return
-    if not args.runs:
-        parser.error("--runs is required (or --table FILE)")
-    rows, models = [], []
-    for run in args.runs:
-        found, fitted = measure(run.resolve(), args.variants)
-        rows += found
-        models += fitted
-        print(f"{run}: done", flush=True)
-    table = write_rows(rows, args.out, "gradient_similarity", hide=("run", "made_at", "measured_at"))
-    write_rows(models, args.out, "subset_models", hide=("run", "made_at", "measured_at"))
+    if args.rows:
+        table = pd.concat([pd.read_csv(path) for path in args.rows], ignore_index=True)
+    elif args.runs:
+        rows, models = [], []
+        for run in args.runs:
+            found, fitted = measure(run.resolve(), args.variants)
+            rows += found
+            models += fitted
+            print(f"{run}: done", flush=True)
+        table = write_rows(rows, args.out, "gradient_similarity", hide=("run", "made_at", "measured_at"))
+        write_rows(models, args.out, "subset_models", hide=("run", "made_at", "measured_at"))
+    else:
+        parser.error("give --runs (measure) or --rows (summarise), or --table FILE")
+    args.out.mkdir(parents=True, exist_ok=True)
     over_runs = summary(table)
     over_runs.to_csv(args.out / "gradient_similarity_summary.csv", index=False)
     print(markdown_table(over_runs))
+    decided = decision(over_runs, args.parting)
+    decided.to_csv(args.out / "gradient_similarity_decision.csv", index=False)
+    print(markdown_table(decided))
 
 
 if __name__ == "__main__":
