@@ -9,8 +9,8 @@ the marker and ``<!-- /table -->`` (floats with 3 decimals, as every script prin
     <!-- /table -->
 
 ``columns=`` picks and orders columns (default: all), ``where=COLUMN:VALUE[|VALUE...]`` keeps the rows whose
-column holds one of the values. ``--check`` changes nothing and fails, naming the page, when a table differs from
-its file (a test runs it).
+column holds one of the values; a JSON file is a list of rows, or ``key=NAME`` names the list in it.
+``--check`` changes nothing and fails, naming the page, when a table differs from its file (a test runs it).
 
     python -m benchmarks.pages            # rewrite the tables of docs/*.md
     python -m benchmarks.pages --check
@@ -18,6 +18,7 @@ its file (a test runs it).
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -33,10 +34,14 @@ def render(spec: str) -> str:
     """The markdown table a marker's ``spec`` (a file, then ``columns=`` and ``where=`` options) stands for."""
     path, *options = spec.split()
     settings = dict(option.partition("=")[::2] for option in options)
-    unknown = set(settings) - {"columns", "where"}
+    unknown = set(settings) - {"columns", "where", "key"}
     if unknown:
-        raise SystemExit(f"{path}: unknown table options {sorted(unknown)} (columns=, where=)")
-    table = pd.read_csv(ROOT / path)
+        raise SystemExit(f"{path}: unknown table options {sorted(unknown)} (columns=, where=, key=)")
+    if path.endswith(".json"):
+        rows = json.loads((ROOT / path).read_text())
+        table = pd.DataFrame(rows[settings["key"]] if "key" in settings else rows)
+    else:
+        table = pd.read_csv(ROOT / path)
     if "where" in settings:  # rows first, so that the filter may use a column the table leaves out
         column, _, values = settings["where"].partition(":")
         table = table[table[column].astype(str).isin(values.split("|"))]
