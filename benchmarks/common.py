@@ -8,6 +8,7 @@ The scripts run as modules from the repository root (``python -m benchmarks.<nam
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -111,9 +112,12 @@ def run_label(run: Path) -> str:
     return str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run)
 
 
+@functools.cache
 def commit() -> str:
     """The checkout's short commit hash, ``+dirty`` when the package, workflow, config or the benchmark scripts
-    (the measuring code is part of the measurement) differ from it: the code that measures in this process."""
+    (the measuring code is part of the measurement) differ from it: the code that measures in this process. Read
+    once per process (at the first call: scripts call it when they start), so that commits made while a long
+    measurement runs do not relabel its later rows."""
     git = ["git", "-C", str(ROOT)]
     head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
     changed = subprocess.run(

@@ -240,6 +240,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--parting", default="pointmass_near_far", help="the benchmark built to part T and cosine")
     args = parser.parse_args()
+    commit()  # the code that measures: read now, before any commit made while this runs
     torch.set_num_threads(1)  # as an estimate job runs: CPU seconds comparable between the variants
     if args.table:
         print(markdown_table(pd.read_csv(args.table)))
