@@ -16,14 +16,13 @@ Writes projection.csv / .json (with the commit) under ``--out`` and prints a mar
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import commit, markdown_table, script_parser, tiny_config
+from benchmarks.common import commit, markdown_table, script_parser, tiny_config, write_rows
 from policygradex.clustering import cluster, quality
 from policygradex.config import task_names, validate_config
 from policygradex.estimator import SubsetEstimator
@@ -95,10 +94,7 @@ def main() -> None:
     for seed in args.seeds:
         with tempfile.TemporaryDirectory() as workdir:
             rows += run_seed(seed, Path(workdir))
-    args.out.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(args.out / "projection.csv", index=False)
-    (args.out / "projection.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(markdown_table(pd.DataFrame(rows)))
+    write_rows(rows, args.out, "projection")
 
 
 if __name__ == "__main__":

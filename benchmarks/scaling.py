@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import math
 import statistics
 import tempfile
@@ -37,7 +36,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from benchmarks.common import ROOT, markdown_table, script_parser
+from benchmarks.common import ROOT, markdown_table, script_parser, write_rows
 from policygradex.config import load_config, validate_config
 from policygradex.estimator import SubsetEstimator
 from policygradex.io import Stopwatch, write_npz
@@ -147,12 +146,8 @@ def main() -> None:
             rows += measure(n, args.full_sample, args.budgets, Path(tmp))
         print(rows[-1], flush=True)
     rows = [{**row, "commit": args.commit} for row in rows]
-    table = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "scaling.csv", index=False)
-    (args.out / "scaling.json").write_text(json.dumps(rows, indent=2) + "\n")
+    table = write_rows(rows, args.out, "scaling", hide=("commit",))
     plot(table, args.out / "scaling.png")
-    print(markdown_table(table.drop(columns=["commit"])))
 
 
 if __name__ == "__main__":

@@ -14,14 +14,13 @@ difference are printed as a table and written to scoring.csv / scoring.json (wit
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 import pandas as pd
 import torch
 
-from benchmarks.common import commit, load_bench, markdown_table, script_parser
+from benchmarks.common import commit, load_bench, markdown_table, script_parser, write_rows
 from policygradex.policy import build_policy
 from policygradex.rollouts import collect_episodes, collect_task_episodes
 from policygradex.subsets import draw_subsets
@@ -84,11 +83,7 @@ def main() -> None:
         name, _, preset = spec.partition(":")
         rows.append(measure(name, preset or "smoke", args.subsets, args.repeats))
         print(rows[-1], flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table = pd.DataFrame(rows)
-    table.to_csv(args.out / "scoring.csv", index=False)
-    (args.out / "scoring.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(markdown_table(table.drop(columns=["commit", "repeats"])))
+    write_rows(rows, args.out, "scoring", hide=("commit", "repeats"))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.common import benchmark_config, markdown_table, run_workflow, script_parser
+from benchmarks.common import benchmark_config, run_workflow, script_parser, write_rows
 
 CLUSTERS = ["clusters.csv"]
 REST = ["report.html", "approx_error.json", "comparison.csv"]
@@ -64,10 +64,7 @@ def main() -> None:
     for benchmark in args.benchmarks:
         rows.append(time_benchmark(benchmark, args.out, args.cores))
         print(f"{benchmark}: {rows[-1]}", flush=True)
-    table = pd.DataFrame(rows)
-    table.to_csv(args.out / "smoke_timing.csv", index=False)
-    (args.out / "smoke_timing.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(markdown_table(table))
+    write_rows(rows, args.out, "smoke_timing")
 
 
 if __name__ == "__main__":
