@@ -116,3 +116,18 @@ def test_the_docs_tables_are_their_committed_files():
     done = subprocess.run([sys.executable, "-m", "benchmarks.pages", "--check"], cwd=ROOT, capture_output=True,
                           text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_every_result_file_the_docs_cite_is_committed():
+    """README and docs/ name their sources as docs/results/ paths (with {a,b} alternatives, * patterns, or a
+    stem that a file continues): each must match a committed file, so a renamed or missing result is caught."""
+    import re
+
+    missing = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for cited in re.findall(r"docs/results/[A-Za-z0-9_.\-{},*]+", page.read_text()):
+            cited = cited.rstrip(".,;)`")
+            braces = re.match(r"(.*)\{([^}]*)\}(.*)", cited)
+            names = [braces[1] + e + braces[3] for e in braces[2].split(",")] if braces else [cited]
+            missing += [f"{page.name}: {n}" for n in names if n != "docs/results/" and not list(ROOT.glob(n + "*"))]
+    assert not missing, missing
