@@ -121,6 +121,7 @@ def test_the_docs_tables_are_their_committed_files():
 def test_every_result_file_the_docs_cite_is_committed():
     """README and docs/ name their sources as docs/results/ paths (with {a,b} alternatives, * patterns, or a
     stem that a file continues): each must match a committed file, so a renamed or missing result is caught."""
+    import glob
     import re
 
     missing = []
@@ -129,5 +130,5 @@ def test_every_result_file_the_docs_cite_is_committed():
             cited = cited.rstrip(".,;)`")
             braces = re.match(r"(.*)\{([^}]*)\}(.*)", cited)
             names = [braces[1] + e + braces[3] for e in braces[2].split(",")] if braces else [cited]
-            missing += [f"{page.name}: {n}" for n in names if n != "docs/results/" and not list(ROOT.glob(n + "*"))]
+            missing += [f"{page.name}: {n}" for n in names if n != "docs/results/" and not glob.glob(f"{ROOT / n}*")]
     assert not missing, missing
