@@ -206,6 +206,8 @@ class SubsetEstimator:
     @torch.no_grad()
     def scores(self, tasks: Sequence[int], delta: torch.Tensor) -> dict[int, float]:
         """Each task's score under theta* + delta (see the module docstring for ``score``)."""
+        if self.cfg["score"] in ("first_order", "second_order"):
+            return {task: self._taylor_gain(delta, task, self.cfg["score"] == "second_order") for task in tasks}
         params = unflatten(self.theta_flat + delta, self.theta)
         if self.cfg["score"] == "return":  # every task of the subset in one lockstep rollout
             policy = policy_with_actor(self.policy, params)
@@ -213,17 +215,18 @@ class SubsetEstimator:
             found = collect_task_episodes(policy, self.bench, seeds, self.cfg["score_episodes"], deterministic=True)
             self.env_steps += sum(len(ep.rewards) for episodes in found.values() for ep in episodes)
             return {task: float(np.mean([ep.total_return for ep in found[task]])) for task in tasks}
-        if self.cfg["score"] in ("first_order", "second_order"):
-            return {task: self._taylor_gain(delta, task, self.cfg["score"] == "second_order") for task in tasks}
         return {task: self._surrogate_gain(params, task) for task in tasks}
+
+    def _heldout(self, task: int) -> tuple[torch.Tensor, ...]:
+        """A task's held-out samples, which the scores judge: observations, actions, log pi*(a|s), advantages."""
+        f = self.features[task]
+        held = f["heldout"].astype(bool)
+        return tuple(torch.as_tensor(f[key][held]) for key in ("obs", "actions", "log_prob", "advantage"))
 
     def _taylor_gain(self, delta: torch.Tensor, task: int, curvature: bool) -> float:
         """h'(0) (+ h''(0) / 2 with ``curvature``) of h(e) = mean(r_t(theta* + e delta) A_t) on the task's held-out
         samples: forward-mode derivatives along delta, one Jacobian-vector product per order."""
-        f = self.features[task]
-        held = f["heldout"].astype(bool)
-        obs, actions = torch.as_tensor(f["obs"][held]), torch.as_tensor(f["actions"][held])
-        old_log_prob, advantage = torch.as_tensor(f["log_prob"][held]), torch.as_tensor(f["advantage"][held])
+        obs, actions, old_log_prob, advantage = self._heldout(task)
 
         def objective(e: torch.Tensor) -> torch.Tensor:
             params = unflatten(self.theta_flat + e * delta, self.theta)
@@ -234,18 +237,17 @@ class SubsetEstimator:
         return slope + 0.5 * float(jacfwd(jacfwd(objective))(zero)) if curvature else slope
 
     def _surrogate_gain(self, params: dict[str, torch.Tensor], task: int) -> float:
-        f = self.features[task]
-        held = f["heldout"].astype(bool)
-        obs, actions = torch.as_tensor(f["obs"][held]), torch.as_tensor(f["actions"][held])
-        log_ratio = functional_call(self.module, params, (obs, actions)) - torch.as_tensor(f["log_prob"][held])
-        return clipped_gain(
-            log_ratio, torch.as_tensor(f["advantage"][held]), self.bench["policy_gradient"]["clip_range"]
-        )
+        obs, actions, old_log_prob, advantage = self._heldout(task)
+        log_ratio = functional_call(self.module, params, (obs, actions)) - old_log_prob
+        return clipped_gain(log_ratio, advantage, self.bench["policy_gradient"]["clip_range"])
 
     def estimate(self, subset: Sequence[int]) -> dict[int, float]:
-        """Task index -> score under theta* + dtheta_S, for every task of ``subset``: the estimate of one subset.
-        With ``estimate.step: line_search`` the step's length is the subset's own (:meth:`line_search`)."""
-        delta = self.delta_theta(subset)
+        """Task index -> score under theta* + dtheta_S, for every task of ``subset``: the estimate of one subset."""
+        return self.estimate_at(subset, self.delta_theta(subset))
+
+    def estimate_at(self, subset: Sequence[int], delta: torch.Tensor) -> dict[int, float]:
+        """:meth:`estimate` with the subset's step ``delta`` (:meth:`delta_theta`) already fitted. With
+        ``estimate.step: line_search`` the step's length is the subset's own (:meth:`line_search`)."""
         if self.cfg.get("step", "fixed") == "line_search":
             factor, scores = self.line_search(subset, delta)
             self.step_factors[factor] = self.step_factors.get(factor, 0) + 1
