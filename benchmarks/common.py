@@ -107,6 +107,24 @@ def run_benchmark(run: Path) -> tuple[str, dict]:
     return name, bench
 
 
+def mean_gradients(results: Path, names: list[str]) -> np.ndarray:
+    """Each task's mean projected policy gradient (rows, in ``names``' order) from a finished run's features: what
+    gradient similarity compares."""
+    from policygradex.artifacts import FEATURE_KEYS
+    from policygradex.io import read_npz
+    from policygradex.stages.baselines import mean_policy_gradient
+
+    return np.array([mean_policy_gradient(read_npz(results / "features" / f"{t}.npz", FEATURE_KEYS)) for t in names])
+
+
+def chunk_scores(results: Path, folder: str, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A finished run's subset scores and memberships (subsets x tasks) from the chunks under ``folder``
+    (``subsets``: the estimate's; ``full_training``: the really fine-tuned ones)."""
+    from policygradex.io import read_subset_scores
+
+    return read_subset_scores(sorted((results / folder).glob("chunk_*.csv")), names)
+
+
 def run_label(run: Path) -> str:
     """A run folder as rows name it: relative to the repository when it lies inside."""
     return str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run)

@@ -33,19 +33,20 @@ from sklearn.metrics import adjusted_rand_score
 
 from benchmarks.common import (
     baseline_ari,
+    chunk_scores,
     commit,
     comparison_returns,
     linear_affinity,
+    mean_gradients,
     run_benchmark,
     run_folders_args,
     run_label,
     write_rows,
 )
-from policygradex.artifacts import FEATURE_KEYS
 from policygradex.clustering import cluster
 from policygradex.config import task_names
-from policygradex.io import read_affinity, read_npz, read_subset_scores
-from policygradex.stages.baselines import gradient_similarity, mean_policy_gradient
+from policygradex.io import read_affinity
+from policygradex.stages.baselines import gradient_similarity
 from policygradex.trust import row_spearman
 
 
@@ -53,8 +54,8 @@ def measure(run: Path) -> dict:
     name, bench = run_benchmark(run)
     results = run / "results" / name
     names = task_names(bench)
-    grads = np.array([mean_policy_gradient(read_npz(results / "features" / f"{t}.npz", FEATURE_KEYS)) for t in names])
-    _, members = read_subset_scores(sorted((results / "subsets").glob("chunk_*.csv")), names)
+    grads = mean_gradients(results, names)
+    _, members = chunk_scores(results, "subsets", names)
     affinity = read_affinity(results / "affinity.csv", names).to_numpy()
     cosine = gradient_similarity(grads)
     norms = np.linalg.norm(grads, axis=1)

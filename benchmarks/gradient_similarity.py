@@ -39,21 +39,21 @@ from sklearn.metrics import adjusted_rand_score, r2_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict
 
 from benchmarks.common import (
+    chunk_scores,
     ci95,
     commit,
     made_at,
     markdown_table,
+    mean_gradients,
     run_benchmark,
     run_label,
     script_parser,
     write_rows,
 )
-from policygradex.artifacts import FEATURE_KEYS
 from policygradex.clustering import cluster, partition, similarity
 from policygradex.config import full_training_subsets, planted_groups, task_names
 from policygradex.estimator import SubsetEstimator
-from policygradex.io import read_npz, read_subset_scores
-from policygradex.stages.baselines import gradient_similarity, mean_policy_gradient
+from policygradex.stages.baselines import gradient_similarity
 from policygradex.subsets import subset_affinity
 from policygradex.trust import row_spearman, split_half
 
@@ -81,12 +81,14 @@ def reestimate(bench: dict, results: Path, subsets: dict[int, tuple[int, ...]], 
     )
     start = time.process_time()
     scores = np.full((len(subsets), len(names)), np.nan)
+    steps = []
     for row, subset in enumerate(subsets.values()):
-        for task, score in estimator.estimate(subset).items():
+        steps.append(estimator.delta_theta(subset))
+        for task, score in estimator.estimate_at(subset, steps[-1]).items():
             scores[row, task] = score
     seconds = time.process_time() - start
-    steps = np.stack([estimator.delta_theta(subset).numpy() for subset in subsets.values()])
-    return {"scores": scores, "cpu_seconds": seconds, "steps": steps, "theta_norm": float(estimator.theta_flat.norm())}
+    return {"scores": scores, "cpu_seconds": seconds, "steps": torch.stack(steps).numpy(),
+            "theta_norm": float(estimator.theta_flat.norm())}  # fmt: skip
 
 
 def agreement(matrix: np.ndarray, full: np.ndarray, k: int, method: str, planted: list | None) -> dict:
@@ -125,8 +127,8 @@ def measure(run: Path, variants: list[str]) -> tuple[list[dict], list[dict]]:
     names = task_names(bench)
     k, method = int(bench["cluster"]["k"]), bench["cluster"]["method"]
     planted = planted_groups(bench)
-    full_scores, members = read_subset_scores(sorted((results / "full_training").glob("chunk_*.csv")), names)
-    estimated, estimated_members = read_subset_scores(sorted((results / "subsets").glob("chunk_*.csv")), names)
+    full_scores, members = chunk_scores(results, "full_training", names)
+    estimated, estimated_members = chunk_scores(results, "subsets", names)
     count = full_training_subsets(bench)
     if not (estimated_members[:count] == members).all():
         raise SystemExit(f"{run}: the really fine-tuned subsets are not the estimate's first {count}")
@@ -144,7 +146,7 @@ def measure(run: Path, variants: list[str]) -> tuple[list[dict], list[dict]]:
             "ari_vs_planted": full_vs_planted,
         }
     ]
-    grads = np.array([mean_policy_gradient(read_npz(results / "features" / f"{t}.npz", FEATURE_KEYS)) for t in names])
+    grads = mean_gradients(results, names)
     rows.append(base | {"matrix": "cosine"} | agreement(gradient_similarity(grads), full, k, method, planted))
     rows.append(
         base | {"matrix": "T"} | agreement(subset_affinity(estimated[:count], members), full, k, method, planted)

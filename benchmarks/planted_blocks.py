@@ -30,12 +30,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from benchmarks.common import commit, run_benchmark, run_folders_args, run_label, write_rows
-from policygradex.artifacts import FEATURE_KEYS
+from benchmarks.common import commit, mean_gradients, run_benchmark, run_folders_args, run_label, write_rows
 from policygradex.clustering import cluster, row_ranks
 from policygradex.config import planted_groups, task_names
-from policygradex.io import read_affinity, read_npz
-from policygradex.stages.baselines import gradient_similarity, mean_policy_gradient
+from policygradex.io import read_affinity
+from policygradex.stages.baselines import gradient_similarity
 
 
 def block_cells(matrix: np.ndarray, names: list[str], planted: list[str]) -> pd.DataFrame:
@@ -69,7 +68,7 @@ def summarise(cells: pd.DataFrame) -> dict[str, float]:
 
 def matrices(results: Path, names: list[str]) -> dict[str, np.ndarray]:
     """The run's matrices that are clustered (module docstring); T_full only where full training ran."""
-    grads = np.array([mean_policy_gradient(read_npz(results / "features" / f"{t}.npz", FEATURE_KEYS)) for t in names])
+    grads = mean_gradients(results, names)
     found = {"cosine": gradient_similarity(grads), "T": read_affinity(results / "affinity.csv", names).to_numpy()}
     if (results / "affinity_full.csv").exists():
         found["T_full"] = read_affinity(results / "affinity_full.csv", names).to_numpy()

@@ -35,12 +35,12 @@ from sklearn.metrics import adjusted_rand_score
 
 import policygradex.estimator as estimator_module
 import policygradex.stages.features as features_module
-from benchmarks.common import commit, linear_affinity, load_bench, run_label, script_parser, write_rows
+from benchmarks.common import chunk_scores, commit, linear_affinity, load_bench, run_label, script_parser, write_rows
 from policygradex.artifacts import FEATURE_KEYS
 from policygradex.clustering import cluster
 from policygradex.config import planted_groups, task_names
 from policygradex.gradients import make_projection
-from policygradex.io import read_affinity, read_npz, read_subset_scores, write_npz
+from policygradex.io import read_affinity, read_npz, write_npz
 from policygradex.stages.baselines import gradient_similarity, mean_policy_gradient
 from policygradex.subsets import subset_affinity
 from policygradex.trust import row_spearman
@@ -124,7 +124,7 @@ def measure(bench: dict, run: Path, real_path: Path | None, shared: bool, out: P
     else:
         paths = [results / "features" / f"{task}.npz" for task in names]
     estimator = estimator_module.SubsetEstimator(bench, policy, paths)
-    _, members = read_subset_scores(sorted((results / "subsets").glob("chunk_*.csv")), names)
+    _, members = chunk_scores(results, "subsets", names)
     t_new = rescore(estimator, members)
     out.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(t_new, index=names, columns=names).to_csv(out / "affinity_new.csv")
