@@ -19,6 +19,7 @@ from policygradex.stages.affinity import affinity_matrix
 from policygradex.stages.approx_error import log_prob_errors, summarise
 from policygradex.stages.baselines import (
     baseline_methods,
+    finetune_steps,
     gradient_similarity,
     grouping,
     mean_policy_gradient,
@@ -66,11 +67,24 @@ def test_trivial_baselines(bench):
         grouping(bench, "oracle", k=2)
 
 
+def test_each_method_spends_k_groups_budget_but_per_task(bench):
+    """single_finetuned's one group gets k groups' budget, per_task_equal_budget's n groups share k groups' budget,
+    per_task's n groups get a group's budget each (and spend n/k times PolicyGradEx's)."""
+    steps, n = bench["finetune"]["total_steps"], len(bench["tasks"])
+    for k in (1, 2, 3):
+        assert finetune_steps(bench, "single_finetuned", k) == k * steps
+        assert finetune_steps(bench, "per_task", k) == finetune_steps(bench, "grad_similarity", k) == steps
+        assert n * finetune_steps(bench, "per_task_equal_budget", k) == pytest.approx(k * steps, abs=n)
+    np.testing.assert_array_equal(grouping(bench, "per_task_equal_budget", k=2), np.arange(n))
+    off = bench | {"compare": {**bench["compare"], "per_task_equal_budget": False}}  # the default
+    assert "per_task_equal_budget" in baseline_methods(bench) and "per_task_equal_budget" not in baseline_methods(off)
+
+
 def test_every_baseline_name_fits_the_workflow_wildcard(bench):
     """The Snakefile's {baseline} wildcard (artifacts.BASELINE_PATTERN) admits every baseline the comparison
     asks for, and nothing else."""
     names = baseline_methods(bench | {"full_training": {**bench["full_training"], "enabled": True}})
-    assert "full_training" in names and "random_0" in names
+    assert {"full_training", "random_0", "per_task_equal_budget"} <= set(names)
     assert all(re.fullmatch(BASELINE_PATTERN, name) for name in names)
     assert not re.fullmatch(BASELINE_PATTERN, "oracle") and not re.fullmatch(BASELINE_PATTERN, "random_")
 

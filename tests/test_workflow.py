@@ -213,7 +213,16 @@ def test_the_evidence_files_hold_every_method_and_kind(workdir):
     results = workdir / "results" / "tiny"
     comparison = pd.read_csv(results / "comparison.csv")
     methods = {"single", "single_finetuned", "per_task", "random", "grad_similarity", "full_training", "policygradex"}
+    methods.add("per_task_equal_budget")  # the tiny config turns it on
     assert set(comparison["method"]) == methods and np.isfinite(comparison["mean_return"]).all()
+    # each task of per_task_equal_budget trained k/n of a group's steps (k = n/2 here), per_task's a whole group's
+    steps = {
+        baseline: {
+            pd.read_csv(p)["steps"].iloc[-1] for p in (results / "baselines" / baseline).glob("groups/*/train_log.csv")
+        }
+        for baseline in ("per_task", "per_task_equal_budget")
+    }
+    assert steps == {"per_task": {1024}, "per_task_equal_budget": {512}}
     approx = json.loads((results / "approx_error.json").read_text())
     assert {"ppo_objective", "log_prob_change", "log_prob", "score"} <= set(approx)
     # the fine-tunes are small steps: the first-order prediction of log pi is close in the paper's normalisation

@@ -24,11 +24,12 @@ CORE_TARGETS = ["meta/policy.pt", "affinity.csv", "clusters.csv", "evaluation.cs
 EVIDENCE_TARGETS = ["approx_error.json", "comparison.csv"]
 FULL_TRAINING_TARGETS = ["affinity_full.csv", "speedup.json"]
 
-#: The baseline groupings of the comparison: these, ``random_<r>`` for r < compare.random_seeds, and
-#: ``full_training`` (the affinity of really fine-tuned subsets) when full_training.enabled.
+#: The baseline groupings of the comparison: these, ``random_<r>`` for r < compare.random_seeds,
+#: ``per_task_equal_budget`` when compare.per_task_equal_budget, and ``full_training`` (the affinity of really
+#: fine-tuned subsets) when full_training.enabled.
 FIXED_BASELINES = ["single_finetuned", "per_task", "grad_similarity"]
 #: Every name a baseline can have (the Snakefile's {baseline} wildcard).
-BASELINE_PATTERN = "|".join([*FIXED_BASELINES, "full_training", r"random_\d+"])
+BASELINE_PATTERN = "|".join([*FIXED_BASELINES, "per_task_equal_budget", "full_training", r"random_\d+"])
 
 
 def targets(name: str, full_training: bool, evidence: bool) -> list[str]:
@@ -283,7 +284,8 @@ ARTIFACTS: tuple[Artifact, ...] = (
         "compare",
         "grouping quality: every method's mean over tasks, random partitions pooled",
         {
-            "method": "single, single_finetuned, per_task, random, grad_similarity, full_training, policygradex",
+            "method": "single, single_finetuned, per_task, per_task_equal_budget, random, grad_similarity,"
+            " full_training, policygradex",
             "k": "groups (policies) of the method",
             "mean_return": "mean over tasks of the evaluation's mean return",
             "mean_success": "mean over tasks of the success rate",

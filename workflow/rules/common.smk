@@ -166,12 +166,12 @@ def baseline_args(wildcards, input):
 
 
 def baseline_steps(wildcards, input):
-    """Every method spends the same total budget: one group of all tasks gets k groups' worth (k as clustered:
-    Snakemake evaluates this when the job is scheduled, after cluster_quality.json exists)."""
+    """Fine-tuning steps of each group of a baseline (stages.baselines.finetune_steps), at PolicyGradEx's k as
+    clustered: Snakemake evaluates this when the job is scheduled, after cluster_quality.json exists."""
     from policygradex.io import read_chosen_k
+    from policygradex.stages.baselines import finetune_steps  # imported here: it pulls in the ML stack
 
-    factor = read_chosen_k(input.quality) if wildcards.baseline == "single_finetuned" else 1
-    return factor * bench(wildcards)["finetune"]["total_steps"]
+    return finetune_steps(bench(wildcards), wildcards.baseline, read_chosen_k(input.quality))
 
 
 def comparison_inputs(wildcards):

@@ -224,7 +224,12 @@ STAGES: tuple[Stage, ...] = (
             Argument("affinity_full", "affinity_full.csv (full_training)", required=False),
         ),
         outputs=(Argument("output", "baselines/{baseline}/clusters.csv to write"),),
-        options=(Argument("baseline", "single_finetuned, per_task, random_<r>, grad_similarity, full_training"),),
+        options=(
+            Argument(
+                "baseline",
+                "single_finetuned, per_task, per_task_equal_budget, random_<r>, grad_similarity, full_training",
+            ),
+        ),
     ),
     Stage(
         "compare",

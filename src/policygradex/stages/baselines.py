@@ -2,7 +2,9 @@
 
 - ``single_finetuned``: one group of all n tasks (the meta-policy fine-tuned further, with k times the budget
   of one group so that every method spends the same total);
-- ``per_task``: one group per task (k = n);
+- ``per_task``: one group per task (k = n), each with one group's budget: n budgets against PolicyGradEx's k;
+- ``per_task_equal_budget`` (``compare.per_task_equal_budget``): one group per task, each with k/n of a group's
+  budget, so that the n of them spend what PolicyGradEx's k groups do;
 - ``random_<r>``: a random balanced partition into k groups (seed r);
 - ``grad_similarity``: cosine similarity of the tasks' mean policy gradients at theta* (mean over samples of
   A_t P^T g_t, i.e. the projected PPO gradient), clustered by the same algorithm as the affinity;
@@ -27,10 +29,24 @@ def baseline_methods(bench: Benchmark) -> list[str]:
     """The names of the benchmark's baseline groupings (artifacts.FIXED_BASELINES, its random partitions, and
     full training's grouping when it is enabled)."""
     methods = list(FIXED_BASELINES)
+    if bench["compare"]["per_task_equal_budget"]:
+        methods.append("per_task_equal_budget")
     methods += [f"random_{r}" for r in range(bench["compare"]["random_seeds"])]
     if bench["full_training"]["enabled"]:
         methods.append("full_training")
     return methods
+
+
+def finetune_steps(bench: Benchmark, baseline: str, k: int) -> int:
+    """Fine-tuning steps of each group of ``baseline`` at PolicyGradEx's k: finetune.total_steps, times k for the
+    one group of ``single_finetuned`` and k/n for each task of ``per_task_equal_budget`` (each method then spends
+    k groups' worth; ``per_task`` alone spends n groups' worth). The trainer rounds up to whole rollouts."""
+    steps = bench["finetune"]["total_steps"]
+    if baseline == "single_finetuned":
+        return k * steps
+    if baseline == "per_task_equal_budget":
+        return max(1, round(k * steps / len(bench["tasks"])))
+    return steps
 
 
 def random_partition(n: int, k: int, seed: int) -> np.ndarray:
@@ -63,7 +79,7 @@ def grouping(
     algorithm, seed = bench["cluster"]["method"], bench["seed"]
     if baseline == "single_finetuned":
         return np.zeros(n, dtype=int)
-    if baseline == "per_task":
+    if baseline in ("per_task", "per_task_equal_budget"):
         return np.arange(n)
     if baseline.startswith("random_"):
         return random_partition(n, k, seed=seed * 1000 + int(baseline.removeprefix("random_")))
