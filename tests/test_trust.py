@@ -1,10 +1,4 @@
-"""The trust check (trust.py) on synthetic subset scores: numpy only, no RL.
-
-Each synthetic benchmark draws m subsets like the estimate does; task i's score in subset S is its own offset and
-scale (as real tasks' returns differ), times a planted effect that grows with the share of S's other members in
-i's group, plus noise per score and noise shared by the whole subset (one lucky estimate lifts every member,
-which makes T[i, j] and T[j, i] move together without any task structure).
-"""
+"""The trust check (trust.py) on synthetic subset scores (policygradex.synthetic): numpy only, no RL."""
 
 import numpy as np
 import pytest
@@ -12,7 +6,8 @@ from scipy.stats import binom
 from sklearn.metrics import adjusted_rand_score
 
 from policygradex.clustering import cluster, partition, similarity
-from policygradex.subsets import draw_subsets, subset_affinity
+from policygradex.subsets import subset_affinity
+from policygradex.synthetic import synthetic_scores
 from policygradex.trust import (
     NO_STRUCTURE,
     STRUCTURE,
@@ -24,24 +19,6 @@ from policygradex.trust import (
     row_spearman,
     spearman_brown,
 )
-
-
-def synthetic_scores(labels, m, size, effect, seed, noise=1.0, shared=0.5, neighbour=0.0):
-    """``neighbour``: the effect of a member of the next or previous group (groups on a ring, like the compass)."""
-    rng = np.random.default_rng(seed)
-    n, groups = len(labels), len(set(labels))
-    offset, scale = rng.normal(size=n) * 5, rng.uniform(0.5, 2.0, n)
-    scores, members = np.full((m, n), np.nan), np.zeros((m, n), dtype=bool)
-    for s, subset in enumerate(draw_subsets(n, size, m, seed)):
-        lucky = rng.normal()
-        for i in subset:
-            others = [j for j in subset if j != i]
-            same = np.mean([labels[j] == labels[i] for j in others])
-            near = np.mean([(labels[j] - labels[i]) % groups in (1, groups - 1) for j in others])
-            planted = effect * same + neighbour * near
-            scores[s, i] = offset[i] + scale[i] * (planted + shared * lucky + noise * rng.normal())
-            members[s, i] = True
-    return scores, members
 
 
 def judge(scores, members, k="auto", seed=0):
