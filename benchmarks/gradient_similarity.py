@@ -21,7 +21,7 @@ and prints them as markdown tables. Each row names the commit that made the run 
 commit of this measurement.
 
     python -m benchmarks.gradient_similarity --runs benchmarks/out/near_far/seed-0 benchmarks/out/near_far/seed-1
-    python -m benchmarks.gradient_similarity --table docs/results/gradient_similarity_summary_...csv
+    python -m benchmarks.gradient_similarity --table docs/results/gradient_similarity_..._summary.csv
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A page marks a table with an HTML comment naming its source, and this script writes the markdown table between
 the marker and ``<!-- /table -->`` (floats with 3 decimals, as every script prints them):
 
-    <!-- table: docs/results/gradient_similarity_summary_X.csv columns=matrix,seeds,row_spearman_vs_full -->
+    <!-- table: docs/results/gradient_similarity_X_summary.csv columns=matrix,seeds,row_spearman_vs_full -->
     | matrix | seeds | row_spearman_vs_full |
     ...
     <!-- /table -->

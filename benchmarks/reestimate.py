@@ -20,7 +20,7 @@ Everything else is the workflow's own code (features.compute_features, SubsetEst
 
     python -m benchmarks.reestimate --benchmark metaworld --preset workstation --seed 0 \\
         --run benchmarks/out/mt10/tune-146379d/seed-0 --set estimate.l2_inverse=1e-9 \\
-        --real docs/results/first_order_mt10_tuning_seed0_n2048_556a139.csv --name no_preconditioner
+        --real docs/results/first_order-tuning_metaworld_146379d_seed0_n2048.csv --name no_preconditioner
 """
 
 from __future__ import annotations
