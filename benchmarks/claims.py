@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import OUT, baseline_ari, benchmark_config, ci95, markdown_table, run_workflow
+from benchmarks.common import OUT, baseline_ari, benchmark_config, ci95, markdown_table, run_workflow, save
 from benchmarks.common import made_at as run_commit
 
 TARGETS = ["clusters.csv", "evaluation.csv", "hessian.csv", "approx_error.json", "speedup.json", "comparison.csv"]
@@ -137,7 +137,7 @@ def combine_hessian(out: Path, benchmark: str, seeds: list[int]) -> pd.DataFrame
     if not all(path.exists() for path in paths):
         return None
     table = pd.concat(pd.read_csv(path).assign(seed=seed) for seed, path in zip(seeds, paths, strict=True))
-    table.to_csv(out / "hessian.csv", index=False)
+    save(table, out, "hessian")
     return table
 
 
@@ -199,15 +199,14 @@ def main() -> None:
     table = pd.DataFrame(rows)
     summary = table.drop(columns="seed").select_dtypes("number").agg(["mean", "min", "max"]).reset_index(names="seed")
     table = pd.concat([table, summary], ignore_index=True)
-    table.to_csv(args.out / "claims.csv", index=False)
-    (args.out / "claims.json").write_text(json.dumps(rows, indent=2) + "\n")
+    save(table, args.out, "claims", rows)
     wide = markdown_table(table.set_index("seed").T.reset_index(names="measure"))
     (args.out / "claims.md").write_text(wide + "\n")
     print(wide)
     combine_hessian(args.out, args.benchmark, args.seeds)
     if "return_policygradex" in table:
         summary = comparison_summary(table)
-        summary.to_csv(args.out / "comparison_summary.csv", index=False)
+        save(summary, args.out, "comparison_summary")
         print(markdown_table(summary))
 
 

@@ -191,13 +191,25 @@ def ci95(values) -> float:
     return float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
 
 
-def write_rows(rows: list[dict], out: Path, name: str, hide: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Write a benchmark's rows to ``out``/``name``.csv and .json and print them as a markdown table (without
-    the columns ``hide``: those the files keep for provenance, such as the run folder and commit)."""
-    table = pd.DataFrame(rows)
+def save(table: pd.DataFrame, out: Path, name: str, payload: dict | list | None = None) -> None:
+    """Write ``table`` to ``out``/``name``.csv and ``payload`` (default: the table's rows; a script may put what
+    it ran with beside them) to ``out``/``name``.json: the two files every script's outputs come as."""
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / f"{name}.csv", index=False)
-    (out / f"{name}.json").write_text(json.dumps(rows, indent=2, default=float) + "\n")
+    payload = table.to_dict("records") if payload is None else payload
+    (out / f"{name}.json").write_text(json.dumps(payload, indent=2, default=_plain) + "\n")
+
+
+def _plain(value):
+    """numpy scalars (and anything else json cannot write) as Python numbers, else as text."""
+    return value.item() if isinstance(value, np.generic) else str(value)
+
+
+def write_rows(rows: list[dict], out: Path, name: str, hide: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Write a benchmark's rows (:func:`save`) and print them as a markdown table (without the columns ``hide``:
+    those the files keep for provenance, such as the run folder and commit)."""
+    table = pd.DataFrame(rows)
+    save(table, out, name, rows)
     print(markdown_table(table.drop(columns=[c for c in hide if c in table.columns])))
     return table
 

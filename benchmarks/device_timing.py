@@ -13,7 +13,6 @@ each stage's seconds per device and their ratio to the first device's.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -24,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from benchmarks.common import benchmark_config, markdown_table, run_workflow, script_parser
+from benchmarks.common import benchmark_config, markdown_table, run_workflow, save, script_parser
 
 DEFAULT_TARGETS = ["clusters.csv", "evaluation.csv", "hessian.csv"]
 
@@ -97,11 +96,7 @@ def main() -> None:
     table = pd.concat(frames)
     info = {**machine(), "commit": args.commit, "benchmark": args.benchmark, "overrides": " ".join(args.set)}
     table = table.assign(**info)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "device_timing.csv", index=False)
-    (args.out / "device_timing.json").write_text(
-        json.dumps({**info, "dag_wall_s": wall, "stages": table.to_dict("records")}, indent=2) + "\n"
-    )
+    save(table, args.out, "device_timing", {**info, "dag_wall_s": wall, "stages": table.to_dict("records")})
     print(markdown_table(compare(table, args.devices)))
     print(f"machine: {info}")
 

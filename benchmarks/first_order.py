@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from scipy.stats import spearmanr
 
-from benchmarks.common import benchmark_config, commit, load_bench, markdown_table, run_workflow, script_parser
+from benchmarks.common import benchmark_config, commit, load_bench, markdown_table, run_workflow, save, script_parser
 from policygradex.config import task_names
 from policygradex.estimator import SubsetEstimator, chunk_subsets
 from policygradex.stages.approx_error import log_prob_errors
@@ -144,10 +144,14 @@ def main() -> None:
         bench = build_features(args.benchmark, args.preset, args.seed, args.set, workdir, args.cores)
     rows = sweep(bench, workdir, args.benchmark, args.budgets, args.subsets, args.repeat)
     summary = summarise(rows)
-    rows.assign(commit=args.commit, seed=args.seed).to_csv(args.out / "first_order.csv", index=False)
     info = {"benchmark": args.benchmark, "preset": args.preset, "seed": args.seed, "commit": args.commit,
             "subsets": args.subsets, "overrides": " ".join(args.set), "run": str(args.run or workdir)}  # fmt: skip
-    (args.out / "first_order.json").write_text(json.dumps({**info, "summary": summary.to_dict("records")}, indent=2))
+    save(
+        rows.assign(commit=args.commit, seed=args.seed),
+        args.out,
+        "first_order",
+        {**info, "summary": summary.to_dict("records")},
+    )
     plot(summary, args.out / "first_order.png", f"First-order error, {args.benchmark} seed {args.seed}")
     print(markdown_table(summary))
 

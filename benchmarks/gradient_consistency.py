@@ -12,9 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from benchmarks.common import markdown_table, script_parser
+from benchmarks.common import script_parser, write_rows
 from policygradex.gradients import consistency_of
 
 
@@ -38,10 +37,7 @@ def main() -> None:
     parser = script_parser(__doc__, "gradient_consistency")
     parser.add_argument("folders", type=Path, nargs="+", help="results/<benchmark> folders of workflow runs")
     args = parser.parse_args()
-    table = pd.DataFrame([folder_row(folder) for folder in args.folders])
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "gradient_consistency.csv", index=False)
-    print(markdown_table(table))
+    write_rows([folder_row(folder) for folder in args.folders], args.out, "gradient_consistency")
 
 
 if __name__ == "__main__":

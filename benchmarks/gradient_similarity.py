@@ -264,13 +264,9 @@ def main() -> None:
         write_rows(models, args.out, "subset_models", hide=("run", "made_at", "measured_at"))
     else:
         parser.error("give --runs (measure) or --rows (summarise), or --table FILE")
-    args.out.mkdir(parents=True, exist_ok=True)
     over_runs = summary(table)
-    over_runs.to_csv(args.out / "gradient_similarity_summary.csv", index=False)
-    print(markdown_table(over_runs))
-    decided = decision(over_runs, args.parting)
-    decided.to_csv(args.out / "gradient_similarity_decision.csv", index=False)
-    print(markdown_table(decided))
+    write_rows(over_runs.to_dict("records"), args.out, "gradient_similarity_summary")
+    write_rows(decision(over_runs, args.parting).to_dict("records"), args.out, "gradient_similarity_decision")
 
 
 if __name__ == "__main__":

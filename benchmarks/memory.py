@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import load_bench, markdown_table, script_parser
+from benchmarks.common import load_bench, markdown_table, script_parser, write_rows
 
 
 def child(spec: dict) -> dict:
@@ -148,10 +148,7 @@ def main() -> None:
     columns = ["benchmark", "preset", "stage", "episodes", "batching", "batch_size", "samples", "num_params",
                "projection_dim", "whole_matrix_mb", "peak_rss_mb", "seconds"]  # fmt: skip
     table = pd.DataFrame(rows)[columns].assign(commit=args.commit)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "memory.csv", index=False)
-    (args.out / "memory.json").write_text(json.dumps(table.to_dict("records"), indent=2) + "\n")
-    print(markdown_table(table.drop(columns=["commit"])))
+    write_rows(table.to_dict("records"), args.out, "memory", hide=("commit",))
 
 
 if __name__ == "__main__":

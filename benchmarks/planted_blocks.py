@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from benchmarks.common import commit, mean_gradients, run_benchmark, run_folders_args, run_label, write_rows
+from benchmarks.common import commit, mean_gradients, run_benchmark, run_folders_args, run_label, save, write_rows
 from policygradex.clustering import cluster, row_ranks
 from policygradex.config import planted_groups, task_names
 from policygradex.io import read_affinity
@@ -98,7 +98,7 @@ def main() -> None:
     args = run_folders_args(__doc__, "planted_blocks")
     measured = [measure(run.resolve()) for run in args.runs]
     write_rows([row for rows, _ in measured for row in rows], args.out, "planted_blocks", hide=("run", "commit"))
-    pd.concat([cells for _, cells in measured]).to_csv(args.out / "planted_blocks_cells.csv", index=False)
+    save(pd.concat([cells for _, cells in measured]), args.out, "planted_blocks_cells")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ preset's ``net_arch``), in batches of the features stage's ``batch_size``:
 from __future__ import annotations
 
 import copy
-import json
 import statistics
 import tempfile
 import time
@@ -44,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from benchmarks.common import load_bench, markdown_table, script_parser
+from benchmarks.common import load_bench, markdown_table, script_parser, write_rows
 from policygradex.config import task_names
 from policygradex.estimator import SubsetEstimator
 from policygradex.gradients import KroneckerProjection, per_sample_grads, projected_grads, projection_matrix
@@ -185,16 +184,6 @@ def gradient_traffic(row) -> float:
     return row["per_sample_samples_per_s"] * row["actor_params"] * 4 / 1e9
 
 
-def write_table(rows: list[dict], out: Path, name: str) -> None:
-    table = pd.DataFrame(rows)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / f"{name}.csv", index=False)
-    (out / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
-    text = markdown_table(table)
-    (out / f"{name}.md").write_text(text + "\n")
-    print(text)
-
-
 def main() -> None:
     parser = script_parser(__doc__, "throughput", table="gradient_throughput.csv")
     parser.add_argument("--benchmarks", nargs="+", default=["pointmass", "halfcheetah", "hopper", "ant", "metaworld"])
@@ -222,14 +211,14 @@ def main() -> None:
             for device in args.devices:
                 rows.append(gradient_rate(name, args.preset, device, args.samples, args.repeats))
                 print(f"{name} {device}: {rows[-1]}", flush=True)
-        write_table(rows, args.out, "gradient_throughput")
+        write_rows(rows, args.out, "gradient_throughput")
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.benchmarks:
             rows.append(measure(name, args.preset, args.steps, args.repeats, args.subsets, Path(tmp)))
             print(f"{name}: {rows[-1]}", flush=True)
-    write_table(rows, args.out, "throughput")
+    write_rows(rows, args.out, "throughput")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,19 @@ def test_rows_are_written_as_csv_json_and_a_markdown_table(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == ["| seed | ari |", "|---|---|", "| 1 | 0.500 |", "| 2 | 0.333 |"]
 
 
+def test_a_table_is_saved_with_its_rows_or_a_payload_as_json(tmp_path):
+    """numpy scalars (what pandas rows hold) are written as JSON numbers; a payload replaces the rows."""
+    table = pd.DataFrame({"seed": np.array([3, 4]), "ari": np.array([0.25, 1.0]), "ok": np.array([True, False])})
+    common.save(table, tmp_path, "kind")
+    assert json.loads((tmp_path / "kind.json").read_text()) == [
+        {"seed": 3, "ari": 0.25, "ok": True},
+        {"seed": 4, "ari": 1.0, "ok": False},
+    ]
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "kind.csv"), table)
+    common.save(table, tmp_path, "kind", {"benchmark": "ant", "rows": np.int64(2)})
+    assert json.loads((tmp_path / "kind.json").read_text()) == {"benchmark": "ant", "rows": 2}
+
+
 def test_ci95_is_the_t_interval_of_the_mean():
     assert common.ci95([1.0, 2.0, 3.0]) == pytest.approx(4.302653 / np.sqrt(3), rel=1e-6)
     assert np.isnan(common.ci95([2.0]))
