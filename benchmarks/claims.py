@@ -103,6 +103,11 @@ def gain_pct(value: float | pd.Series, other: float | pd.Series) -> float | pd.S
     return 100 * (value - other) / abs(other)
 
 
+def transposed(table: pd.DataFrame) -> pd.DataFrame:
+    """claims.csv with one row per measure and one column per seed (and the mean, min and max): claims.md."""
+    return table.set_index("seed").T.reset_index(names="measure")
+
+
 def comparison_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per method of comparison.csv, over the seeds (rows of claims.csv): the mean return with its 95% interval,
     and PolicyGradEx's gain over the method: the mean of the per-seed gains in percent with their 95% interval,
@@ -200,7 +205,7 @@ def main() -> None:
     summary = table.drop(columns="seed").select_dtypes("number").agg(["mean", "min", "max"]).reset_index(names="seed")
     table = pd.concat([table, summary], ignore_index=True)
     save(table, args.out, "claims", rows)
-    wide = markdown_table(table.set_index("seed").T.reset_index(names="measure"))
+    wide = markdown_table(transposed(table))
     (args.out / "claims.md").write_text(wide + "\n")
     print(wide)
     combine_hessian(args.out, args.benchmark, args.seeds)

@@ -8,8 +8,11 @@ the marker and ``<!-- /table -->`` (floats with 3 decimals, as every script prin
     ...
     <!-- /table -->
 
-``columns=`` picks and orders columns (default: all), ``where=COLUMN:VALUE[|VALUE...]`` keeps the rows whose
-column holds one of the values; a JSON file is a list of rows, or ``key=NAME`` names the list in it.
+``where=COLUMN:VALUE[|VALUE...]`` keeps the rows whose column holds one of the values, ``by=SCRIPT.FUNCTION``
+turns the rows into the table a script prints (``benchmarks.<SCRIPT>.<FUNCTION>``, a frame to a frame: a
+transposed, pivoted or summarised view), ``columns=`` picks and orders columns (default: all), in that order; a
+JSON file is a list of rows, or ``key=NAME`` names the list in it. A marker indented (in a list item) indents its
+table alike.
 ``--check`` changes nothing and fails, naming the page, when a table differs from its file (a test runs it).
 
     python -m benchmarks.pages            # rewrite the tables of docs/*.md
@@ -18,6 +21,7 @@ column holds one of the values; a JSON file is a list of rows, or ``key=NAME`` n
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import sys
@@ -27,16 +31,18 @@ import pandas as pd
 
 from benchmarks.common import ROOT, markdown_table, script_parser
 
-MARKER = re.compile(r"<!-- table: (?P<spec>[^>]*?) -->\n(?P<body>.*?)<!-- /table -->", re.S)
+MARKER = re.compile(
+    r"^(?P<indent>[ \t]*)<!-- table: (?P<spec>[^>]*?) -->\n(?P<body>.*?)^(?P=indent)<!-- /table -->", re.S | re.M
+)
 
 
 def render(spec: str) -> str:
     """The markdown table a marker's ``spec`` (a file, then ``columns=`` and ``where=`` options) stands for."""
     path, *options = spec.split()
     settings = dict(option.partition("=")[::2] for option in options)
-    unknown = set(settings) - {"columns", "where", "key"}
+    unknown = set(settings) - {"columns", "where", "by", "key"}
     if unknown:
-        raise SystemExit(f"{path}: unknown table options {sorted(unknown)} (columns=, where=, key=)")
+        raise SystemExit(f"{path}: unknown table options {sorted(unknown)} (columns=, where=, by=, key=)")
     if path.endswith(".json"):
         rows = json.loads((ROOT / path).read_text())
         table = pd.DataFrame(rows[settings["key"]] if "key" in settings else rows)
@@ -45,6 +51,9 @@ def render(spec: str) -> str:
     if "where" in settings:  # rows first, so that the filter may use a column the table leaves out
         column, _, values = settings["where"].partition(":")
         table = table[table[column].astype(str).isin(values.split("|"))]
+    if "by" in settings:
+        script, _, function = settings["by"].partition(".")
+        table = getattr(importlib.import_module(f"benchmarks.{script}"), function)(table)
     if "columns" in settings:
         table = table[settings["columns"].split(",")]
     return markdown_table(table.reset_index(drop=True)) + "\n"
@@ -52,7 +61,13 @@ def render(spec: str) -> str:
 
 def fill(text: str) -> str:
     """``text`` with every marked table rewritten from its file."""
-    return MARKER.sub(lambda m: f"<!-- table: {m['spec']} -->\n{render(m['spec'])}<!-- /table -->", text)
+
+    def table(marker: re.Match) -> str:
+        indent = marker["indent"]
+        lines = "".join(f"{indent}{line}\n" for line in render(marker["spec"]).splitlines())
+        return f"{indent}<!-- table: {marker['spec']} -->\n{lines}{indent}<!-- /table -->"
+
+    return MARKER.sub(table, text)
 
 
 def main() -> None:

@@ -184,6 +184,15 @@ def gradient_traffic(row) -> float:
     return row["per_sample_samples_per_s"] * row["actor_params"] * 4 / 1e9
 
 
+def gradient_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a gradient_throughput.csv as the pages show them, with the per-sample gradients' traffic."""
+    columns = ["benchmark", "preset", "device", "net_arch", "actor_params", "projection_dim", "batch_size",
+               "plain_samples_per_s", "per_sample_samples_per_s", "ratio", "gradient_gb_per_s"]  # fmt: skip
+    table = table.assign(gradient_gb_per_s=table.apply(gradient_traffic, axis=1))
+    kronecker = ["kronecker_dim", "kronecker_samples_per_s", "kronecker_ratio"]  # files of later commits
+    return table[columns + [c for c in kronecker if c in table]]
+
+
 def main() -> None:
     parser = script_parser(__doc__, "throughput", table="gradient_throughput.csv")
     parser.add_argument("--benchmarks", nargs="+", default=["pointmass", "halfcheetah", "hopper", "ant", "metaworld"])
@@ -197,12 +206,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=8192, help="with --gradients: samples per measurement")
     args = parser.parse_args()
     if args.table:
-        columns = ["benchmark", "preset", "device", "net_arch", "actor_params", "projection_dim", "batch_size",
-                   "plain_samples_per_s", "per_sample_samples_per_s", "ratio", "gradient_gb_per_s"]  # fmt: skip
-        table = pd.read_csv(args.table)
-        table["gradient_gb_per_s"] = table.apply(gradient_traffic, axis=1)
-        kronecker = ["kronecker_dim", "kronecker_samples_per_s", "kronecker_ratio"]  # files of later commits
-        print(markdown_table(table[columns + [c for c in kronecker if c in table]]))
+        print(markdown_table(gradient_table(pd.read_csv(args.table))))
         return
     torch.set_num_threads(args.threads)
     if args.gradients:

@@ -117,9 +117,9 @@ def run_case(case: str, out: Path, cores: int, repeats: int) -> dict:
     return row
 
 
-def readme_table(table: pd.DataFrame) -> str:
-    """The README's table of verdicts (one row per case) from a trust.csv."""
-    view = pd.DataFrame(
+def verdicts(table: pd.DataFrame) -> pd.DataFrame:
+    """The pages' table of verdicts (one row per case) from a trust.csv."""
+    return pd.DataFrame(
         {
             "benchmark": table["benchmark"] + " " + table["preset"],
             "seed": table["seed"],
@@ -135,7 +135,6 @@ def readme_table(table: pd.DataFrame) -> str:
             "gradient consistency": table["gradient_consistency_median"].map("{:.2f}".format),
         }
     )
-    return markdown_table(view)
 
 
 def main() -> None:
@@ -145,7 +144,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="runs of the cost measurement (median)")
     args = parser.parse_args()
     if args.table:
-        print(readme_table(pd.read_csv(args.table)))
+        print(markdown_table(verdicts(pd.read_csv(args.table))))
         return
     rows = []
     for case in args.cases:

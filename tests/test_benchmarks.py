@@ -125,6 +125,20 @@ def test_a_pages_table_is_its_file(tmp_path):
     assert fill(fill(page)) == fill(page)
 
 
+def test_a_pages_table_may_be_a_scripts_view_and_sit_in_a_list_item(tmp_path):
+    """``by=`` renders what the script makes of the rows (here claims' one column per seed); an indented marker
+    keeps its table inside the list item."""
+    from benchmarks.pages import fill
+
+    source = tmp_path / "claims.csv"
+    pd.DataFrame({"seed": [3, 4], "ari": [1.0, 0.75]}).to_csv(source, index=False)
+    page = f"1. item\n   <!-- table: {source} by=claims.transposed -->\n   | stale |\n   <!-- /table -->\n"
+    assert fill(page) == (
+        f"1. item\n   <!-- table: {source} by=claims.transposed -->\n"
+        "   | measure | 3 | 4 |\n   |---|---|---|\n   | ari | 1.000 | 0.750 |\n   <!-- /table -->\n"
+    )
+
+
 def test_the_docs_tables_are_their_committed_files():
     done = subprocess.run([sys.executable, "-m", "benchmarks.pages", "--check"], cwd=ROOT, capture_output=True,
                           text=True)  # fmt: skip
