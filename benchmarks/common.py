@@ -214,6 +214,15 @@ def write_rows(rows: list[dict], out: Path, name: str, hide: tuple[str, ...] = (
     return table
 
 
+#: Columns that hold commits: text, even where a short hash is all digits and an "e" (00366e5 is no number).
+COMMIT_COLUMNS = ("commit", "made_at", "measured_at", "package_commit", "script_commit")
+
+
+def read_rows(path: Path) -> pd.DataFrame:
+    """A committed CSV of rows, its commit columns read as text."""
+    return pd.read_csv(path, dtype={column: str for column in COMMIT_COLUMNS})
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """A GitHub markdown table, floats with 3 decimals (pandas' to_markdown needs the optional tabulate)."""
     cells = table.map(lambda v: f"{v:.3f}" if isinstance(v, float) else str(v))

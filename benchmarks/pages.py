@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.common import ROOT, markdown_table, script_parser
+from benchmarks.common import ROOT, markdown_table, read_rows, script_parser
 
 MARKER = re.compile(
     r"^(?P<indent>[ \t]*)<!-- table: (?P<spec>[^>]*?) -->\n(?P<body>.*?)^(?P=indent)<!-- /table -->", re.S | re.M
@@ -47,7 +47,7 @@ def render(spec: str) -> str:
         rows = json.loads((ROOT / path).read_text())
         table = pd.DataFrame(rows[settings["key"]] if "key" in settings else rows)
     else:
-        table = pd.read_csv(ROOT / path)
+        table = read_rows(ROOT / path)
     if "where" in settings:  # rows first, so that the filter may use a column the table leaves out
         column, _, values = settings["where"].partition(":")
         table = table[table[column].astype(str).isin(values.split("|"))]

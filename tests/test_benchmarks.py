@@ -68,6 +68,12 @@ def test_a_table_is_saved_with_its_rows_or_a_payload_as_json(tmp_path):
     assert json.loads((tmp_path / "kind.json").read_text()) == {"benchmark": "ant", "rows": 2}
 
 
+def test_a_commit_that_looks_like_a_number_is_read_as_text(tmp_path):
+    (tmp_path / "rows.csv").write_text("seed,commit,ari\n90,00366e5,1.0\n91,1234567,0.5\n")
+    rows = common.read_rows(tmp_path / "rows.csv")
+    assert list(rows["commit"]) == ["00366e5", "1234567"] and list(rows["seed"]) == [90, 91]
+
+
 def test_ci95_is_the_t_interval_of_the_mean():
     assert common.ci95([1.0, 2.0, 3.0]) == pytest.approx(4.302653 / np.sqrt(3), rel=1e-6)
     assert np.isnan(common.ci95([2.0]))
