@@ -45,6 +45,7 @@ from benchmarks.common import (
     made_at,
     markdown_table,
     mean_gradients,
+    read_rows,
     run_benchmark,
     run_label,
     script_parser,
@@ -252,7 +253,7 @@ def main() -> None:
         print(markdown_table(pd.read_csv(args.table)))
         return
     if args.rows:
-        table = pd.concat([pd.read_csv(path) for path in args.rows], ignore_index=True)
+        table = pd.concat([read_rows(path) for path in args.rows], ignore_index=True)
     elif args.runs:
         rows, models = [], []
         for run in args.runs:
