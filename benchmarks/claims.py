@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import OUT, baseline_ari, benchmark_config, ci95, markdown_table, run_workflow, save
+from benchmarks.common import OUT, baseline_ari, benchmark_config, ci95, markdown_table, read_rows, run_workflow, save
 from benchmarks.common import made_at as run_commit
 
 TARGETS = ["clusters.csv", "evaluation.csv", "hessian.csv", "approx_error.json", "speedup.json", "comparison.csv"]
@@ -181,13 +181,13 @@ def main() -> None:
     parser.add_argument("--commit", help="with --collect: the commit the runs were made at")
     args = parser.parse_args()
     if args.table_hessian:
-        print(markdown_table(pd.read_csv(args.table_hessian)[HESSIAN_TABLE]))
+        print(markdown_table(read_rows(args.table_hessian)[HESSIAN_TABLE]))
         return
     if args.table_comparison:
-        print(markdown_table(comparison_summary(pd.read_csv(args.table_comparison))))
+        print(markdown_table(comparison_summary(read_rows(args.table_comparison))))
         return
     if args.table_rows:
-        table = pd.read_csv(args.table_rows)
+        table = read_rows(args.table_rows)
         print(markdown_table(table[args.columns or list(table.columns)]))
         return
     rows = []

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from benchmarks.common import benchmark_config, markdown_table, run_workflow, save, script_parser
+from benchmarks.common import benchmark_config, markdown_table, read_rows, run_workflow, save, script_parser
 
 DEFAULT_TARGETS = ["clusters.csv", "evaluation.csv", "hessian.csv"]
 
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     args = parser.parse_args()
     if args.table:
-        print(markdown_table(by_device(pd.read_csv(args.table))))
+        print(markdown_table(by_device(read_rows(args.table))))
         return
 
     config = benchmark_config(args.benchmark, "smoke", args.set)  # the default preset, as config.yaml has it

@@ -28,7 +28,7 @@ import pandas as pd
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from benchmarks.common import commit, markdown_table, run_benchmark, run_label, script_parser, write_rows
+from benchmarks.common import commit, markdown_table, read_rows, run_benchmark, run_label, script_parser, write_rows
 from policygradex.clustering import partition, similarity
 from policygradex.config import planted_groups, task_names
 from policygradex.estimator import SubsetEstimator
@@ -120,7 +120,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.table:
-        table = pd.concat([pd.read_csv(path) for path in args.table], ignore_index=True)
+        table = pd.concat([read_rows(path) for path in args.table], ignore_index=True)
         table["run"] = table["run"].map(lambda run: "/".join(Path(run).parts[-2:]))
         print(markdown_table(table[TABLE]))
         return

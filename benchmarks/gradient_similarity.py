@@ -250,7 +250,7 @@ def main() -> None:
     commit()  # the code that measures: read now, before any commit made while this runs
     torch.set_num_threads(1)  # as an estimate job runs: CPU seconds comparable between the variants
     if args.table:
-        print(markdown_table(pd.read_csv(args.table)))
+        print(markdown_table(read_rows(args.table)))
         return
     if args.rows:
         table = pd.concat([read_rows(path) for path in args.rows], ignore_index=True)

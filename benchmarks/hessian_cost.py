@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import statistics
 
-import pandas as pd
 import torch
 
-from benchmarks.common import ROOT, markdown_table, script_parser, write_rows
+from benchmarks.common import ROOT, markdown_table, read_rows, script_parser, write_rows
 from policygradex.config import load_config
 from policygradex.io import Stopwatch
 from policygradex.policy import ActorLogProb, actor_params, build_policy
@@ -30,7 +29,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if args.table:
-        print(markdown_table(pd.read_csv(args.table).drop(columns=["commit"], errors="ignore")))
+        print(markdown_table(read_rows(args.table).drop(columns=["commit"], errors="ignore")))
         return
     torch.set_num_threads(1)
     bench = load_config(ROOT / "config.yaml")["benchmarks"]["pointmass"]

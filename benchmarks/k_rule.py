@@ -17,18 +17,16 @@ from pathlib import Path
 
 from sklearn.metrics import adjusted_rand_score
 
-from benchmarks.common import commit, run_benchmark, run_folders_args, run_label, write_rows
+from benchmarks.common import chunk_scores, commit, run_benchmark, run_folders_args, run_label, write_rows
 from policygradex.clustering import partition, similarity
 from policygradex.config import planted_groups, task_names
-from policygradex.io import read_subset_scores
 from policygradex.subsets import subset_affinity
 from policygradex.trust import TrustSettings, assess
 
 
 def judge_run(run: Path) -> list[dict]:
     name, bench = run_benchmark(run)
-    chunks = sorted((run / "results" / name / "subsets").glob("chunk_*.csv"))
-    scores, members = read_subset_scores(chunks, task_names(bench))
+    scores, members = chunk_scores(run / "results" / name, "subsets", task_names(bench))
     cfg = bench["cluster"]
 
     def part(sim, k):

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import load_bench, markdown_table, script_parser, write_rows
+from benchmarks.common import load_bench, markdown_table, read_rows, script_parser, write_rows
 
 
 def child(spec: dict) -> dict:
@@ -137,7 +137,7 @@ def main() -> None:
     import pandas as pd
 
     if args.table:
-        table = pd.read_csv(args.table)
+        table = read_rows(args.table)
         print(markdown_table(table[[c for c in table.columns if c not in ("commit", "preset", "projection_dim")]]))
         return
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from benchmarks.common import run_label, write_rows
+from benchmarks.common import read_rows, run_label, write_rows
 from policygradex.summary import stage_seconds
 
 
@@ -127,7 +127,7 @@ def main() -> None:
     write_rows(stages, args.results, f"{args.name}_stages")
     write_rows(curves, args.results, f"{args.name}_curve")
     if args.claims is not None:  # the run's claims.py rows: its verdict, k, consistency, score Spearman, ...
-        claims = pd.read_csv(args.claims, dtype={"commit": str})
+        claims = read_rows(args.claims)
         claims = claims[pd.to_numeric(claims["seed"], errors="coerce").notna()].astype({"seed": int})
         summaries = pd.DataFrame(summaries).merge(claims, on="seed", how="left").to_dict("records")
     write_rows(summaries, args.results, f"{args.name}_summary")

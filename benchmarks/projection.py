@@ -20,9 +20,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from benchmarks.common import commit, markdown_table, script_parser, tiny_config, write_rows
+from benchmarks.common import commit, markdown_table, read_rows, script_parser, tiny_config, write_rows
 from policygradex.clustering import cluster, quality
 from policygradex.config import task_names, validate_config
 from policygradex.estimator import SubsetEstimator
@@ -88,7 +87,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[3, 4, 5])
     args = parser.parse_args()
     if args.table:
-        print(markdown_table(pd.read_csv(args.table)))
+        print(markdown_table(read_rows(args.table)))
         return
     rows = []
     for seed in args.seeds:

@@ -36,7 +36,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from benchmarks.common import ROOT, markdown_table, script_parser, write_rows
+from benchmarks.common import ROOT, markdown_table, read_rows, script_parser, write_rows
 from policygradex.config import load_config, validate_config
 from policygradex.estimator import SubsetEstimator
 from policygradex.io import Stopwatch, write_npz
@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--full-sample", type=int, default=5, help="subsets really fine-tuned per n and budget")
     args = parser.parse_args()
     if args.table:
-        print(markdown_table(pd.read_csv(args.table).drop(columns=["commit"], errors="ignore")))
+        print(markdown_table(read_rows(args.table).drop(columns=["commit"], errors="ignore")))
         return
     torch.set_num_threads(1)
     rows = []

@@ -17,10 +17,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pandas as pd
 import torch
 
-from benchmarks.common import commit, load_bench, markdown_table, script_parser, write_rows
+from benchmarks.common import commit, load_bench, markdown_table, read_rows, script_parser, write_rows
 from policygradex.policy import build_policy
 from policygradex.rollouts import collect_episodes, collect_task_episodes
 from policygradex.subsets import draw_subsets
@@ -75,7 +74,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     if args.table:
-        print(markdown_table(pd.read_csv(args.table).drop(columns=["commit", "repeats"])))
+        print(markdown_table(read_rows(args.table).drop(columns=["commit", "repeats"])))
         return
     torch.set_num_threads(1)  # as an estimate job runs
     rows = []

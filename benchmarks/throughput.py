@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from benchmarks.common import load_bench, markdown_table, script_parser, write_rows
+from benchmarks.common import load_bench, markdown_table, read_rows, script_parser, write_rows
 from policygradex.config import task_names
 from policygradex.estimator import SubsetEstimator
 from policygradex.gradients import KroneckerProjection, per_sample_grads, projected_grads, projection_matrix
@@ -206,7 +206,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=8192, help="with --gradients: samples per measurement")
     args = parser.parse_args()
     if args.table:
-        print(markdown_table(gradient_table(pd.read_csv(args.table))))
+        print(markdown_table(gradient_table(read_rows(args.table))))
         return
     torch.set_num_threads(args.threads)
     if args.gradients:

@@ -27,7 +27,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import benchmark_config, commit, markdown_table, run_workflow, script_parser, write_rows
+from benchmarks.common import (
+    benchmark_config,
+    commit,
+    markdown_table,
+    read_rows,
+    run_workflow,
+    script_parser,
+    write_rows,
+)
 from policygradex.config import planted_groups, stage_view_json, task_names, validate_config
 from policygradex.io import read_affinity, read_subset_scores
 from policygradex.stages import cluster as cluster_stage
@@ -144,7 +152,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="runs of the cost measurement (median)")
     args = parser.parse_args()
     if args.table:
-        print(markdown_table(verdicts(pd.read_csv(args.table))))
+        print(markdown_table(verdicts(read_rows(args.table))))
         return
     rows = []
     for case in args.cases:

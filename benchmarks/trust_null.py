@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.stats import binomtest
 from tqdm import tqdm
 
-from benchmarks.common import commit, markdown_table, script_parser, write_rows
+from benchmarks.common import commit, markdown_table, read_rows, script_parser, write_rows
 from policygradex.clustering import partition, similarity
 from policygradex.subsets import subset_affinity
 from policygradex.synthetic import synthetic_scores
@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--subsets", type=int, default=100, help="subsets of each (default: %(default)s)")
     args = parser.parse_args()
     if args.table:
-        print(markdown_table(pd.read_csv(args.table)))
+        print(markdown_table(read_rows(args.table)))
         return
     made_at = commit()
     seeds = range(args.first_seed, args.first_seed + args.benchmarks)

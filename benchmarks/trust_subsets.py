@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import copy
 
-import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from benchmarks.common import benchmark_config, commit, markdown_table, run_workflow, script_parser, write_rows
+from benchmarks.common import (
+    benchmark_config,
+    chunk_scores,
+    commit,
+    markdown_table,
+    read_rows,
+    run_workflow,
+    script_parser,
+    write_rows,
+)
 from policygradex.clustering import partition, similarity
 from policygradex.config import planted_groups, task_names, validate_config
-from policygradex.io import read_subset_scores
 from policygradex.subsets import subset_affinity
 from policygradex.trust import TrustSettings, assess
 
@@ -53,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.table:
         columns = ["seed", "num_subsets", "k", "verdict", "stability", "p_value", "ari", "auto_k", "auto_ari"]
-        print(markdown_table(pd.read_csv(args.table)[columns]))
+        print(markdown_table(read_rows(args.table)[columns]))
         return
     most = max(args.subsets)
     rows = []
@@ -65,8 +72,8 @@ def main() -> None:
         workdir = args.out / args.benchmark / f"seed-{seed}"
         minutes = run_workflow(workdir, config, [f"results/{args.benchmark}/affinity.csv"], args.cores) / 60
         bench = validate_config(copy.deepcopy(config))["benchmarks"][args.benchmark]
-        chunks = sorted((workdir / "results" / args.benchmark / "subsets").glob("chunk_*.csv"))
-        scores, members = read_subset_scores(chunks, task_names(bench))  # rows in subset-id order
+        # rows in subset-id order
+        scores, members = chunk_scores(workdir / "results" / args.benchmark, "subsets", task_names(bench))
         for m in args.subsets:
             row = {"benchmark": args.benchmark, "seed": seed, "num_subsets": m, "commit": commit()}
             row["build_minutes"] = minutes
