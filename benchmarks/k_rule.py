@@ -20,23 +20,16 @@ from sklearn.metrics import adjusted_rand_score
 from benchmarks.common import chunk_scores, commit, run_benchmark, run_folders_args, run_label, write_rows
 from policygradex.clustering import partition, similarity
 from policygradex.config import planted_groups, task_names
+from policygradex.stages.cluster import judge
 from policygradex.subsets import subset_affinity
-from policygradex.trust import TrustSettings, assess
 
 
 def judge_run(run: Path) -> list[dict]:
     name, bench = run_benchmark(run)
     scores, members = chunk_scores(run / "results" / name, "subsets", task_names(bench))
     cfg = bench["cluster"]
-
-    def part(sim, k):
-        return partition(sim, k, cfg["method"])
-
     affinity = subset_affinity(scores, members)
-    result = assess(
-        affinity, scores, members, "auto", cfg["k_max"], similarity, part, TrustSettings.from_config(cfg["trust"]),
-        bench["seed"],
-    )  # fmt: skip
+    result = judge(affinity, scores, members, cfg | {"k": "auto"}, bench["seed"])
     z_rule = max(result["k_scores"], key=lambda row: row["z"])["k"]
     planted = planted_groups(bench)
     sim = similarity(affinity)
@@ -48,7 +41,7 @@ def judge_run(run: Path) -> list[dict]:
             "num_subsets": len(scores),
             "commit": commit(),
             **row,
-            "ari": adjusted_rand_score(planted, part(sim, row["k"])) if planted else None,
+            "ari": adjusted_rand_score(planted, partition(sim, row["k"], cfg["method"])) if planted else None,
             "stability_rule_k": result["k"],
             "z_rule_k": z_rule,
         }

@@ -39,7 +39,6 @@ from benchmarks.common import (
 from policygradex.config import planted_groups, stage_view_json, task_names, validate_config
 from policygradex.io import read_affinity, read_subset_scores
 from policygradex.stages import cluster as cluster_stage
-from policygradex.trust import TrustSettings, assess
 
 DEFAULT_CASES = [
     "pointmass:smoke:0",
@@ -89,11 +88,7 @@ def stage_cost(workdir: Path, benchmark: str, bench: dict, repeats: int) -> dict
     trust = []
     for _ in range(repeats):
         start = time.perf_counter()
-        assess(
-            affinity, scores, members, cfg["k"], cfg["k_max"], cluster_stage.similarity,
-            lambda sim, k: cluster_stage.partition(sim, k, cfg["method"]),
-            TrustSettings.from_config(cfg["trust"]), bench["seed"],
-        )  # fmt: skip
+        cluster_stage.judge(affinity, scores, members, cfg, bench["seed"])
         trust.append(time.perf_counter() - start)
     stage_s, trust_s = float(np.median(process)), float(np.median(trust))
     return {"cluster_stage_s": stage_s, "trust_step_s": trust_s, "trust_share_pct": 100 * trust_s / stage_s}

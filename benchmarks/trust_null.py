@@ -21,23 +21,18 @@ from scipy.stats import binomtest
 from tqdm import tqdm
 
 from benchmarks.common import commit, markdown_table, read_rows, script_parser, write_rows
-from policygradex.clustering import partition, similarity
+from policygradex.stages.cluster import judge as judge_scores
 from policygradex.subsets import subset_affinity
-from policygradex.synthetic import synthetic_scores
-from policygradex.trust import STRUCTURE, TrustSettings, assess
+from policygradex.synthetic import NULL_CLUSTER, synthetic_scores
+from policygradex.trust import STRUCTURE, TrustSettings
 
 PLANTED = np.repeat(np.arange(4), 3)  # 12 tasks in 4 groups of 3, like pointmass
-K_MAX = 8
 
 
 def judge(seed: int, num_subsets: int, k: int | str) -> dict:
     """The trust check's fields for null benchmark ``seed`` at ``k``."""
     scores, members = synthetic_scores(PLANTED, num_subsets, 6, effect=0.0, seed=seed)
-    settings = TrustSettings()
-    result = assess(
-        subset_affinity(scores, members), scores, members, k, K_MAX, similarity,
-        lambda sim, c: partition(sim, c, "spectral"), settings, seed,
-    )  # fmt: skip
+    result = judge_scores(subset_affinity(scores, members), scores, members, NULL_CLUSTER | {"k": k}, seed)
     return {
         "seed": seed,
         "k_mode": str(k),
@@ -46,7 +41,7 @@ def judge(seed: int, num_subsets: int, k: int | str) -> dict:
         "p_value": result["p_value"],
         "reliability": result["reliability"]["row_spearman"],
         "stability": result["reliability"]["stability"],
-        "p_at_most_alpha": result["p_value"] <= settings.alpha,
+        "p_at_most_alpha": result["p_value"] <= TrustSettings().alpha,
     }
 
 

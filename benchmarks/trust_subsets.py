@@ -27,17 +27,14 @@ from benchmarks.common import (
 )
 from policygradex.clustering import partition, similarity
 from policygradex.config import planted_groups, task_names, validate_config
+from policygradex.stages.cluster import judge as judge_scores
 from policygradex.subsets import subset_affinity
-from policygradex.trust import TrustSettings, assess
 
 
 def judge(bench: dict, scores, members, k) -> dict:
     cfg = bench["cluster"]
     affinity = subset_affinity(scores, members)
-    result = assess(
-        affinity, scores, members, k, cfg["k_max"], similarity,
-        lambda sim, c: partition(sim, c, cfg["method"]), TrustSettings.from_config(cfg["trust"]), bench["seed"],
-    )  # fmt: skip
+    result = judge_scores(affinity, scores, members, cfg | {"k": k}, bench["seed"])
     labels = partition(similarity(affinity), result["k"], cfg["method"])
     planted = planted_groups(bench)
     return {

@@ -6,13 +6,12 @@ from scipy.stats import binom
 from sklearn.metrics import adjusted_rand_score
 
 from policygradex.clustering import cluster, partition, similarity
+from policygradex.stages.cluster import judge as judge_scores
 from policygradex.subsets import subset_affinity
-from policygradex.synthetic import synthetic_scores
+from policygradex.synthetic import NULL_CLUSTER, synthetic_scores
 from policygradex.trust import (
     NO_STRUCTURE,
     STRUCTURE,
-    TrustSettings,
-    assess,
     eigengaps,
     held_out_tests,
     null_contrast,
@@ -22,17 +21,7 @@ from policygradex.trust import (
 
 
 def judge(scores, members, k="auto", seed=0):
-    return assess(
-        subset_affinity(scores, members),
-        scores,
-        members,
-        k=k,
-        k_max=8,
-        similarity_fn=similarity,
-        partition_fn=lambda sim, c: partition(sim, c, "spectral"),
-        settings=TrustSettings(),
-        seed=seed,
-    )
+    return judge_scores(subset_affinity(scores, members), scores, members, NULL_CLUSTER | {"k": k}, seed)
 
 
 PLANTED = np.repeat(np.arange(4), 3)  # 12 tasks in 4 groups of 3, like pointmass

@@ -14,6 +14,9 @@ import numpy as np
 
 from policygradex.subsets import draw_subsets
 
+NULL_CLUSTER = {"k_max": 8, "method": "spectral", "trust": {}}
+"""The ``cluster`` section (without k) that judges synthetic benchmarks: the config's defaults for 12 tasks."""
+
 
 def synthetic_scores(
     labels: np.ndarray,

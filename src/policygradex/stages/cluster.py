@@ -29,6 +29,32 @@ def median_consistency(feature_paths: Sequence[str | Path]) -> float | None:
     return float(np.median(values)) if values else None
 
 
+def judge(
+    matrix: np.ndarray,
+    scores: np.ndarray,
+    members: np.ndarray,
+    cfg: dict,
+    seed: int,
+    gradient_consistency: float | None = None,
+) -> dict:
+    """The trust check (trust.assess) of ``matrix`` with the clustering this stage uses: ``cfg`` is a config's
+    ``cluster`` section (k, k_max, method, and trust, whose missing settings take their defaults). One wiring for
+    the stage and for the benchmarks and tests that judge scores outside a run."""
+    method = cfg["method"]
+    return assess(
+        matrix,
+        scores,
+        members,
+        k=cfg["k"],
+        k_max=cfg["k_max"],
+        similarity_fn=similarity,
+        partition_fn=lambda sim, k: partition(sim, k, method),
+        settings=TrustSettings.from_config(cfg.get("trust", {})),
+        seed=seed,
+        gradient_consistency=gradient_consistency,
+    )
+
+
 def run(
     bench: Benchmark,
     affinity: str | Path,
@@ -43,18 +69,7 @@ def run(
     matrix = read_affinity(affinity, names).to_numpy()
     scores, members = read_subset_scores(chunks, names)
     method = cfg["method"]
-    trust = assess(
-        matrix,
-        scores,
-        members,
-        k=cfg["k"],
-        k_max=cfg["k_max"],
-        similarity_fn=similarity,
-        partition_fn=lambda sim, k: partition(sim, k, method),
-        settings=TrustSettings.from_config(cfg["trust"]),
-        seed=bench["seed"],
-        gradient_consistency=median_consistency(features),
-    )
+    trust = judge(matrix, scores, members, cfg, bench["seed"], median_consistency(features))
     labels = cluster(matrix, trust["k"], method)
     columns = {"task": list(names), "group": labels} | ({"planted": list(planted)} if planted is not None else {})
     write_csv(pd.DataFrame(columns), output)
