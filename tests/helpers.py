@@ -80,10 +80,18 @@ def snakemake(workdir: Path, *args: str, importable: bool = False) -> subprocess
     return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True, env=env)
 
 
+def checkout_commit() -> str:
+    """This checkout's HEAD, or "unknown" outside git (what provenance.json should name)."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    return head.strip() or "unknown"
+
+
 def run_scenario(workdir: Path, config: dict, *targets: str, importable: bool = False) -> Path:
     """Write ``config`` into ``workdir`` and build ``targets`` there (see :func:`snakemake`), which must succeed;
-    the console is kept in ``console.txt``. Returns ``workdir``."""
+    the console is kept in ``console.txt``, the checkout's commit when the run started in ``commit.txt`` (a
+    commit landing while the suite runs moves HEAD). Returns ``workdir``."""
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    (workdir / "commit.txt").write_text(checkout_commit())
     result = snakemake(workdir, *targets, importable=importable)
     assert result.returncode == 0, result.stderr[-3000:]
     (workdir / "console.txt").write_text(result.stdout + result.stderr)
