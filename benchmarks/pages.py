@@ -1,4 +1,5 @@
-"""Fill the tables of the docs/ pages from the committed result files, so that every table there is its file.
+"""Fill the tables of README.md and the docs/ pages from the committed result files, so that every table there is
+its file.
 
 A page marks a table with an HTML comment naming its source, and this script writes the markdown table between
 the marker and ``<!-- /table -->`` (floats with 3 decimals, as every script prints them):
@@ -15,7 +16,7 @@ JSON file is a list of rows, or ``key=NAME`` names the list in it. A marker inde
 table alike.
 ``--check`` changes nothing and fails, naming the page, when a table differs from its file (a test runs it).
 
-    python -m benchmarks.pages            # rewrite the tables of docs/*.md
+    python -m benchmarks.pages            # rewrite the tables of README.md and docs/*.md
     python -m benchmarks.pages --check
 """
 
@@ -73,7 +74,8 @@ def fill(text: str) -> str:
 def main() -> None:
     parser = script_parser(__doc__, "pages")
     parser.add_argument("--check", action="store_true", help="fail if a page's table differs from its file")
-    parser.add_argument("--pages", type=Path, nargs="+", default=sorted((ROOT / "docs").glob("*.md")))
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    parser.add_argument("--pages", type=Path, nargs="+", default=pages)
     args = parser.parse_args()
     stale = []
     for page in args.pages:
