@@ -29,7 +29,7 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 from benchmarks.common import commit, markdown_table, read_rows, run_benchmark, run_label, script_parser, write_rows
-from policygradex.clustering import partition, similarity
+from policygradex.clustering import cluster
 from policygradex.config import planted_groups, task_names
 from policygradex.estimator import SubsetEstimator
 from policygradex.subsets import draw_subsets, subset_affinity
@@ -83,7 +83,7 @@ def measure(run: Path, num_subsets: int | None) -> dict:
     cosine = torch.nn.functional.cosine_similarity(a, b, dim=1).numpy()
     planted = planted_groups(bench)
     k = len(set(planted)) if planted else bench["cluster"]["k"]  # the planted k; else the config's, an integer
-    labels = {fit: partition(similarity(found[fit]["affinity"]), int(k), bench["cluster"]["method"]) for fit in FITS}
+    labels = {fit: cluster(found[fit]["affinity"], int(k), bench["cluster"]["method"]) for fit in FITS}
     row = {
         "run": run_label(run),
         "benchmark": name,

@@ -25,7 +25,7 @@ from benchmarks.common import (
     script_parser,
     write_rows,
 )
-from policygradex.clustering import partition, similarity
+from policygradex.clustering import cluster
 from policygradex.config import planted_groups, task_names, validate_config
 from policygradex.stages.cluster import judge as judge_scores
 from policygradex.subsets import subset_affinity
@@ -35,7 +35,7 @@ def judge(bench: dict, scores, members, k) -> dict:
     cfg = bench["cluster"]
     affinity = subset_affinity(scores, members)
     result = judge_scores(affinity, scores, members, cfg | {"k": k}, bench["seed"])
-    labels = partition(similarity(affinity), result["k"], cfg["method"])
+    labels = cluster(affinity, result["k"], cfg["method"])
     planted = planted_groups(bench)
     return {
         "k": result["k"],

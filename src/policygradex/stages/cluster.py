@@ -49,7 +49,7 @@ def judge(
         k_max=cfg["k_max"],
         similarity_fn=similarity,
         partition_fn=lambda sim, k: partition(sim, k, method),
-        settings=TrustSettings.from_config(cfg.get("trust", {})),
+        settings=TrustSettings.from_config(cfg["trust"]),
         seed=seed,
         gradient_consistency=gradient_consistency,
     )
