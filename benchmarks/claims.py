@@ -35,6 +35,7 @@ import pandas as pd
 
 from benchmarks.common import OUT, baseline_ari, benchmark_config, ci95, markdown_table, read_rows, run_workflow, save
 from benchmarks.common import made_at as run_commit
+from policygradex.provenance import read_runs
 
 TARGETS = ["clusters.csv", "evaluation.csv", "hessian.csv", "approx_error.json", "speedup.json", "comparison.csv"]
 
@@ -52,7 +53,7 @@ def seed_row(benchmark: str, seed: int, out: Path, minutes: float, made_at: str 
     """The measures of one seed's finished run folder (module docstring), made at commit ``made_at`` (by default
     the commit its provenance.json names; this checkout's for a folder made before runs recorded it)."""
     results = out / f"seed-{seed}" / "results" / benchmark
-    row = {"seed": seed, "commit": made_at or run_commit(results), "minutes": minutes}
+    row = {"seed": seed, "commit": made_at or run_commit(results), "started": run_started(results), "minutes": minutes}
     quality = json.loads((results / "cluster_quality.json").read_text())
     nan = float("nan")  # measures a benchmark has no data for (no planted groups, files of older commits)
     row |= {"ari": quality.get("ari", nan), "nmi": quality.get("nmi", nan), "k": quality["k"]}
@@ -96,6 +97,13 @@ def seed_row(benchmark: str, seed: int, out: Path, minutes: float, made_at: str 
         for other in comparison.index.drop("policygradex"):
             row[f"gain_vs_{other}_pct"] = float(gain_pct(comparison["policygradex"], comparison[other]))
     return row
+
+
+def run_started(results: Path) -> str:
+    """When the first run that built a results folder started (provenance.json), ``unknown`` before runs recorded
+    it: what lets a page check that its settings were fixed before its runs."""
+    path = results / "provenance.json"
+    return read_runs(path)[0]["started"] if path.exists() else "unknown"
 
 
 def gain_pct(value: float | pd.Series, other: float | pd.Series) -> float | pd.Series:

@@ -100,11 +100,26 @@ def test_the_linear_affinity_ranks_partners_by_their_gradients():
     assert np.isnan(affinity[0, 3])  # no subset holds 0 and 3
 
 
+def documented_flags() -> dict[str, set[str]]:
+    """Script -> the options README.md and docs/ use with it (``python -m benchmarks.<name> --flag ...``, lines
+    continued with a backslash included)."""
+    import re
+
+    flags: dict[str, set[str]] = {}
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = re.sub(r"\\\n\s*", " ", page.read_text())
+        for name, rest in re.findall(r"python -m benchmarks\.(\w+)([^\n`]*)", text):
+            flags.setdefault(name, set()).update(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", rest))
+    return flags
+
+
 def test_every_script_teaches_its_command_line():
-    """``python -m benchmarks.<name> --help`` for every script, in one process (the ML stack imported once)."""
+    """``python -m benchmarks.<name> --help`` for every script, in one process (the ML stack imported once): it
+    exits 0 and names every option the README's and docs' commands give the script."""
     check = (
         "import runpy, sys\n"
         f"for name in {SCRIPTS!r}:\n"
+        "    print('begin', name, flush=True)\n"
         "    sys.argv = [name, '--help']\n"
         "    try:\n"
         "        runpy.run_module(f'benchmarks.{name}', run_name='__main__')\n"
@@ -115,7 +130,12 @@ def test_every_script_teaches_its_command_line():
     done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert [line for line in done.stdout.splitlines() if line.startswith("ok ")] == [f"ok {n}" for n in SCRIPTS]
-    assert "usage:" in done.stdout
+    helps = {name: done.stdout.split(f"begin {name}\n")[1].split(f"ok {name}\n")[0] for name in SCRIPTS}
+    cited = documented_flags()
+    assert set(cited) <= set(SCRIPTS), set(cited) - set(SCRIPTS)  # every script the docs run exists
+    untaught = {name: sorted(f for f in flags if f not in helps[name]) for name, flags in cited.items()}
+    assert not any(untaught.values()), untaught
+    assert sum(len(flags) for flags in cited.values()) >= 20  # the commands were found
 
 
 def test_a_pages_table_is_its_file(tmp_path):
@@ -152,14 +172,21 @@ def test_the_docs_tables_are_their_committed_files():
 
 
 def test_every_result_file_the_docs_cite_is_committed():
-    """README and docs/ name their sources as docs/results/ paths (with {a,b} alternatives, * patterns, or a
-    stem that a file continues): each must match a committed file, so a renamed or missing result is caught."""
+    """README and docs/ name their sources as docs/results/ paths or bare file names with a seed token (with {a,b}
+    alternatives, * patterns, or a stem that a file continues): each must match a committed file, so a renamed
+    or missing result is caught."""
     import glob
     import re
 
     missing = []
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
-        for cited in re.findall(r"docs/results/[A-Za-z0-9_.\-{},*]+", page.read_text()):
+        text = page.read_text()
+        # bare names too (`claims_ant_unknown_seeds3-5.csv`): every name with a seed token is a result file
+        bare = [
+            f"docs/results/{name}"
+            for name in re.findall(r"(?<![/\w.{,*-])([A-Za-z][\w.\-{},*]*_seeds(?:\d|unknown)[\w.\-{},*]*)", text)
+        ]
+        for cited in re.findall(r"docs/results/[A-Za-z0-9_.\-{},*]+", text) + bare:
             cited = cited.rstrip(".,;)`")
             braces = re.match(r"(.*)\{([^}]*)\}(.*)", cited)
             names = [braces[1] + e + braces[3] for e in braces[2].split(",")] if braces else [cited]

@@ -49,8 +49,12 @@ def test_real_benchmark_runs_every_stage(tmp_path, name, trainer):
     clusters = pd.read_csv(results / "clusters.csv")
     quality = json.loads((results / "cluster_quality.json").read_text())
     k = bench.get("cluster", {}).get("k", "auto")  # Meta-World chooses k from the data
-    best_z = max(quality["k_scores"], key=lambda score: score["z"])["k"]  # what k: auto maximises
-    assert quality["k"] == (k if k != "auto" else best_z)
+    # k: auto takes the largest k whose split-half stability is within the margin of the best (trust.choose_k)
+    stability = {score["k"]: score["stability"] for score in quality["k_scores"]}
+    best = max(stability.values())
+    margin = quality["thresholds"]["k_stability_margin"]
+    chosen = max(c for c, value in stability.items() if value >= best - margin)
+    assert quality["k"] == (k if k != "auto" else chosen)
     assert clusters["group"].nunique() == quality["k"]
     evaluation = pd.read_csv(results / "evaluation.csv")
     assert set(evaluation["method"]) == {"single", "policygradex"}

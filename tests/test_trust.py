@@ -33,19 +33,21 @@ def _rules_out(count: int, draws: int, rate: float) -> bool:
     return binom.cdf(count, draws, rate) < 0.01
 
 
-def test_no_structure_is_rarely_called_structure():
-    """Null benchmarks (scores that ignore the groups): the verdict says `structure` in at most 5% of them, and few
-    enough that a 10% rate is ruled out."""
+def test_no_structure_is_called_structure_on_none_of_50_null_benchmarks():
+    """Null benchmarks (scores that ignore the groups): the verdict must say `structure` on none of 50, which is
+    what ruling out a 10% false-positive rate at 1% takes with 50 draws (one positive would not rule it out:
+    P(<= 1 | 10%) = 3.4%). The rate itself is measured on 200 fresh null benchmarks by benchmarks.trust_null."""
     benchmarks = [synthetic_scores(PLANTED, 100, 6, effect=0.0, seed=seed) for seed in range(50)]
     positives = sum(judge(*benchmark, seed=seed)["verdict"] == STRUCTURE for seed, benchmark in enumerate(benchmarks))
-    assert positives <= 0.05 * len(benchmarks) and _rules_out(positives, len(benchmarks), 0.10), positives
+    assert positives == 0 and _rules_out(positives, len(benchmarks), 0.10), positives
 
 
-def test_the_held_out_p_value_is_nearly_calibrated_at_a_fixed_k():
-    """The verdict's permutation test alone, at a k fixed in advance, on 400 null benchmarks: 8% of them fall below
-    alpha = 5% (the row-permutation null ignores the noise a subset shares among its members, so the test is a
-    little optimistic; at the k that `k: auto` picks for its stability, 14%). Bounded here at 12%, with 15% ruled
-    out; the verdict as a whole (above) adds the stability and reliability checks and stays under 5%."""
+def test_the_held_out_p_value_errs_at_most_about_twice_alpha_at_a_fixed_k():
+    """The verdict's permutation test alone, at a k fixed in advance, on 400 null benchmarks: not calibrated, about
+    8% of them fall below alpha = 5% (the row-permutation null ignores the noise a subset shares among its
+    members, so the test is optimistic; docs/trust.md gives the 7-7.5% measured by benchmarks.trust_null). What is
+    checked is that it errs at most about twice alpha: at most 43 of 400 (the count that rules out 15% at 1%);
+    the verdict as a whole (above) adds the stability and reliability checks."""
     draws, alpha = 400, 0.05
 
     def p_value(seed: int) -> float:
@@ -55,7 +57,7 @@ def test_the_held_out_p_value_is_nearly_calibrated_at_a_fixed_k():
         return held_out_tests(scores, members, [4], similarity, partition_fn, 200, seed + 10_000)[4]["p_value"]
 
     positives = sum(p_value(seed) <= alpha for seed in range(draws))
-    assert positives <= 0.12 * draws and _rules_out(positives, draws, 0.15), positives
+    assert _rules_out(positives, draws, 0.15), positives
 
 
 @pytest.mark.parametrize(("sizes", "seed"), [((3, 3, 3, 3), 0), ((3, 3, 3, 3), 1), ((4, 4, 4), 2), ((5, 5), 3)])
