@@ -106,7 +106,7 @@ def run_case(case: str, out: Path, cores: int, repeats: int) -> dict:
     row = {"benchmark": benchmark, "preset": preset, "seed": int(seed), "commit": commit(), "minutes": minutes}
     row["k_config"] = bench["cluster"]["k"]
     row |= summarise("", json.loads((results / "cluster_quality.json").read_text()))
-    row["gradient_consistency_median"] = cluster_stage.median_consistency(features)
+    row["gradient_consistency_median"] = cluster_stage.median_consistency(cluster_stage.rollout_summaries(features))
     auto = {**bench["cluster"], "k": "auto"}
     cluster_stage.run(
         names, planted_groups(bench), auto,

@@ -3,7 +3,7 @@ import copy
 import pytest
 import yaml
 
-from policygradex.config import ConfigError, benchmark, load_config, stage_view, validate_config
+from policygradex.config import ConfigError, benchmark, load_config, shipped_presets, stage_view, validate_config
 from tests.helpers import ROOT, real_bench, tiny_config
 
 
@@ -25,11 +25,12 @@ def test_config_yaml_has_one_preset_mechanism():
 
 
 def test_config_yaml_restates_no_shared_preset_setting():
-    """What the benchmarks' presets share is written once, in the top-level `presets:`: no benchmark's own entry
-    repeats a value the shared entry of that name already sets, and no two benchmarks' entries are identical
-    unless empty (a shared preset taken as it is)."""
+    """What the benchmarks' presets share is written once, in the workflow's presets (presets.yaml): no benchmark's
+    own entry repeats a value the shared entry of that name already sets, and no two benchmarks' entries are
+    identical unless empty (a shared preset taken as it is)."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    shared, seen = config["presets"], {}
+    shared, seen = shipped_presets(), {}
+    assert "presets" not in config  # the workflow's, so that --replace-workflow-config keeps them
     for name, bench in config["benchmarks"].items():
         for preset, own in (bench.get("presets") or {}).items():
             for section, value in (own or {}).items():
@@ -58,7 +59,10 @@ def test_a_preset_no_benchmark_offers_is_a_typo():
     """A benchmark lacking the chosen preset sits the run out, but a preset that no benchmark offers would leave
     them all out: it fails, listing the presets there are."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    with pytest.raises(ConfigError, match="'ful' is offered by no benchmark; their presets: smoke, full, evidence, w"):
+    with pytest.raises(
+        ConfigError,
+        match="'ful' is offered by no benchmark \\(did you mean 'full'\\?\\); their presets: smoke, full, evidence, w",
+    ):
         validate_config({**config, "preset": "ful"})
     resolved = validate_config({**copy.deepcopy(config), "preset": "workstation"})
     assert benchmark(resolved, "metaworld")["meta_train"]["total_steps"] == 1_000_000
@@ -83,7 +87,11 @@ def test_each_benchmark_runs_its_default_preset_unless_one_is_named():
 
 def test_stage_view_holds_only_what_the_stage_reads(bench):
     view = stage_view(bench, "cluster")
-    assert "cluster" in view and "estimate" not in view and "meta_train" not in view
+    assert "cluster" in view and "meta_train" not in view
+    assert view["estimate"] == {"score": bench["estimate"]["score"]}  # one key of a section: the diagnosis's fix
+    changed = copy.deepcopy(bench)
+    changed["estimate"]["num_subsets"] += 1
+    assert stage_view(changed, "cluster") == view  # no other estimate setting reruns the clustering
     changed = copy.deepcopy(bench)
     changed["cluster"]["k"] = 3
     assert stage_view(changed, "meta_train") == stage_view(bench, "meta_train")
@@ -225,3 +233,101 @@ def test_a_benchmark_whose_package_is_missing_says_which(monkeypatch):
         ConfigError, match="config.benchmarks.hopper.env: 'mo_mujoco' needs the Python package 'mo_gymnasium'"
     ):
         real_bench("hopper")
+
+
+# ---- Defaults that follow the task set (issue 37): a config written with the documented minimum.
+
+
+def own_tasks(n: int, **settings) -> dict:
+    """A config of one pointmass benchmark of ``n`` tasks written with the documented minimum (no estimate,
+    presets or score), ``settings`` added to its entry."""
+    tasks = [{"name": f"t{i}", "goal": [1.0, 0.1 * i], "group": "a" if i < n // 2 else "b"} for i in range(n)]
+    return {"benchmarks": {"mine": {"env": "pointmass", "tasks": tasks, "cluster": {"k": 2}, **settings}}}
+
+
+@pytest.mark.parametrize(("n", "size"), [(3, 2), (4, 2), (5, 2), (6, 3), (8, 4), (12, 6), (50, 25)])
+def test_the_subsets_follow_n_when_the_config_names_none(n, size):
+    """About n/2 tasks a subset, between 2 and n - 1, so that subsets differ; at least 100 subsets, and enough
+    for each half of the trust check to cover every pair; each default said in resolved_defaults."""
+    from policygradex.subsets import draw_subsets, min_covering_count, uncovered_pairs
+
+    bench = validate_config(own_tasks(n))["benchmarks"]["mine"]
+    estimate = bench["estimate"]
+    assert estimate["subset_size"] == size
+    count = estimate["num_subsets"]
+    assert count >= max(100, 2 * min_covering_count(n, size, 0))
+    assert not uncovered_pairs(n, draw_subsets(n, size, count // 2, 0))
+    assert f"about n/2 of n = {n}" in bench["resolved_defaults"]["estimate.subset_size"]
+    assert set(bench["resolved_defaults"]) == {f"estimate.{key}" for key in ("subset_size", "num_subsets",
+                                                                              "score", "step_size")}  # fmt: skip
+
+
+def test_subsets_that_are_all_the_whole_task_set_are_refused_with_the_reason():
+    with pytest.raises(ConfigError, match=r"mine\.estimate\.subset_size: 6 tasks per subset of n = 6: every subset"
+                       r" would be the whole task set.*use 2 to 5 \(leave it out for about n/2: 3\)"):  # fmt: skip
+        validate_config(own_tasks(6, estimate={"subset_size": 6}))
+    with pytest.raises(ConfigError, match=r"mine\.tasks: n = 2 tasks leave nothing to estimate"):
+        validate_config(own_tasks(2))
+
+
+def test_a_preset_below_the_minimum_count_is_raised_and_the_run_says_so():
+    """The smoke preset's fixed 18 subsets cannot give each half of the trust check every pair of 7 tasks in
+    subsets of 3: the larger count wins and resolved_defaults says why; a count the user set is refused instead."""
+    from policygradex.subsets import min_covering_count
+
+    need = 2 * min_covering_count(7, 3, 0)
+    assert need > 18  # the case this test is about
+    bench = validate_config({**own_tasks(7), "preset": "smoke"})["benchmarks"]["mine"]
+    assert bench["estimate"]["num_subsets"] == need
+    assert "the preset's 18 raised" in bench["resolved_defaults"]["estimate.num_subsets"]
+    with pytest.raises(ConfigError, match=r"mine\.estimate\.num_subsets: 18 subsets"):
+        validate_config(own_tasks(7, estimate={"num_subsets": 18}))
+
+
+def test_every_shared_preset_reaches_a_config_of_its_own():
+    """A user's file alone (as --replace-workflow-config runs it) gets the workflow's presets: asked for evidence,
+    it runs evidence's settings, whether it names no presets or names them as the shipped own sets do; asked for
+    none, it runs its own settings; a benchmark restricted to other presets is refused by name."""
+    for settings in ({}, {"presets": {"smoke": {}, "evidence": {}}}, {"presets": {"evidence": {}}}):
+        bench = validate_config({**own_tasks(6, **copy.deepcopy(settings)), "preset": "evidence"})["benchmarks"]
+        mine = bench["mine"]
+        assert mine["preset"] == "evidence" and "2 cores" in mine["cost"]
+        assert (mine["estimate"]["score"], mine["estimate"]["num_subsets"], mine["features"]["episodes"]) == (
+            "surrogate", 288, 256)  # fmt: skip
+    own = validate_config(own_tasks(6))["benchmarks"]["mine"]
+    assert "preset" not in own and own["meta_train"]["total_steps"] == 300000
+    alone = validate_config(own_tasks(6, presets={"evidence": {}}))["benchmarks"]["mine"]
+    assert "preset" not in alone  # offers no smoke, asked for none: its own settings
+    restricted = validate_config({**own_tasks(6, presets={"evidence": {}}), "preset": "full"})
+    with pytest.raises(ConfigError, match="'full' is not a preset of benchmark 'mine'; its presets: evidence"):
+        benchmark(restricted, "mine")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"benchmarks": {"my-tasks": own_tasks(4)["benchmarks"]["mine"]}},
+         "config.benchmarks: 'my-tasks' is not allowed: a benchmark name is the {benchmark} wildcard of every path:"
+         " it starts with a letter and holds only letters, digits and '_'"),
+        (own_tasks(4, tasks=[{"name": "x" * 300, "goal": [1, 0]}, {"name": "y", "goal": [0, 1]}]),
+         "mine.tasks[0].name: 'xxxxxxxxxxxxxxxxxxxxxxxx...' (300 characters) is not allowed: a task name is part of"
+         " file names"),
+        (own_tasks(4, estimate={"step_size": 1e9}),
+         "mine.estimate.step_size: 1000000000.0 is greater than the maximum of 1 (the step is this fraction of"),
+        (own_tasks(4, estimate={"subset_sise": 2}), "('subset_sise' was unexpected) (did you mean 'subset_size'?)"),
+        (own_tasks(4, estimate={"score": "retrun"}), "mine.estimate.score: 'retrun' is not one of"),
+    ],
+)  # fmt: skip
+def test_names_limits_and_misspellings_are_refused_in_words(config, message):
+    with pytest.raises(ConfigError) as err:
+        validate_config(config)
+    assert message in str(err.value)
+
+
+def test_a_yaml_syntax_error_is_one_line_with_file_line_and_column(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("benchmarks:\n  mine:\n    env: pointmass\n    tasks: [{name: a, goal: [1, 0]}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}:5:1: not valid YAML: while parsing a flow sequence")
+    assert "\n" not in str(err.value)

@@ -55,8 +55,7 @@ def own_run(tmp_path_factory) -> Path:
     reacher = shipped_config()["benchmarks"]["reacher"]  # MO-Gymnasium beyond the robots, its smoke preset shrunk
     reacher["tasks"] = [task for task in reacher["tasks"] if task["name"] in ("east", "east-n", "west", "west-n")]
     reacher["presets"]["smoke"] = copy.deepcopy(TINY) | {"episode_length": 20}
-    config = {
-        "preset": "smoke",
+    config = {  # no preset named: line and corridor run their own settings, the reacher its default, smoke
         "benchmarks": {
             "line": own_bench("PgxLine-v0", [-1.0, -0.8, 0.8, 1.0]),
             "corridor": corridor_bench(vec_env={"envs_per_task": 2, "strategy": "async"}),
@@ -166,13 +165,54 @@ def _tasks(*specs: dict) -> list[dict]:
             },
             "config.benchmarks.own.tasks[0].weights: mo-mountaincar-v0's reward has 3 components, so a task needs 3",
         ),
+        (
+            {
+                "benchmarks": {
+                    "own": {
+                        **TINY,
+                        "env": "gymnasium",
+                        "env_id": "Pendulum-v1",
+                        "tasks": _tasks({"kwargs": {"g": 10.0}}, {"kwargs": {"g": "heavy"}}, {}, {}),
+                    }
+                }
+            },
+            "config.benchmarks.own.tasks[1].kwargs.g: 'heavy' makes the environment fail at its first step: TypeError",
+        ),
+        (
+            _own_config(success_key="reachd"),
+            "config.benchmarks.own.success_key: 'reachd' is not a key of the step's info, so success would read 0"
+            " forever; info has: reached",
+        ),
     ],  # fmt: skip
-    ids=["import", "unknown id", "task kwarg", "env_kwargs", "spaces differ", "unsupported space", "sac", "weights"],
+    ids=[
+        "import",
+        "unknown id",
+        "task kwarg",
+        "env_kwargs",
+        "spaces differ",
+        "unsupported space",
+        "sac",
+        "weights",
+        "kwarg of the wrong type",
+        "success_key",
+    ],
 )
 def test_the_check_refuses_a_bad_entry_naming_the_field(config, message):
     with pytest.raises(ConfigError) as refusal:
         check.check_config(validate_config(copy.deepcopy(config)))
     assert message in str(refusal.value)
+
+
+def test_the_check_warns_where_return_scores_cannot_see_a_step():
+    """Discrete actions scored by return: greedy rollouts change only where a step flips an argmax. Warned (the
+    run goes on), and not with the surrogate or with Box actions."""
+    corridor = {"benchmarks": {"own": corridor_bench(estimate={"num_subsets": 12})}}
+    (warning,) = check.check_config(validate_config(copy.deepcopy(corridor)))
+    assert warning.startswith("config.benchmarks.own.estimate.score: return scores greedy rollouts, and with Discrete")
+    surrogate = copy.deepcopy(corridor)
+    surrogate["benchmarks"]["own"]["estimate"]["score"] = "surrogate"
+    assert check.check_config(validate_config(surrogate)) == []
+    assert check.check_config(validate_config(_own_config())) == []
 
 
 def test_the_check_names_the_close_matches_and_what_the_env_takes():

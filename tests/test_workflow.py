@@ -17,7 +17,8 @@ import yaml
 from scipy.stats import spearmanr
 
 from policygradex import artifacts
-from policygradex.gradients import NOISY_CONSISTENCY
+from policygradex.diagnosis import NOISY_CONSISTENCY
+from policygradex.summary import advice
 from tests.helpers import ROOT, STRUCTURE_CONFIG, TINY_TARGETS, run_scenario, snakemake, tiny_config
 
 
@@ -136,7 +137,8 @@ def test_the_console_and_the_report_give_the_verdict_and_its_reason(request, run
         assert "No reliable structure" not in page and quality["ari"] == 1.0  # the planted groups, found
     else:
         assert f"verdict: NO RELIABLE STRUCTURE ({quality['reason']})" in summary
-        assert "raise features.episodes" in summary  # what to try
+        # what to try: the fixes of the measured causes, or with none measured, the advice that says so
+        assert f"what to do: {advice(quality['diagnoses'], quality['gradient_consistency'])}" in summary
         assert "No reliable structure" in page and "<b>not reliable</b>" in page
 
 
@@ -463,7 +465,8 @@ def test_sac_trainer_runs_every_core_stage(tmp_path):
 
 def test_the_start_of_a_run_names_the_benchmarks_it_builds_and_their_presets():
     """What the Snakefile's onstart prints: the presets of the benchmarks the command targets (the default
-    benchmarks for a bare run), nothing for a benchmark without presets."""
+    benchmarks for a bare run), `none` for a benchmark run at its own settings, and the settings that followed
+    the task set."""
     from policygradex.summary import preset_line, smoke_warning, targeted_benchmarks
 
     targets = ["results/metaworld/clusters.csv", "results/ant/report.html", "results/metaworld/x.csv", "all"]
@@ -472,7 +475,10 @@ def test_the_start_of_a_run_names_the_benchmarks_it_builds_and_their_presets():
     assert (
         preset_line("mt10", {"preset": "workstation", "cost": "32 minutes"}) == "mt10: preset workstation: 32 minutes"
     )
-    assert preset_line("pm", {"env": "pointmass"}) is None
+    own = preset_line("pm", {"env": "pointmass", "resolved_defaults": {"estimate.subset_size": "3 (about n/2)"}})
+    assert own.startswith("pm: preset none: its own settings") and own.endswith(
+        "\n  estimate.subset_size: 3 (about n/2)"
+    )
     assert smoke_warning({"preset": "workstation"}) is None and "no answer" in smoke_warning({"preset": "smoke"})
 
 

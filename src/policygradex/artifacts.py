@@ -108,7 +108,8 @@ ARTIFACTS: tuple[Artifact, ...] = (
         {
             "task": "task name",
             "obs": "observations (N, obs_dim)",
-            "actions": "the policy's actions before clipping to the bounds (N, act_dim); log pi is of these",
+            "actions": "the policy's actions before clipping to the bounds: (N, act_dim) for Box actions, (N,) of"
+            " action indices for Discrete; log pi is of these",
             "log_prob": "log pi*(a|s) at theta* (N,; nats)",
             "advantage": "GAE advantages, standardised per task (N,; unitless)",
             "episode": "index of the sample's episode (N,)",
@@ -118,6 +119,13 @@ ARTIFACTS: tuple[Artifact, ...] = (
             "gradient_consistency": "cosine of the task's policy gradients on the fitted and held-out halves (-1 to"
             " 1; near 0: the gradients are noise at this many episodes)",
             "episode_return": "undiscounted return of each episode (episodes,)",
+            "episode_success": "whether each episode succeeded (episodes,)",
+            "random_return": "undiscounted return of each episode of uniformly random actions on the task (the"
+            " floor theta* should beat; 8 episodes)",
+            "random_success": "whether each random-action episode succeeded",
+            "discrete_actions": "True when the action space is Discrete (a categorical policy)",
+            "action_mode_share": "with Discrete actions, the share of steps taking the most frequent action (near 1:"
+            " the policy has collapsed onto one action); NaN otherwise",
             "projection_seed": "seed of the projection matrix P (the benchmark's seed)",
             "projection": "features.projection: dense (one Rademacher matrix) or kronecker (one per layer)",
             "projection_dim": "features.projection_dim, the d asked for (kronecker may give fewer columns)",
@@ -153,6 +161,11 @@ ARTIFACTS: tuple[Artifact, ...] = (
             "permutation": "that test: statistic, null_mean, null_sd, null_q95, z, permutations, p_value",
             "verdict": "structure or no_reliable_structure",
             "reason": "the checks behind the verdict, with their values and thresholds",
+            "gradient_consistency": "median over the tasks of their features' gradient consistency (null for"
+            " features files that lack it)",
+            "diagnoses": "each measured cause that can leave the affinity without information (cause, detail, fix;"
+            " src/policygradex/diagnosis.py): identical_subsets, constant_scores, collapsed_policy,"
+            " no_better_than_random, noisy_gradients",
             "thresholds": "cluster.trust settings the verdict used",
             "ari": "adjusted Rand index against the planted groups (-0.5 to 1; only with planted labels)",
             "nmi": "normalised mutual information against the planted groups (0 to 1; only with planted labels)",

@@ -141,13 +141,19 @@ def _build(bench: Benchmark, task: dict[str, Any]) -> Any:
         import metaworld  # noqa: PLC0415
 
         return metaworld.make_mt_envs(task["name"], seed=0, **bench.get("env_kwargs", {}))
+    return _build_with(bench, task, task_kwargs(bench, task))
+
+
+def _build_with(bench: Benchmark, task: dict[str, Any], kwargs: dict[str, Any]) -> Any:
+    """The environment of a gymnasium-family task with these keyword arguments."""
     import gymnasium as gym  # noqa: PLC0415
 
-    return gym.make(task_env_id(bench, task), disable_env_checker=True, **task_kwargs(bench, task))
+    return gym.make(task_env_id(bench, task), disable_env_checker=True, **kwargs)
 
 
-def benchmark_errors(name: str, bench: Benchmark) -> list[str]:
-    """Every problem an environment of benchmark ``name`` shows, as ``config.benchmarks.<name>.<field>: ...``."""
+def benchmark_errors(name: str, bench: Benchmark, warnings: list[str] | None = None) -> list[str]:
+    """Every problem an environment of benchmark ``name`` shows, as ``config.benchmarks.<name>.<field>: ...``;
+    what will run but cannot work well (:func:`score_warnings`) is appended to ``warnings`` when given."""
     where = f"config.benchmarks.{name}"
     if bench["env"] not in (*GYM_FAMILIES, "metaworld"):
         return []
@@ -188,6 +194,11 @@ def benchmark_errors(name: str, bench: Benchmark) -> list[str]:
                     f"{where}.tasks[{i}]: building {env_id} with {kwargs} failed: {type(err).__name__}: {err}"
                 )
                 continue
+            problem, stepped = _step_error(bench, task, env, where, i, kwargs)
+            errors += [problem] if problem else []
+            if not stepped:
+                env.close()
+                continue
             built[key] = env
         env = built[key]
         for role, space in (("observation", env.observation_space), ("action", env.action_space)):
@@ -200,9 +211,66 @@ def benchmark_errors(name: str, bench: Benchmark) -> list[str]:
             errors += _weight_errors(f"{where}.tasks[{i}].weights", env_id, env, task.get("weights"))
         spaces_of.append((i, env.observation_space, env.action_space))
     errors += _mismatch_errors(where, bench, spaces_of)
+    if warnings is not None and spaces_of:
+        warnings += score_warnings(name, bench, type(spaces_of[0][2]).__name__ == "Discrete")
     for env in built.values():
         env.close()
     return list(dict.fromkeys(errors))
+
+
+def _reset_and_step(env: Any, success_key: str | None) -> list[str] | None:
+    """Reset ``env`` and take one sampled action; the keys of the step's ``info`` when ``success_key`` is not among
+    them, else None. Raises whatever the environment raises."""
+    env.action_space.seed(0)
+    env.reset(seed=0)
+    info = env.step(env.action_space.sample())[4]
+    return sorted(info) if success_key is not None and success_key not in info else None
+
+
+def _step_error(
+    bench: Benchmark, task: dict[str, Any], env: Any, where: str, i: int, kwargs: dict
+) -> tuple[str | None, bool]:
+    """Reset the task's environment and take one sampled action, as every job will: a keyword argument of the
+    wrong type often fails only here (Pendulum-v1 takes ``g: heavy`` and fails at its first step). The field named
+    is the keyword argument without which the step works, found by building the environment again without each;
+    a ``success_key`` must be a key of the step's ``info``. Returns the problem (None when there is none) and
+    whether the environment stepped."""
+    success_key = bench.get("success_key") if bench["env"] in GYM_FAMILIES else None
+    try:
+        keys = _reset_and_step(env, success_key)
+    except Exception as err:  # the environment's own failure: its words, and the setting that caused it
+        for key in kwargs:
+            try:
+                trial = _build_with(bench, task, {k: v for k, v in kwargs.items() if k != key})
+                _reset_and_step(trial, None)
+                trial.close()
+            except Exception:  # noqa: BLE001, S112 - still failing without this key: not the culprit
+                continue
+            place = f"tasks[{i}].kwargs" if key in task.get("kwargs", {}) else "env_kwargs"
+            return (
+                f"{where}.{place}.{key}: {kwargs[key]!r} makes the environment fail at its first step:"
+                f" {type(err).__name__}: {err}"
+            ), False
+        return f"{where}.tasks[{i}]: resetting or stepping the environment failed: {type(err).__name__}: {err}", False
+    if keys is not None:
+        return (
+            f"{where}.success_key: '{success_key}' is not a key of the step's info, so success would read 0 forever;"
+            f" info has: {', '.join(keys) or 'no keys'}"
+        ), True
+    return None, True
+
+
+def score_warnings(name: str, bench: Benchmark, discrete: bool) -> list[str]:
+    """What the check says of a benchmark that will run but whose score cannot see the step: return scoring of
+    Discrete actions (greedy rollouts change only where a step flips an argmax, and a small step flips few)."""
+    estimate = bench.get("estimate", {})
+    if discrete and estimate.get("score") == "return":
+        return [
+            f"config.benchmarks.{name}.estimate.score: return scores greedy rollouts, and with Discrete actions a step"
+            f" of {estimate.get('step_size')} x ||theta*|| changes them only where it flips an argmax: often no score"
+            " moves and every affinity row is flat; set estimate.score: surrogate (docs/own-tasks.md)"
+        ]
+    return []
 
 
 def _weight_errors(field: str, env_id: str, env: Any, weights: list[float] | None) -> list[str]:
@@ -246,8 +314,8 @@ def package_versions(bench: Benchmark) -> dict[str, str]:
 
 
 def _fingerprint(name: str, bench: Benchmark) -> str:
-    keys = ("env", "env_id", "env_kwargs", "imports", "tasks", "trainer", "observe_task")
-    settings = {key: bench.get(key) for key in keys}
+    keys = ("env", "env_id", "env_kwargs", "imports", "success_key", "tasks", "trainer", "observe_task")
+    settings = {key: bench.get(key) for key in keys} | {"score": bench.get("estimate", {}).get("score")}
     text = json.dumps([name, settings, package_versions(bench)], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -258,23 +326,28 @@ def environment_benchmarks(config: Config) -> list[str]:
     return [name for name in running_benchmarks(config) if config["benchmarks"][name]["env"] in GYM_FAMILIES]
 
 
-def check_config(config: Config, names: Iterable[str] | None = None, cache_dir: Path | None = None) -> None:
-    """Check the environments of the benchmarks ``names`` (all that run, by default) of a validated config.
+def check_config(config: Config, names: Iterable[str] | None = None, cache_dir: Path | None = None) -> list[str]:
+    """Check the environments of the benchmarks ``names`` (all that run, by default) of a validated config, and
+    return the warnings (:func:`score_warnings`) of those that pass.
 
-    ``cache_dir``: remember each benchmark that passed there, and skip it while its settings and package
-    versions are unchanged. :raises ConfigError: every problem found, one per line.
+    ``cache_dir``: remember each benchmark that passed there, with its warnings, and skip building it again while
+    its settings and package versions are unchanged. :raises ConfigError: every problem found, one per line.
     """
-    errors = []
+    errors: list[str] = []
+    warnings: list[str] = []
     running = running_benchmarks(config)
     for name in [name for name in names or running if name in running]:
         bench = config["benchmarks"][name]
         stamp = cache_dir / _fingerprint(name, bench) if cache_dir is not None else None
         if stamp is not None and stamp.exists():
+            warnings += [line for line in stamp.read_text().splitlines() if line]
             continue
-        found = benchmark_errors(name, bench)
-        errors += found
-        if stamp is not None and not found:
+        found: list[str] = []
+        errors += (problems := benchmark_errors(name, bench, found))
+        warnings += found
+        if stamp is not None and not problems:
             stamp.parent.mkdir(parents=True, exist_ok=True)
-            stamp.touch()
+            stamp.write_text("".join(f"{line}\n" for line in found))
     if errors:
         raise ConfigError("\n".join(errors))
+    return warnings

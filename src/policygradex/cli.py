@@ -20,6 +20,7 @@ from policygradex import artifacts
 from policygradex.config import Benchmark, ConfigError, benchmark, load_config, running_benchmarks, validate_config
 from policygradex.io import ArtifactError
 from policygradex.stages import BY_NAME, STAGES, Stage
+from policygradex.summary import preset_line
 
 EPILOG = """The whole pipeline runs with Snakemake: `snakemake --cores 2 results/pointmass/report.html`.
 Outputs live under results/{benchmark}/; `policygradex describe FILE` says what each file holds."""
@@ -32,9 +33,13 @@ def _settings(args: argparse.Namespace) -> Benchmark:
         except json.JSONDecodeError as err:
             raise ConfigError(f"--settings is not valid JSON: {err}") from err
         bench = validate_config({"benchmarks": {args.benchmark: dict(view)}}, cross_checks=False)
-        # Keep only the sections the view holds: a stage reading a section it was not given must fail
-        # loudly (KeyError), not run on the schema's defaults.
-        return {key: value for key, value in bench["benchmarks"][args.benchmark].items() if key in view}
+        # Keep only the sections (and, of a section given in part, the keys) the view holds: a stage reading a
+        # setting it was not given must fail loudly (KeyError), not run on the schema's defaults.
+        return {
+            key: {inner: v for inner, v in value.items() if inner in view[key]} if isinstance(value, dict) else value
+            for key, value in bench["benchmarks"][args.benchmark].items()
+            if key in view
+        }
     return benchmark(load_config(args.config), args.benchmark)
 
 
@@ -160,8 +165,18 @@ def _check(args: argparse.Namespace) -> int:
     names = args.benchmarks or running_benchmarks(config)
     for name in names:
         benchmark(config, name)  # an unknown name, or one that sits this preset out, fails here
-    check_config(config, names)
-    print(f"policygradex check: {', '.join(names)}: ok")
+    warnings = check_config(config, names)
+    for name in names:
+        bench = config["benchmarks"][name]
+        estimate = bench["estimate"]
+        print(preset_line(name, bench))
+        print(
+            f"  n = {len(bench['tasks'])} tasks; estimate: subset_size {estimate['subset_size']}, num_subsets"
+            f" {estimate['num_subsets']}, score {estimate['score']}, step_size {estimate['step_size']}"
+        )
+    for warning in warnings:
+        print(f"warning: {warning}")
+    print(f"policygradex check: {', '.join(names)}: ok" + (f" ({len(warnings)} warnings)" if warnings else ""))
     return 0
 
 

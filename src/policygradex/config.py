@@ -8,6 +8,7 @@ defaults in place, then checks what a JSON Schema cannot express (k <= n, subset
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import math
 from importlib import resources
@@ -95,40 +96,46 @@ def _describe(option: dict[str, Any]) -> str:
     return text + (f" >= {option['minimum']}" if "minimum" in option else "")
 
 
+def shipped_presets() -> dict[str, dict[str, Any]]:
+    """The workflow's presets (src/policygradex/presets.yaml): what every benchmark can ask for, whatever file
+    holds its settings."""
+    text = resources.files("policygradex").joinpath("presets.yaml").read_text()
+    return yaml.safe_load(text)
+
+
 def validate_config(config: Config, cross_checks: bool = True) -> Config:
     """Validate ``config`` against the schema, fill its defaults in place and return it.
 
-    ``cross_checks=False`` skips the checks that relate sections to each other (k <= n, ...): a stage view
-    (:func:`stage_view`) holds only some sections, and the workflow checked the whole config already.
+    The chosen preset is merged first (:func:`_apply_preset`); then the schema's defaults, then the defaults that
+    follow the task set (:func:`resolve_defaults`: the subset size and count from n). ``cross_checks=False`` skips
+    the checks that relate sections to each other (k <= n, ...) and the defaults that follow n: a stage view
+    (:func:`stage_view`) holds only some sections, resolved when the workflow checked the whole config.
 
     :raises ConfigError: naming the first offending field and what is allowed there.
     """
+    preset_keys: dict[str, set[str]] = {}
     if isinstance(config, dict):  # anything else fails the schema below, naming what is wrong
-        entries = [bench for bench in (config.get("benchmarks") or {}).values() if isinstance(bench, dict)]
         preset = config.get("preset")
-        offered = _offered_presets(entries)
-        if preset is not None and offered and preset not in offered:  # a typo would leave every benchmark out
+        shared = shipped_presets() | (config.get("presets") or {})  # a config's entry replaces the workflow's
+        entries = [bench for bench in (config.get("benchmarks") or {}).values() if isinstance(bench, dict)]
+        offered = _offered_presets(shared, entries)
+        if preset is not None and preset not in offered:  # a typo would leave every benchmark out
+            close = difflib.get_close_matches(str(preset), offered, n=1)
             raise ConfigError(
-                f"config.preset: '{preset}' is offered by no benchmark; their presets: {', '.join(offered)}"
+                f"config.preset: '{preset}' is offered by no benchmark"
+                + (f" (did you mean '{close[0]}'?)" if close else "")
+                + f"; their presets: {', '.join(offered)}"
             )
-        shared = config.get("presets") or {}
         for name, bench in (config.get("benchmarks") or {}).items():
             if isinstance(bench, dict):
-                _apply_preset(name, bench, preset, shared)
+                preset_keys[name] = _apply_preset(name, bench, preset, shared)
     _check_finite(config, [])
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema())
     errors = sorted(
         validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path)))
     )
     if errors:
-        error = jsonschema.exceptions.best_match(errors)
-        if error.validator == "additionalProperties":
-            allowed = sorted(error.schema.get("properties", {}))
-            raise ConfigError(f"{_field(error.absolute_path)}: {error.message}; allowed keys: {', '.join(allowed)}")
-        if error.validator == "oneOf":
-            allowed = " or ".join(_describe(option) for option in error.validator_value)
-            raise ConfigError(f"{_field(error.absolute_path)}: {error.instance!r} is not allowed; allowed: {allowed}")
-        raise ConfigError(f"{_field(error.absolute_path)}: {error.message}")
+        raise ConfigError(_schema_message(jsonschema.exceptions.best_match(errors)))
     unknown = [name for name in config["default_benchmarks"] or () if name not in config["benchmarks"]]
     if unknown:
         raise ConfigError(
@@ -140,51 +147,162 @@ def validate_config(config: Config, cross_checks: bool = True) -> Config:
             continue  # left out of this run: it does not offer the chosen preset
         _fill_env_defaults(name, bench, check=cross_checks)
         if cross_checks:
+            resolve_defaults(name, bench, preset_keys.get(name, set()))
             _check_benchmark(name, bench)
     return config
 
 
-def _offered_presets(entries: list[Benchmark]) -> list[str]:
-    """Every preset name some of the benchmark ``entries`` offers, in order of first appearance."""
-    names: dict[str, None] = {}
+def _schema_message(error: jsonschema.exceptions.ValidationError) -> str:
+    """One line for a schema error: the field, what is wrong, what is allowed (close matches for a misspelt key,
+    the schema's ``x-why`` where it gives the reason for a limit)."""
+    field = _field(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [key for key in error.instance if key not in allowed]
+        close = difflib.get_close_matches(extra[0], allowed, n=1) if extra else []
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"{field}: {error.message}{hint}; allowed keys: {', '.join(allowed)}"
+    if error.validator == "oneOf":
+        allowed = " or ".join(_describe(option) for option in error.validator_value)
+        return f"{field}: {error.instance!r} is not allowed; allowed: {allowed}"
+    if error.validator == "enum":
+        close = difflib.get_close_matches(str(error.instance), [str(v) for v in error.validator_value], n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"{field}: {error.message}{hint}"
+    why = error.schema.get("x-why")
+    if why and error.validator in ("pattern", "maxLength"):  # a name: the rule in words, not the regex
+        text = str(error.instance)
+        shown = repr(text) if len(text) <= 40 else f"'{text[:24]}...' ({len(text)} characters)"
+        return f"{field}: {shown} is not allowed: {why}"
+    return f"{field}: {error.message}" + (f" ({why})" if why else "")
+
+
+def _offered_presets(shared: dict[str, Any], entries: list[Benchmark]) -> list[str]:
+    """Every preset name the workflow or one of the benchmark ``entries`` offers, in order of first appearance."""
+    names = dict.fromkeys(shared)
     for bench in entries:
         if isinstance(bench.get("presets"), dict):
             names |= dict.fromkeys(bench["presets"])
     return list(names)
 
 
-def _apply_preset(name: str, bench: Benchmark, preset: str | None, shared: dict[str, Any]) -> None:
-    """Merge the chosen preset (``preset``, else the benchmark's ``default_preset``, else smoke) over a benchmark
-    that offers it (names it under its own ``presets``), section by section: first the config's shared ``presets``
-    entry of that name, then the benchmark's own (its values win); drop ``presets`` and ``default_preset``, and
-    record the preset as ``preset``. A benchmark that does not offer it keeps its ``presets``: it is left out of
-    this run, and :func:`benchmark` refuses it (``--config preset=workstation`` runs MT10 although the robots have
-    no such preset; asking for a robot's files then fails, naming its presets)."""
-    presets = bench.get("presets")
-    if "preset" in bench and presets is not None:
+def _apply_preset(name: str, bench: Benchmark, preset: str | None, shared: dict[str, Any]) -> set[str]:
+    """Merge the chosen preset over a benchmark that offers it, section by section: first the shared entry of that
+    name (the workflow's presets, or the config's own top-level entry), then the benchmark's own (its values win);
+    drop ``presets`` and ``default_preset``, record the preset as ``preset``, and return the settings the preset
+    set (``estimate.num_subsets``, ...: what :func:`resolve_defaults` may raise to the task set's minimum).
+
+    The preset is ``preset`` (the command line's), else the benchmark's ``default_preset``, else smoke for a
+    benchmark whose ``presets:`` name it; a benchmark that names no presets offers every shared preset, and one
+    asked for none runs its own settings (no preset). A benchmark that does not offer the chosen preset keeps its
+    ``presets``: it is left out of this run, and :func:`benchmark` refuses it, naming its presets
+    (``--config preset=workstation`` runs MT10; asking for a robot's files then fails)."""
+    own = bench.get("presets")
+    if "preset" in bench:
+        if "resolved_defaults" in bench and preset in (None, bench["preset"]):
+            return set()  # resolved already: a validated config validated again
         raise ConfigError(
-            f"config.benchmarks.{name}.preset: filled in by the preset merge; choose one with config.preset or"
-            f" the benchmark's default_preset"
+            f"config.benchmarks.{name}.preset: filled in by the preset merge; choose one with config.preset"
+            " (--config preset=NAME) or the benchmark's default_preset"
         )
-    if presets is None:
-        return
-    default = bench.get("default_preset", "smoke")
-    if default not in presets:
+    offered = own if isinstance(own, dict) else dict.fromkeys(shared, {})
+    default = bench.get("default_preset", "smoke" if "smoke" in (own or ()) else None)
+    if default is not None and default not in offered:
         raise ConfigError(
-            f"config.benchmarks.{name}.default_preset: '{default}' is not one of its presets: {', '.join(presets)}"
+            f"config.benchmarks.{name}.default_preset: '{default}' is not one of its presets: {', '.join(offered)}"
         )
-    preset = preset or default
-    if preset not in presets:
-        return
-    del bench["presets"]
+    chosen = preset or default
+    if chosen is None:
+        return set()
+    if chosen not in offered:
+        bench["presets"] = dict(offered)  # sits this run out; asking for its files names its presets
+        return set()
+    bench.pop("presets", None)
     bench.pop("default_preset", None)
-    bench["preset"] = preset
-    for layer in (shared.get(preset), presets[preset]):
+    bench["preset"] = chosen
+    keys: set[str] = set()
+    for layer in (shared.get(chosen), offered[chosen]):
         for key, value in copy.deepcopy(layer or {}).items():  # the caller's config stays as it was
             if isinstance(value, dict) and isinstance(bench.get(key), dict):
                 bench[key] = {**bench[key], **value}
             else:
                 bench[key] = value
+            keys |= {f"{key}.{inner}" for inner in value} if isinstance(value, dict) else {key}
+    return keys
+
+
+#: The score a task set that names none is estimated with, and the step it takes by default with each score.
+DEFAULT_SCORE = "return"
+DEFAULT_STEP = {"return": 0.02, "surrogate": 0.005, "first_order": 0.005, "second_order": 0.005}
+#: Fewest estimation subsets by default, whatever n: the trust check's power grows with m (docs/own-tasks.md).
+MIN_DEFAULT_SUBSETS = 100
+
+
+def default_subset_size(n: int) -> int:
+    """Tasks per subset when the config names none: about n/2 (what every shipped task set chose by hand), at
+    least 2 and at most n - 1, so that subsets differ (n = 2 has no such size: refused)."""
+    return max(2, min(n - 1, n // 2))
+
+
+def resolve_defaults(name: str, bench: Benchmark, preset_keys: set[str] = frozenset()) -> None:
+    """Fill the settings whose defaults follow the task set, and record each in ``resolved_defaults`` (printed by
+    ``policygradex check`` and at the start of a run, and kept in provenance.json):
+
+    - ``estimate.subset_size``: :func:`default_subset_size` of n; a size of n or more is refused (every subset
+      would be the whole task set);
+    - ``estimate.num_subsets``: at least what the trust check's two halves need to cover every task pair, and
+      at least :data:`MIN_DEFAULT_SUBSETS`; a preset's fixed count below that minimum, or below the subsets the
+      benchmark's own settings fine-tune (``full_training.num_subsets``), is raised to it;
+    - ``estimate.score`` and ``step_size``: :data:`DEFAULT_SCORE`, and the step :data:`DEFAULT_STEP` gives the
+      score.
+    """
+    from policygradex.subsets import min_covering_count  # noqa: PLC0415 - numpy, only when a config is resolved
+
+    where, estimate, notes = f"config.benchmarks.{name}", bench["estimate"], {}
+    n = len(bench["tasks"])
+    if n < 3:
+        raise ConfigError(
+            f"{where}.tasks: n = {n} tasks leave nothing to estimate: every subset of 2 tasks is the whole set, so"
+            " the affinity is one number per task; train the two together and apart and compare, or add tasks"
+        )
+    if "subset_size" not in estimate:
+        estimate["subset_size"] = default_subset_size(n)
+        notes["estimate.subset_size"] = f"{estimate['subset_size']} (about n/2 of n = {n} tasks)"
+    size = estimate["subset_size"]
+    if size >= n:
+        raise ConfigError(
+            f"{where}.estimate.subset_size: {size} tasks per subset of n = {n}: every subset would be the whole task"
+            " set, every task's affinity row one number repeated, and the groups arbitrary; use 2 to"
+            f" {n - 1} (leave it out for about n/2: {default_subset_size(n)})"
+        )
+    if size < 2:
+        raise ConfigError(f"{where}.estimate.subset_size: {size} must be at least 2 (a subset pairs tasks)")
+    need = 2 * min_covering_count(n, size, bench["seed"])
+    if "num_subsets" not in estimate:
+        estimate["num_subsets"] = max(MIN_DEFAULT_SUBSETS, need)
+        notes["estimate.num_subsets"] = (
+            f"{estimate['num_subsets']} (at least {MIN_DEFAULT_SUBSETS}, and the {need} the trust check's halves"
+            f" need to cover every pair of {n} tasks in subsets of {size})"
+        )
+    elif "estimate.num_subsets" in preset_keys:
+        full = bench["full_training"]
+        fine_tuned = full["num_subsets"] if full["enabled"] and "full_training.num_subsets" not in preset_keys else None
+        least = max(need, fine_tuned or 0)
+        if estimate["num_subsets"] < least:
+            why = (
+                f"the trust check's halves need {need} subsets of {size} to cover every pair of {n} tasks"
+                if least == need
+                else f"the benchmark fine-tunes the first {fine_tuned} of them (full_training.num_subsets)"
+            )
+            notes["estimate.num_subsets"] = f"{least} (the preset's {estimate['num_subsets']} raised: {why})"
+            estimate["num_subsets"] = least
+    if "score" not in estimate:
+        estimate["score"] = DEFAULT_SCORE
+        notes["estimate.score"] = f"{DEFAULT_SCORE} (the default)"
+    if "step_size" not in estimate:
+        estimate["step_size"] = DEFAULT_STEP[estimate["score"]]
+        notes["estimate.step_size"] = f"{estimate['step_size']} (the default of score {estimate['score']})"
+    bench["resolved_defaults"] = {**bench.get("resolved_defaults", {}), **notes}
 
 
 def _fill_env_defaults(name: str, bench: Benchmark, check: bool) -> None:
@@ -224,8 +342,6 @@ def _check_benchmark(name: str, bench: Benchmark) -> None:
     if k != "auto" and k > n:
         raise ConfigError(f"{where}.cluster.k: {k} groups asked for but there are only n = {n} tasks (need k <= n)")
     size = bench["estimate"]["subset_size"]
-    if not 2 <= size <= n:
-        raise ConfigError(f"{where}.estimate.subset_size: {size} must be between 2 and n = {n} tasks")
     subsets = bench["estimate"]["num_subsets"]
     _check_pair_coverage(where, names, size, subsets, bench["seed"])
     if bench["estimate"]["num_chunks"] > subsets:
@@ -312,9 +428,19 @@ def load_config(path: str | Path) -> Config:
         config = yaml.safe_load(path.read_text())
     except FileNotFoundError as err:
         raise ConfigError(f"config file {path} does not exist") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(yaml_error(path, err)) from None
     if not isinstance(config, dict):
         raise ConfigError(f"config file {path} must hold a mapping with a `benchmarks:` key")
     return validate_config(config)
+
+
+def yaml_error(path: Path, err: yaml.YAMLError) -> str:
+    """A YAML syntax error in one line: file, line and column (1-based), and what the parser expected."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = " ".join(str(part) for part in (getattr(err, "context", None), getattr(err, "problem", None)) if part)
+    return f"{where}: not valid YAML: {problem or err}"
 
 
 def benchmark(config: Config, name: str) -> Benchmark:
@@ -333,12 +459,21 @@ def benchmark(config: Config, name: str) -> Benchmark:
 
 
 def stage_view(bench: Benchmark, stage: str) -> Benchmark:
-    """The part of a benchmark's settings that ``stage`` reads (see STAGE_SECTIONS)."""
+    """The part of a benchmark's settings that ``stage`` reads (see STAGE_SECTIONS): whole sections, and single
+    keys of a section written ``section.key`` (the cluster stage reads ``estimate.score`` only, so that no other
+    estimate setting reruns it)."""
     keys = SHARED_KEYS + STAGE_SECTIONS[stage]
     if bench["env"] != "pointmass":
         keys = tuple(key for key in keys if key not in POINTMASS_KEYS)
     keys = tuple(key for key in keys if key not in TRAINERS or key == bench["trainer"])
-    return {key: bench[key] for key in keys if key in bench}
+    view: Benchmark = {}
+    for key in keys:
+        section, _, inner = key.partition(".")
+        if inner and inner in bench.get(section, {}):
+            view.setdefault(section, {})[inner] = bench[section][inner]
+        elif not inner and key in bench:
+            view[key] = bench[key]
+    return view
 
 
 def stage_view_json(bench: Benchmark, stage: str) -> str:

@@ -40,7 +40,8 @@ from torch.func import functional_call, jacfwd
 
 from policygradex.artifacts import FEATURE_KEYS, SUBSET_SEPARATOR
 from policygradex.config import Benchmark, task_names
-from policygradex.gradients import NOISY_CONSISTENCY, Projection, consistency_of, make_projection
+from policygradex.diagnosis import NOISY_CONSISTENCY
+from policygradex.gradients import Projection, consistency_of, make_projection
 from policygradex.io import ArtifactError, read_npz
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
 from policygradex.rollouts import collect_task_episodes

@@ -8,6 +8,7 @@ kind to check what only an environment can say (its id, its keyword arguments, i
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 from typing import Any
@@ -120,7 +121,11 @@ def settings_errors(bench: dict[str, Any]) -> list[str]:
     family = bench["env"]
     package = FAMILIES[family]
     if package is not None and importlib.util.find_spec(package) is None:
-        return [f"env: '{family}' needs the Python package '{package}', which is not installed (run `make venv`)"]
+        return [
+            f"env: '{family}' needs the Python package '{package}', which is not installed: install it into the"
+            f" workflow's venv (`.venv/bin/pip install {package.replace('_', '-')}`, or `make venv` for every"
+            " package the workflow ships with)"
+        ]
     errors = []
     if family not in GYM_FAMILIES:
         refused = [field for field in GYM_ONLY_FIELDS if field in bench]
@@ -163,5 +168,9 @@ def settings_errors(bench: dict[str, Any]) -> list[str]:
         known = meta_world_tasks()
         for i, task in enumerate(bench["tasks"]):
             if task["name"] not in known:
-                errors.append(f"tasks[{i}].name: '{task['name']}' is not a Meta-World task; known: {', '.join(known)}")
+                close = difflib.get_close_matches(task["name"], known, n=3)
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                errors.append(
+                    f"tasks[{i}].name: '{task['name']}' is not a Meta-World task{hint}; known: {', '.join(known)}"
+                )
     return errors

@@ -244,10 +244,6 @@ def first_order_change(
     return jvp(log_prob, (params,), (unflatten(delta, params),))
 
 
-#: Median gradient consistency below which the estimate warns that it fits mostly noise (report: the same line).
-NOISY_CONSISTENCY = 0.2
-
-
 def gradient_consistency(projected_grad: np.ndarray, advantage: np.ndarray, heldout: np.ndarray) -> float:
     """cos(policy gradient on the fitted samples, policy gradient on the held-out ones), in projected space."""
     fit, held = ((advantage[m, None] * projected_grad[m]).mean(0) for m in (~heldout, heldout))

@@ -110,6 +110,27 @@ def _lockstep_episodes(
     return {task: found[:episodes] for task, found in done_episodes.items()}
 
 
+def random_episodes(bench: Benchmark, task_id: int, episodes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Returns and successes of ``episodes`` episodes of uniformly random actions on task ``task_id``: the floor
+    a meta-policy should beat (features.py records it beside theta*'s own). Seeded by ``seed`` alone; torch is not
+    used, so the caller's random state is untouched."""
+    env = make_vec_env(bench, [task_id], envs_per_task=min(16, episodes), seed=seed)
+    env.action_space.seed(seed)
+    env.reset()
+    running = np.zeros(env.num_envs)
+    returns: list[float] = []
+    successes: list[bool] = []
+    while len(returns) < episodes:
+        _, rewards, dones, infos = env.step(np.array([env.action_space.sample() for _ in range(env.num_envs)]))
+        running += rewards
+        for e in np.flatnonzero(dones):
+            returns.append(float(running[e]))
+            successes.append(bool(infos[e].get("is_success", False)))
+            running[e] = 0.0
+    env.close()
+    return np.array(returns[:episodes]), np.array(successes[:episodes])
+
+
 def _episode(policy: BasePolicy, steps: list[tuple], info: dict) -> Episode:
     """One ended episode from its (obs, action, reward, value, log pi) steps and the env's final info."""
     bootstrap = 0.0

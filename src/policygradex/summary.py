@@ -13,11 +13,18 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-#: What to try when the verdict is negative (docs/trust.md).
-NEGATIVE_ADVICE = (
-    "the groups may be noise: raise features.episodes (gradient consistency), lower policy.log_std_init where the"
-    " meta-policy's actions are mostly noise, or raise estimate.num_subsets (docs/trust.md)"
-)
+
+def advice(diagnoses: list[dict[str, str]], consistency: float | None) -> str:
+    """What to do about a negative verdict: the fixes of the causes diagnosis.py measured; with none measured,
+    what is left (the halves disagree although every measurement is fine)."""
+    if diagnoses:
+        return "; ".join(f"{d['fix']} ({d['cause']})" for d in diagnoses)
+    measured = f"the gradients are consistent (median {consistency:.2f}), so " if consistency is not None else ""
+    return (
+        f"{measured}no measured cause: the two halves of the subsets disagree on the groups; raise"
+        " estimate.num_subsets, try a k the report lists as also supported, or the tasks may hold no groups at"
+        " this k (docs/trust.md)"
+    )
 
 
 def stage_warnings(logs: Path) -> list[str]:
@@ -65,13 +72,20 @@ def compute_line(logs: Path) -> str | None:
 SMOKE = "smoke"
 
 
-def preset_line(name: str, bench: dict) -> str | None:
-    """What a run of the benchmark costs: its preset and the preset's ``cost``, None for a benchmark without
-    presets (printed at the start of a run)."""
-    if "preset" not in bench:
-        return None
-    cost = f": {bench['cost']}" if "cost" in bench else ""
-    return f"{name}: preset {bench['preset']}{cost}"
+def preset_line(name: str, bench: dict) -> str:
+    """What a run of the benchmark costs: its preset and the preset's ``cost`` (``none`` for a benchmark run at its
+    own settings), then each setting whose default followed the task set (``resolved_defaults``), one a line:
+    printed at the start of a run and by ``policygradex check``."""
+    if "preset" in bench:
+        cost = f": {bench['cost']}" if "cost" in bench else ""
+        head = f"{name}: preset {bench['preset']}{cost}"
+    else:
+        head = (
+            f"{name}: preset none: its own settings (--config preset=smoke, evidence or full runs a budget whose"
+            " cost the README's preset table gives)"
+        )
+    notes = bench.get("resolved_defaults", {})
+    return "\n".join([head, *(f"  {key}: {note}" for key, note in notes.items())])
 
 
 def smoke_warning(bench: dict) -> str | None:
@@ -113,7 +127,7 @@ def benchmark_summary(name: str, results: Path, logs: Path, bench: dict | None =
         lines.append(f"  verdict: structure ({quality['reason']})")
     elif verdict is not None:
         lines.append(f"  verdict: NO RELIABLE STRUCTURE ({quality['reason']})")
-        lines.append(f"  what to do: {NEGATIVE_ADVICE}")
+        lines.append(f"  what to do: {advice(quality.get('diagnoses', []), quality.get('gradient_consistency'))}")
     for other in quality.get("also_supported", []):
         lines.append(
             f"  also supported: k = {other['k']} (stability {other['stability']:.2f}, p {other['p_value']:.3f});"

@@ -30,8 +30,9 @@ if workflow.overwrite_configfiles and not workflow.config_settings.replace_workf
 
 try:
     validate_config(config)  # fills the schema's defaults; fails before any job runs
-    # the environments of ids and keyword arguments from the config: built once, remembered while unchanged
-    check_config(config, environment_benchmarks(config), cache_dir=CHECK_CACHE)
+    # the environments of ids and keyword arguments from the config: built once, remembered while unchanged; their
+    # warnings are said by onstart for the benchmarks the command builds (the targets are known only then)
+    CHECK_WARNINGS = check_config(config, environment_benchmarks(config), cache_dir=CHECK_CACHE)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 

@@ -4,7 +4,8 @@ A stage is one name everywhere: its module (``policygradex/<name>.py``, whose ``
 the work), its ``policygradex <name>`` sub-command, its Snakemake rule (in ``workflow/rules/<name>.smk``), and its
 log file. Each :class:`Stage` below lists
 
-- ``sections``: the config sections it reads besides the shared keys (:data:`policygradex.config.SHARED_KEYS`).
+- ``sections``: the config sections it reads besides the shared keys (:data:`policygradex.config.SHARED_KEYS`),
+  or single keys of a section (``estimate.score``).
   The Snakemake rules pass exactly that view of the benchmark's settings (``--settings``), so changing, say,
   ``cluster.k`` reruns the clustering and what follows, not the meta-training;
 - ``inputs``, ``outputs`` and ``options``: its command-line arguments. Each :class:`Argument`'s ``name`` is both
@@ -105,7 +106,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "cluster",
         "5. k groups of high affinity and the trust verdict -> clusters.csv, cluster_quality.json",
-        sections=("cluster",),
+        sections=("cluster", "estimate.score"),
         inputs=(
             Argument("affinity", "affinity.csv"),
             Argument("chunks", "every subsets/chunk_{c}.csv (split-half reliability)", many=True),

@@ -14,19 +14,24 @@ import pandas as pd
 from policygradex import clustering
 from policygradex.clustering import cluster, partition, similarity
 from policygradex.config import Benchmark, planted_groups, task_names
+from policygradex.diagnosis import RolloutSummary, as_records, diagnose, rollout_summary
 from policygradex.io import read_affinity, read_subset_scores, write_csv, write_json
-from policygradex.trust import TrustSettings, assess
+from policygradex.trust import STRUCTURE, TrustSettings, assess
 
 
-def median_consistency(feature_paths: Sequence[str | Path]) -> float | None:
-    """Median gradient consistency of the features files (features.py), None if they do not store it."""
-    values = []
+def rollout_summaries(feature_paths: Sequence[str | Path]) -> list[RolloutSummary]:
+    """What each task's features file says of theta*'s rollouts (diagnosis.py)."""
+    summaries = []
     for path in feature_paths:
         with np.load(path, allow_pickle=False) as data:
-            if "gradient_consistency" not in data.files:
-                return None
-            values.append(float(data["gradient_consistency"]))
-    return float(np.median(values)) if values else None
+            summaries.append(rollout_summary(data))
+    return summaries
+
+
+def median_consistency(summaries: Sequence[RolloutSummary]) -> float | None:
+    """Median gradient consistency of the tasks (features.py), None if their files do not store it."""
+    values = [s.consistency for s in summaries]
+    return float(np.median(values)) if values and None not in values else None
 
 
 def judge(
@@ -69,11 +74,14 @@ def run(
     matrix = read_affinity(affinity, names).to_numpy()
     scores, members = read_subset_scores(chunks, names)
     method = cfg["method"]
-    trust = judge(matrix, scores, members, cfg, bench["seed"], median_consistency(features))
+    summaries = rollout_summaries(features)
+    trust = judge(matrix, scores, members, cfg, bench["seed"], median_consistency(summaries))
+    found = diagnose(scores, members, list(names), summaries, bench["estimate"]["score"])
     labels = cluster(matrix, trust["k"], method)
     columns = {"task": list(names), "group": labels} | ({"planted": list(planted)} if planted is not None else {})
     write_csv(pd.DataFrame(columns), output)
     report = {"k_requested": cfg["k"], "method": method, "num_groups": int(labels.max() + 1)} | trust
+    report |= {"gradient_consistency": median_consistency(summaries), "diagnoses": as_records(found)}
     if planted is not None:
         report |= clustering.quality(labels, planted)
     write_json(report, quality)
@@ -82,3 +90,6 @@ def run(
     if planted is not None:
         print(f"against the planted groups: ARI {report['ari']:.3f}, NMI {report['nmi']:.3f}")
     print(f"verdict: {trust['verdict']} ({trust['reason']})")
+    for item in found:  # a warning (the summary repeats it) where it may explain a negative verdict
+        kind = "warning" if trust["verdict"] != STRUCTURE else "note"
+        print(f"{kind}: {item.cause}: {item.detail}; {item.fix}")

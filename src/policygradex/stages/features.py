@@ -10,6 +10,11 @@ g_t) on the fitted episodes and on the held-out ones. Near 1, the rollouts pin t
 noise at this many episodes, and so will be every estimate built on it (raise ``features.episodes``; where the
 meta-policy's actions are mostly exploration noise, as an ant's at std 1, even 256 episodes are not enough: lower
 ``policy.log_std_init``).
+
+Beside them, what the cluster stage's diagnosis (diagnosis.py) reads of the rollouts: each episode's success, a
+random policy's returns and successes on the same task (``RANDOM_EPISODES`` episodes of uniform actions, seeded
+apart from theta*'s rollouts, which they leave as they were), whether the actions are Discrete, and for them
+the share of steps that take the most frequent action (near 1: the categorical policy has collapsed).
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ from policygradex.config import Benchmark, task_names
 from policygradex.gradients import gradient_consistency, make_projection
 from policygradex.io import Stopwatch, write_npz, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, resolve_device
-from policygradex.rollouts import collect_episodes, gae
+from policygradex.rollouts import collect_episodes, gae, random_episodes
+
+#: Episodes of uniformly random actions per task: the floor theta*'s return is compared with (diagnosis.py).
+RANDOM_EPISODES = 8
 
 
 def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> dict[str, np.ndarray]:
@@ -55,6 +63,11 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
     projected = projection.project(obs_d, actions_d, cfg["batch_size"]).detach().cpu().numpy()
     with torch.no_grad():
         log_prob = module(obs_d, actions_d).cpu()
+    random_return, random_success = random_episodes(
+        bench, task_id, RANDOM_EPISODES, seed=bench["seed"] * 1000 + 500 + task_id
+    )
+    discrete = policy.action_space.shape == ()
+    counts = np.unique(actions.numpy(), return_counts=True)[1] if discrete else None
     return {
         "task": np.array(task),
         "obs": obs.numpy(),
@@ -66,6 +79,11 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
         "projected_grad": projected,
         "gradient_consistency": np.array(gradient_consistency(projected, advantage, heldout)),
         "episode_return": np.array([ep.total_return for ep in episodes]),
+        "episode_success": np.array([ep.success for ep in episodes]),
+        "random_return": random_return,
+        "random_success": random_success,
+        "discrete_actions": np.array(discrete),
+        "action_mode_share": np.array(counts.max() / counts.sum() if discrete else np.nan),
         "projection_seed": np.array(bench["seed"]),
         "projection": np.array(cfg["projection"]),
         "projection_dim": np.array(cfg["projection_dim"]),

@@ -17,12 +17,13 @@ import pandas as pd
 from policygradex.artifacts import EVALUATION_COLUMNS, FEATURE_KEYS, HESSIAN_COLUMNS, LOG_COLUMNS
 from policygradex.clustering import similarity
 from policygradex.config import Benchmark, task_names
+from policygradex.diagnosis import NOISY_CONSISTENCY
 from policygradex.families import is_mo, mo_component_names, task_env_id
-from policygradex.gradients import NOISY_CONSISTENCY, consistency_of
+from policygradex.gradients import consistency_of
 from policygradex.io import atomic_path, read_affinity, read_clusters, read_csv, read_npz
 from policygradex.plotting import plt, save_figure
 from policygradex.provenance import read_runs
-from policygradex.summary import NEGATIVE_ADVICE
+from policygradex.summary import advice
 
 
 def plot_affinity(affinity: pd.DataFrame, clusters: pd.DataFrame, path: Path, label: str, title: str) -> None:
@@ -87,7 +88,8 @@ def verdict_html(quality: dict) -> str:
     if quality["verdict"] == "structure":
         head = "<p><b>The groups are reliable.</b>"
     else:
-        head = f"<p style='color:#a00'><b>No reliable structure</b>: {html.escape(NEGATIVE_ADVICE)}."
+        what = advice(quality.get("diagnoses", []), quality.get("gradient_consistency"))
+        head = f"<p style='color:#a00'><b>No reliable structure</b>: {html.escape(what)}."
     return (
         f"{head} Why: {html.escape(quality['reason'])}.</p><ul>"
         f"<li>k = {quality['k']} ({html.escape(quality['k_selection'])})"
