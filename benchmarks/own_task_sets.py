@@ -69,8 +69,8 @@ def main() -> None:
         print(read_rows(args.table).drop(columns=["reason"]).to_string(index=False))
         return
     rows = []
-    for path in args.task_sets:
-        for seed in args.seeds:
+    for seed in args.seeds:  # every task set at the first seed before any at the second
+        for path in args.task_sets:
             rows.append(run_one(path.resolve(), seed, args.preset, args.out, args.cores))
             write_rows(rows, args.out, "own_task_sets", hide=("file", "reason", "started"))
 

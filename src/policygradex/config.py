@@ -231,8 +231,9 @@ def _apply_preset(name: str, bench: Benchmark, preset: str | None, shared: dict[
     return keys
 
 
-#: The score a task set that names none is estimated with, and the step it takes by default with each score.
-DEFAULT_SCORE = "return"
+#: The score a task set that names none is estimated with (measured against return scoring on four task sets with
+#: planted groups, docs/own-tasks.md), and the step it takes by default with each score.
+DEFAULT_SCORE = "surrogate"
 DEFAULT_STEP = {"return": 0.02, "surrogate": 0.005, "first_order": 0.005, "second_order": 0.005}
 #: Fewest estimation subsets by default, whatever n: the trust check's power grows with m (docs/own-tasks.md).
 MIN_DEFAULT_SUBSETS = 100
