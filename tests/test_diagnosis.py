@@ -23,8 +23,9 @@ def subsets(size: int = 3, count: int = 40) -> np.ndarray:
 
 def healthy(**changes) -> RolloutSummary:
     """A task whose rollouts show nothing wrong: Box actions, consistent gradients, theta* above random."""
-    return RolloutSummary(**{"consistency": 0.9, "meta_return": 10.0, "random_return": -5.0, "discrete": False,
-                             "mode_share": None, "fixed_start": False, **changes})  # fmt: skip
+    return RolloutSummary(**{"consistency": 0.9, "meta_return": 10.0, "random_return": -5.0, "meta_success": 0.5,
+                             "random_success": 0.0, "discrete": False, "mode_share": None, "fixed_start": False,
+                             **changes})  # fmt: skip
 
 
 def causes(scores, members, rollouts, score="return") -> list[str]:
@@ -62,6 +63,8 @@ def test_a_collapsed_policy_worse_than_random_with_noisy_gradients_is_named_thre
     scores = np.random.default_rng(0).normal(size=members.shape)
     rollouts = [healthy(discrete=True, mode_share=0.97, meta_return=-9.0, consistency=0.05)] * 6
     assert causes(scores, members, rollouts) == ["collapsed_policy", "no_better_than_random", "noisy_gradients"]
+    worse = diagnose(scores, members, NAMES, rollouts, "surrogate")[1].detail
+    assert "on 6 of 6 tasks (mean -9 against -5; success 0.50 against 0.00)" in worse
     assert causes(scores, members, [healthy(discrete=True, mode_share=0.6)] * 6) == []
 
 

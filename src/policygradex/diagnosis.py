@@ -48,6 +48,8 @@ class RolloutSummary:
     consistency: float | None
     meta_return: float | None
     random_return: float | None
+    meta_success: float | None
+    random_success: float | None
     discrete: bool
     mode_share: float | None
     fixed_start: bool
@@ -59,13 +61,18 @@ def rollout_summary(data: Any) -> RolloutSummary:
     def scalar(key: str) -> float | None:
         return float(data[key]) if key in data.files else None
 
+    def mean(key: str) -> float | None:
+        return float(np.mean(data[key])) if key in data.files else None
+
     episode, obs = data["episode"], data["obs"]
     firsts = obs[np.r_[0, np.flatnonzero(np.diff(episode)) + 1]]
     returns = data["episode_return"] if "episode_return" in data.files else None
     return RolloutSummary(
         consistency=scalar("gradient_consistency"),
         meta_return=float(np.mean(returns)) if returns is not None else None,
-        random_return=float(np.mean(data["random_return"])) if "random_return" in data.files else None,
+        random_return=mean("random_return"),
+        meta_success=mean("episode_success"),
+        random_success=mean("random_success"),
         discrete=bool(data["discrete_actions"]) if "discrete_actions" in data.files else False,
         mode_share=scalar("action_mode_share"),
         fixed_start=len(firsts) > 1 and bool(np.all(firsts == firsts[0])),
@@ -110,15 +117,22 @@ def diagnose(
             "shorten meta_train.total_steps or raise ppo.ent_coef, so that theta* still explores (the shipped reacher"
             " meta-trains 30k steps: docs/own-tasks-evidence.md)",
         ))  # fmt: skip
-    paired = [(r.meta_return, r.random_return) for r in rollouts if None not in (r.meta_return, r.random_return)]
-    worse = [(m, r) for m, r in paired if m <= r]
+    paired = [r for r in rollouts if None not in (r.meta_return, r.random_return)]
+    worse = [r for r in paired if r.meta_return <= r.random_return]
     if paired and 2 * len(worse) > len(paired):
-        meta, rand = np.mean([m for m, _ in paired]), np.mean([r for _, r in paired])
+        meta, rand = np.mean([r.meta_return for r in paired]), np.mean([r.random_return for r in paired])
+        succeeded = [r for r in paired if None not in (r.meta_success, r.random_success)]
+        success = (
+            f"; success {np.mean([r.meta_success for r in succeeded]):.2f} against"
+            f" {np.mean([r.random_success for r in succeeded]):.2f}"
+            if succeeded
+            else ""
+        )
         found.append(Diagnosis(
             "no_better_than_random",
             f"theta*'s return is no better than uniformly random actions' on {len(worse)} of {len(paired)} tasks"
-            f" (mean {meta:.3g} against {rand:.3g}): meta-training has learnt little the gradients could build on"
-            " (expected only where the tasks conflict outright and theta* is their compromise)",
+            f" (mean {meta:.3g} against {rand:.3g}{success}): meta-training has learnt little the gradients could"
+            " build on (expected only where the tasks conflict outright and theta* is their compromise)",
             "raise meta_train.total_steps, or check each task's reward on its own (train one task alone)",
         ))  # fmt: skip
     consistency = [r.consistency for r in rollouts if r.consistency is not None]
