@@ -204,9 +204,9 @@ def test_the_check_refuses_a_bad_entry_naming_the_field(config, message):
 
 
 def test_the_check_warns_where_return_scores_cannot_see_a_step():
-    """Discrete actions scored by return: greedy rollouts change only where a step flips an argmax. Warned (the
-    run goes on), and not with the surrogate or with Box actions."""
-    corridor = {"benchmarks": {"own": corridor_bench(estimate={"num_subsets": 12})}}
+    """Discrete actions scored by return (named: the default is the surrogate): greedy rollouts change only where a
+    step flips an argmax. Warned (the run goes on), and not with the surrogate or with Box actions."""
+    corridor = {"benchmarks": {"own": corridor_bench(estimate={"num_subsets": 12, "score": "return"})}}
     (warning,) = check.check_config(validate_config(copy.deepcopy(corridor)))
     assert warning.startswith("config.benchmarks.own.estimate.score: return scores greedy rollouts, and with Discrete")
     surrogate = copy.deepcopy(corridor)
