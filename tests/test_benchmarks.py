@@ -192,3 +192,17 @@ def test_every_result_file_the_docs_cite_is_committed():
             names = [braces[1] + e + braces[3] for e in braces[2].split(",")] if braces else [cited]
             missing += [f"{page.name}: {n}" for n in names if n != "docs/results/" and not glob.glob(f"{ROOT / n}*")]
     assert not missing, missing
+
+
+def test_every_section_whose_settings_were_fixed_before_its_runs_holds():
+    """benchmarks.preregistration: each page section headed "settings, fixed before any run" was committed before
+    every run of the seeds it names started (its commit an ancestor of each run's, each run clean)."""
+    shallow = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--is-shallow-repository"], capture_output=True,
+                             text=True).stdout.strip()  # fmt: skip
+    if shallow != "false":
+        pytest.skip("needs the repository's history (a shallow or absent clone has none)")
+    from benchmarks.preregistration import rows
+
+    found = rows()
+    assert len({row["section"] for row in found}) >= 4 and len(found) >= 12
+    assert [row for row in found if not row["passes"]] == []
