@@ -18,7 +18,7 @@ from pathlib import Path
 
 from policygradex import artifacts
 from policygradex.config import Benchmark, ConfigError, benchmark, load_config, running_benchmarks, validate_config
-from policygradex.io import ArtifactError
+from policygradex.errors import ArtifactError
 from policygradex.stages import BY_NAME, STAGES, Stage
 from policygradex.summary import preset_line
 
@@ -81,10 +81,15 @@ def _add_stage(sub: argparse._SubParsersAction, stage: Stage) -> None:
 
 
 def _run_stage(args: argparse.Namespace) -> None:
-    """Call the stage's ``run(bench, **arguments)`` with the arguments its contract declares."""
+    """Call the stage's ``run(bench, **arguments)`` with the arguments its contract declares. Torch's threads are
+    set to ``--threads`` when the stage imports torch: a stage that does not (affinity, cluster, compare, ...)
+    starts without it."""
     stage = BY_NAME[args.stage]
+    bench = _settings(args)
     module = importlib.import_module(f"policygradex.stages.{stage.name}")
-    module.run(_settings(args), **{argument.name: getattr(args, argument.name) for argument in stage.arguments})
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(max(1, args.threads))
+    module.run(bench, **{argument.name: getattr(args, argument.name) for argument in stage.arguments})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,9 +195,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.stage in TOOLS:
             return TOOLS[args.stage](args)
-        from policygradex.training import set_threads  # noqa: PLC0415 - the ML stack, for stages only
-
-        set_threads(args.threads)
         _run_stage(args)
     except (ConfigError, ArtifactError) as err:
         print(f"policygradex {args.stage}: error: {err}", file=sys.stderr)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cvxpy as cp
 import numpy as np
 from scipy.linalg import qr
 from scipy.stats import rankdata
@@ -81,6 +80,8 @@ def spectral(sim: np.ndarray, k: int) -> np.ndarray:
 
 def sdp(sim: np.ndarray, k: int) -> np.ndarray:
     """Grad-TAE's SDP relaxation, rounded greedily; may return fewer or more than k groups."""
+    import cvxpy as cp  # noqa: PLC0415 - about a second to import, and only `method: sdp` uses it
+
     n = len(sim)
     x = cp.Variable((n, n), symmetric=True)
     constraints = [x >> 0, x >= 0, cp.sum(x, axis=1) == 1, cp.trace(x) == k]

@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from policygradex.errors import ConfigError
 from policygradex.stages import STAGES, TRAINERS
 
 Config = dict[str, Any]
@@ -46,10 +47,6 @@ POINTMASS_KEYS = ("max_speed", "success_radius")
 
 #: The config sections each stage reads besides SHARED_KEYS (the stage contract, :mod:`policygradex.stages`).
 STAGE_SECTIONS: dict[str, tuple[str, ...]] = {stage.name: stage.sections for stage in STAGES}
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing or not allowed; the message names the field."""
 
 
 def schema() -> dict[str, Any]:

@@ -41,8 +41,9 @@ from torch.func import functional_call, jacfwd
 from policygradex.artifacts import FEATURE_KEYS, SUBSET_SEPARATOR
 from policygradex.config import Benchmark, task_names
 from policygradex.diagnosis import NOISY_CONSISTENCY
+from policygradex.errors import ArtifactError
 from policygradex.gradients import Projection, consistency_of, make_projection
-from policygradex.io import ArtifactError, read_npz
+from policygradex.io import read_npz
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
 from policygradex.rollouts import collect_task_episodes
 from policygradex.subsets import chunk_ids, draw_subsets

@@ -21,10 +21,7 @@ import numpy as np
 import pandas as pd
 
 from policygradex.artifacts import CLUSTER_COLUMNS, SUBSET_COLUMNS, SUBSET_SEPARATOR
-
-
-class ArtifactError(ValueError):
-    """An input artifact is missing, truncated or inconsistent; the message names the file."""
+from policygradex.errors import ArtifactError
 
 
 def _umask() -> int:

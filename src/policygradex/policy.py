@@ -22,7 +22,8 @@ from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, SACPolicy
 
 from policygradex.config import Benchmark
 from policygradex.envs import make_vec_env
-from policygradex.io import ArtifactError, atomic_path
+from policygradex.errors import ArtifactError
+from policygradex.io import atomic_path
 
 ParamDict = dict[str, torch.Tensor]
 

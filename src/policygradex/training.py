@@ -39,7 +39,8 @@ from stable_baselines3.common.vec_env import VecEnv
 from policygradex.artifacts import LOG_COLUMNS
 from policygradex.config import Benchmark, trainer_settings
 from policygradex.envs import make_vec_env
-from policygradex.io import ArtifactError, atomic_path, write_csv
+from policygradex.errors import ArtifactError
+from policygradex.io import atomic_path, write_csv
 from policygradex.policy import load_policy, policy_kwargs, resolve_device, save_policy
 from policygradex.progress import duration
 
@@ -346,8 +347,3 @@ def train_policy(
     write_csv(pd.DataFrame(log.rows, columns=LOG_COLUMNS), log_csv)
     checkpoint.unlink(missing_ok=True)
     return model
-
-
-def set_threads(threads: int) -> None:
-    """Torch intra-op threads: Snakemake's ``threads:`` for the job, so parallel jobs do not oversubscribe."""
-    torch.set_num_threads(max(1, threads))

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from policygradex.config import Benchmark, task_names
-from policygradex.io import ArtifactError, read_scores, score_matrices, write_csv
+from policygradex.errors import ArtifactError
+from policygradex.io import read_scores, score_matrices, write_csv
 from policygradex.subsets import subset_affinity
 
 

@@ -35,9 +35,10 @@ from torch.func import functional_call
 
 from policygradex.artifacts import ERROR_COLUMNS, FULL_KEYS, SUBSET_COLUMNS
 from policygradex.config import Benchmark
+from policygradex.errors import ArtifactError
 from policygradex.estimator import SubsetEstimator, clipped_gain
 from policygradex.gradients import first_order_change
-from policygradex.io import ArtifactError, read_csv, read_npz, write_csv, write_json
+from policygradex.io import read_csv, read_npz, write_csv, write_json
 from policygradex.policy import unflatten
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from policygradex.artifacts import FEATURE_KEYS, FIXED_BASELINES
 from policygradex.clustering import cluster, relabel
 from policygradex.config import Benchmark, task_names
+from policygradex.errors import ConfigError
 from policygradex.io import read_affinity, read_chosen_k, read_npz, write_csv
 
 
@@ -88,7 +89,7 @@ def grouping(
         return cluster(gradient_similarity(grads), k, algorithm)
     if baseline == "full_training":
         return cluster(read_affinity(affinity_full, task_names(bench)).to_numpy(), k, algorithm)
-    raise ValueError(f"unknown baseline '{baseline}'; allowed: {', '.join(baseline_methods(bench))}")
+    raise ConfigError(f"unknown baseline '{baseline}'; allowed: {', '.join(baseline_methods(bench))}")
 
 
 def run(

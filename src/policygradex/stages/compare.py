@@ -16,6 +16,7 @@ import pandas as pd
 
 from policygradex.artifacts import COMPARISON_COLUMNS, EVALUATION_COLUMNS
 from policygradex.config import Benchmark
+from policygradex.errors import ArtifactError
 from policygradex.io import read_csv, write_csv
 from policygradex.plotting import plt, save_figure
 
@@ -43,7 +44,7 @@ def comparison_table(evaluations: pd.DataFrame) -> pd.DataFrame:
     table["return_std"] = table["return_std"].fillna(0.0)
     single = table.loc[table["method"] == "single", "mean_return"]
     if single.empty:
-        raise ValueError("the evaluations hold no 'single' rows (the meta-policy alone) to compare against")
+        raise ArtifactError("the evaluations hold no 'single' rows (the meta-policy alone) to compare against")
     table["vs_single_pct"] = 100 * (table["mean_return"] - single.iloc[0]) / abs(single.iloc[0])
     return table.sort_values("mean_return", ascending=False)[COMPARISON_COLUMNS]
 

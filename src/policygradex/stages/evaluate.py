@@ -14,6 +14,7 @@ import pandas as pd
 
 from policygradex.artifacts import EVALUATION_COLUMNS
 from policygradex.config import Benchmark, task_names
+from policygradex.errors import ArtifactError
 from policygradex.io import read_clusters, write_csv
 from policygradex.policy import load_policy
 from policygradex.progress import progress
@@ -58,7 +59,7 @@ def run(
     table = read_clusters(clusters, names)
     num_groups = table["group"].nunique()
     if len(group_policies) != num_groups:
-        raise ValueError(f"{clusters} has {num_groups} groups but {len(group_policies)} group policies were given")
+        raise ArtifactError(f"{clusters} has {num_groups} groups but {len(group_policies)} group policies were given")
     seed = bench["seed"] + 10_000  # evaluation episodes differ from the training and feature rollouts
     rows = [] if policy is None else evaluate_policy(bench, policy, range(len(names)), "single", 0, seed)
     for group in progress(range(num_groups), total=num_groups, desc=f"evaluate {method}"):

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from policygradex.config import Benchmark, task_names
+from policygradex.errors import ConfigError
 from policygradex.gradients import gradient_consistency, make_projection
 from policygradex.io import Stopwatch, write_npz, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, resolve_device
@@ -39,7 +40,7 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
     out split, the samples themselves and the gradient consistency (the arrays of features/{task}.npz)."""
     names = task_names(bench)
     if task not in names:
-        raise ValueError(f"unknown task '{task}': the benchmark's tasks are {', '.join(names)}")
+        raise ConfigError(f"unknown task '{task}': the benchmark's tasks are {', '.join(names)}")
     task_id = names.index(task)
     cfg, objective = bench["features"], bench["policy_gradient"]
     policy, _ = load_policy(policy_path, bench)

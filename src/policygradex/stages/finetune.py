@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from policygradex.config import Benchmark, task_names
+from policygradex.errors import ArtifactError
 from policygradex.io import read_clusters
 from policygradex.training import train_policy
 
@@ -31,7 +32,7 @@ def run(
     table = read_clusters(clusters, names)
     members = list(table.loc[table["group"] == group, "task"])
     if not members:
-        raise ValueError(f"{clusters} has no group {group}; groups are {sorted(table['group'].unique())}")
+        raise ArtifactError(f"{clusters} has no group {group}; groups are {sorted(table['group'].unique())}")
     train_policy(
         bench,
         [names.index(t) for t in members],

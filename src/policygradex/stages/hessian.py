@@ -47,7 +47,8 @@ from torch.func import functional_call, grad, jvp
 
 from policygradex.artifacts import HESSIAN_COLUMNS
 from policygradex.config import Benchmark, task_names
-from policygradex.io import ArtifactError, read_clusters, write_csv
+from policygradex.errors import ArtifactError, ConfigError
+from policygradex.io import read_clusters, write_csv
 from policygradex.plotting import plt, save_figure
 from policygradex.policy import (
     ActorLogProb,
@@ -84,7 +85,7 @@ def sample_losses(module: ActorLogProb, params: ParamDict, batch: Batch, loss: s
         return -log_prob
     if loss == "ppo":
         return -batch.advantage * (log_prob - batch.log_prob).exp()
-    raise ValueError(f"hessian.loss must be 'nll' or 'ppo', got {loss!r}")
+    raise ConfigError(f"hessian.loss must be 'nll' or 'ppo', got {loss!r}")
 
 
 def policy_loss(module: ActorLogProb, params: ParamDict, batch: Batch, loss: str = "nll") -> torch.Tensor:
