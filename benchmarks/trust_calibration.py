@@ -36,7 +36,7 @@ from benchmarks.common import (
     script_parser,
     write_rows,
 )
-from policygradex.config import planted_groups, stage_view_json, task_names, validate_config
+from policygradex.config import stage_view_json, task_names, validate_config
 from policygradex.io import read_affinity, read_subset_scores
 from policygradex.stages import cluster as cluster_stage
 
@@ -109,9 +109,8 @@ def run_case(case: str, out: Path, cores: int, repeats: int) -> dict:
     row["gradient_consistency_median"] = cluster_stage.median_consistency(cluster_stage.rollout_summaries(features))
     auto = {**bench["cluster"], "k": "auto"}
     cluster_stage.run(
-        names, planted_groups(bench), auto,
-        bench["seed"], results / "affinity.csv", sorted((results / "subsets").glob("chunk_*.csv")), features,
-        workdir / "auto" / "clusters.csv", workdir / "auto" / "cluster_quality.json",
+        {**bench, "cluster": auto}, results / "affinity.csv", sorted((results / "subsets").glob("chunk_*.csv")),
+        features, workdir / "auto" / "clusters.csv", workdir / "auto" / "cluster_quality.json",
     )  # fmt: skip
     row |= summarise("auto_", json.loads((workdir / "auto" / "cluster_quality.json").read_text()))
     if benchmark == "pointmass":

@@ -313,6 +313,25 @@ def test_changing_k_reclusters_without_retraining_the_meta_policy(workdir, tmp_p
 
 
 @pytest.mark.parametrize(
+    ("key", "value", "fine_tunes_again"),
+    [("step_size", 0.01, False), ("l2_inverse", 0.1, False), ("fit", "logistic", False), ("score_episodes", 2, True)],
+)
+def test_an_estimate_setting_reruns_full_training_only_when_its_outputs_depend_on_it(
+    workdir, tmp_path, key, value, fine_tunes_again
+):
+    """Settings views are key-level: the estimate's step and fit change the estimate and what follows, never the
+    real fine-tunes of full training (the most expensive stage), which the scoring settings do change."""
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy)
+    config = tiny_config()
+    config["benchmarks"]["tiny"]["estimate"][key] = value
+    (copy / "config.yaml").write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(snakemake(copy, "-n", *TINY_TARGETS))
+    assert "estimate" in jobs and not {"meta_train", "features"} & jobs
+    assert ("full_training" in jobs) == fine_tunes_again, jobs
+
+
+@pytest.mark.parametrize(
     ("mutate", "message"),
     [
         (lambda b: b["cluster"].update(k=9), "config.benchmarks.tiny.cluster.k"),

@@ -150,11 +150,16 @@ class SubsetEstimator:
         theta_flat = flatten(self.theta)
         self.projection = self._projection(theta_flat.numel())
         _warn_if_noisy(self.names, self.features)
-        self.step_length = self.cfg["step_size"] * theta_flat.norm().item()
         self.theta_flat = theta_flat
         self._moments: list[tuple[np.ndarray, np.ndarray]] | None = None  # per task, for estimate.fit: newton_step
         self.env_steps = 0  # environment steps this estimator has taken (scoring rollouts, full training's fine-tunes)
         self.step_factors: dict[float, int] = {}  # estimate.step: line_search: how many subsets chose each multiple
+
+    @property
+    def step_length(self) -> float:
+        """||delta-theta|| of a fixed step: ``estimate.step_size`` x ||theta*|| (read when a step is taken, so that
+        full training, which scores steps it did not take, runs without the setting)."""
+        return self.cfg["step_size"] * self.theta_flat.norm().item()
 
     def _projection(self, num_params: int) -> Projection:
         """The projection R the features were made with, rebuilt from what the files record (files written

@@ -171,7 +171,17 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "full_training",
         "ground truth: real fine-tuning (the trainer) of one chunk of subsets -> full_training/chunk_{c}.csv",
-        sections=(*LEARNER, "estimate", "finetune", "full_training", "approx_error"),
+        # the subsets and how their fine-tuned tasks are scored; no setting of the estimate's step or fit
+        sections=(
+            *LEARNER,
+            "estimate.subset_size",
+            "estimate.num_subsets",
+            "estimate.score",
+            "estimate.score_episodes",
+            "finetune",
+            "full_training",
+            "approx_error",
+        ),
         inputs=(_POLICY, _FEATURES),
         outputs=(
             Argument("output", "scores CSV to write (as estimate's)"),
