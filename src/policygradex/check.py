@@ -19,7 +19,6 @@ build environments again. No torch and no stable-baselines3 here: the check take
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib
 import importlib.util
@@ -31,82 +30,18 @@ from typing import Any
 
 from policygradex import provenance
 from policygradex.config import Benchmark, Config, ConfigError, running_benchmarks
-from policygradex.families import GYM_FAMILIES, is_mo, registered_id, task_env_id, task_kwargs
+from policygradex.families import (
+    GYM_FAMILIES,
+    find_spec,
+    import_errors,
+    is_mo,
+    register_family,
+    task_env_id,
+    task_kwargs,
+)
 
 #: Where the Snakefile remembers the benchmarks that passed (relative to its working directory).
 CACHE_DIR = Path(".snakemake") / "policygradex-check"
-
-
-def _pip_hint(module: str) -> str:
-    top = module.split(".")[0]
-    return (
-        f"install the package that provides it into the workflow's venv (`.venv/bin/pip install <package>`, e.g."
-        f" `.venv/bin/pip install {top.replace('_', '-')}` or `.venv/bin/pip install -e path/to/your/package`;"
-        " for --sdm conda, also add it to envs/policygradex.yaml)"
-    )
-
-
-def import_errors(bench: Benchmark, where: str) -> list[str]:
-    """Import the benchmark's ``imports``; one message per module that cannot be imported."""
-    errors = []
-    for i, module in enumerate(bench.get("imports", [])):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            errors.append(f"{where}.imports[{i}]: module '{module}' is not installed ({err}); {_pip_hint(module)}")
-        except Exception as err:  # the user's module raised while importing: say which and why
-            errors.append(f"{where}.imports[{i}]: importing '{module}' failed: {type(err).__name__}: {err}")
-    return errors
-
-
-def episode_length(bench: Benchmark, where: str) -> int:
-    """The default ``episode_length`` of a gymnasium or mo_gymnasium benchmark: its first task's environment's own
-    limit (the spec's max_episode_steps), after the benchmark's ``imports``.
-
-    :raises ConfigError: a module that cannot be imported, an unknown id, or an environment without a limit.
-    """
-    errors = import_errors(bench, where)
-    if errors:
-        raise ConfigError(errors[0])
-    _register_family(bench)
-    env_id = task_env_id(bench, bench["tasks"][0])
-    try:
-        spec = find_spec(env_id)
-    except ConfigError as err:
-        field = "tasks[0].env_id" if "env_id" in bench["tasks"][0] else "env_id"
-        raise ConfigError(f"{where}.{field}: {err}") from err
-    if spec.max_episode_steps is None:
-        raise ConfigError(f"{where}.episode_length: required, as {env_id} sets no max_episode_steps of its own")
-    return int(spec.max_episode_steps)
-
-
-def _register_family(bench: Benchmark) -> None:
-    """Register the family's own environments with Gymnasium (MO-Gymnasium's on import)."""
-    if is_mo(bench):
-        import mo_gymnasium  # noqa: F401, PLC0415
-
-
-def find_spec(env_id: str) -> Any:
-    """Gymnasium's spec of ``env_id`` (importing the module of a ``module:Env-vN`` id first).
-
-    :raises ConfigError: the id is not registered (with the registered ids closest to it) or its module is not
-        installed (with the pip command).
-    """
-    import gymnasium as gym  # noqa: PLC0415 - only the environment families need it
-
-    module = env_id.split(":")[0] if ":" in env_id else None
-    if module is not None:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            raise ConfigError(f"'{env_id}': module '{module}' is not installed ({err}); {_pip_hint(module)}") from err
-    name = registered_id(env_id)
-    try:
-        return gym.spec(name)
-    except gym.error.Error as err:
-        close = difflib.get_close_matches(name, list(gym.registry), n=5, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; is the module that registers it in `imports`?"
-        raise ConfigError(f"'{env_id}' is not a registered environment ({type(err).__name__}){hint}") from err
 
 
 def accepted_kwargs(spec: Any) -> list[str]:
@@ -162,7 +97,7 @@ def benchmark_errors(name: str, bench: Benchmark, warnings: list[str] | None = N
     errors = import_errors(bench, where)
     if errors:
         return errors
-    _register_family(bench)
+    register_family(bench)
     built: dict[str, Any] = {}  # (env_id, kwargs) -> its environment, built once
     spaces_of: list[tuple[int, Any, Any]] = []
     for i, task in enumerate(bench["tasks"]):

@@ -307,7 +307,12 @@ def _fill_env_defaults(name: str, bench: Benchmark, check: bool) -> None:
     """The defaults that need the environment package: a Meta-World suite's tasks, and the episode length of a
     gymnasium or mo_gymnasium environment (its own limit); after checking that the family's package is installed
     and its task settings fit (:func:`families.settings_errors`)."""
-    from policygradex.families import GYM_FAMILIES, meta_world_suite, settings_errors  # noqa: PLC0415
+    from policygradex.families import (  # noqa: PLC0415 - imported when a config is resolved
+        GYM_FAMILIES,
+        episode_length,
+        meta_world_suite,
+        settings_errors,
+    )
 
     where = f"config.benchmarks.{name}"
     if "suite" in bench and bench["env"] != "metaworld":
@@ -324,8 +329,6 @@ def _fill_env_defaults(name: str, bench: Benchmark, check: bool) -> None:
         if errors:
             raise ConfigError(f"{where}.{errors[0]}")
     if "episode_length" not in bench and bench["env"] in GYM_FAMILIES:
-        from policygradex.check import episode_length  # noqa: PLC0415 - imports gymnasium and the user's modules
-
         bench["episode_length"] = episode_length(bench, where)
 
 

@@ -13,6 +13,8 @@ import importlib
 import importlib.util
 from typing import Any
 
+from policygradex.errors import ConfigError
+
 #: The Python package each environment family needs (installed by ``pip install -e .``).
 FAMILIES: dict[str, str | None] = {
     "pointmass": None,
@@ -174,3 +176,78 @@ def settings_errors(bench: dict[str, Any]) -> list[str]:
                     f"tasks[{i}].name: '{task['name']}' is not a Meta-World task{hint}; known: {', '.join(known)}"
                 )
     return errors
+
+
+# ---- What only an environment's spec can say (the check, and the episode length's default in config.py).
+
+
+def _pip_hint(module: str) -> str:
+    top = module.split(".")[0]
+    return (
+        f"install the package that provides it into the workflow's venv (`.venv/bin/pip install <package>`, e.g."
+        f" `.venv/bin/pip install {top.replace('_', '-')}` or `.venv/bin/pip install -e path/to/your/package`;"
+        " for --sdm conda, also add it to envs/policygradex.yaml)"
+    )
+
+
+def import_errors(bench: dict[str, Any], where: str) -> list[str]:
+    """Import the benchmark's ``imports``; one message per module that cannot be imported."""
+    errors = []
+    for i, module in enumerate(bench.get("imports", [])):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            errors.append(f"{where}.imports[{i}]: module '{module}' is not installed ({err}); {_pip_hint(module)}")
+        except Exception as err:  # the user's module raised while importing: say which and why
+            errors.append(f"{where}.imports[{i}]: importing '{module}' failed: {type(err).__name__}: {err}")
+    return errors
+
+
+def episode_length(bench: dict[str, Any], where: str) -> int:
+    """The default ``episode_length`` of a gymnasium or mo_gymnasium benchmark: its first task's environment's own
+    limit (the spec's max_episode_steps), after the benchmark's ``imports``.
+
+    :raises ConfigError: a module that cannot be imported, an unknown id, or an environment without a limit.
+    """
+    errors = import_errors(bench, where)
+    if errors:
+        raise ConfigError(errors[0])
+    register_family(bench)
+    env_id = task_env_id(bench, bench["tasks"][0])
+    try:
+        spec = find_spec(env_id)
+    except ConfigError as err:
+        field = "tasks[0].env_id" if "env_id" in bench["tasks"][0] else "env_id"
+        raise ConfigError(f"{where}.{field}: {err}") from err
+    if spec.max_episode_steps is None:
+        raise ConfigError(f"{where}.episode_length: required, as {env_id} sets no max_episode_steps of its own")
+    return int(spec.max_episode_steps)
+
+
+def register_family(bench: dict[str, Any]) -> None:
+    """Register the family's own environments with Gymnasium (MO-Gymnasium's on import)."""
+    if is_mo(bench):
+        import mo_gymnasium  # noqa: F401, PLC0415
+
+
+def find_spec(env_id: str) -> Any:
+    """Gymnasium's spec of ``env_id`` (importing the module of a ``module:Env-vN`` id first).
+
+    :raises ConfigError: the id is not registered (with the registered ids closest to it) or its module is not
+        installed (with the pip command).
+    """
+    import gymnasium as gym  # noqa: PLC0415 - only the environment families need it
+
+    module = env_id.split(":")[0] if ":" in env_id else None
+    if module is not None:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            raise ConfigError(f"'{env_id}': module '{module}' is not installed ({err}); {_pip_hint(module)}") from err
+    name = registered_id(env_id)
+    try:
+        return gym.spec(name)
+    except gym.error.Error as err:
+        close = difflib.get_close_matches(name, list(gym.registry), n=5, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; is the module that registers it in `imports`?"
+        raise ConfigError(f"'{env_id}' is not a registered environment ({type(err).__name__}){hint}") from err
