@@ -46,6 +46,7 @@ from policygradex.gradients import Projection, consistency_of, make_projection
 from policygradex.io import read_npz
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
 from policygradex.rollouts import collect_task_episodes
+from policygradex.seeds import derive
 from policygradex.subsets import chunk_ids, draw_subsets
 
 #: The multiples of the step that ``estimate.step: line_search`` tries when ``estimate.step_factors`` is unset.
@@ -218,7 +219,7 @@ class SubsetEstimator:
         params = unflatten(self.theta_flat + delta, self.theta)
         if self.cfg["score"] == "return":  # every task of the subset in one lockstep rollout
             policy = policy_with_actor(self.policy, params)
-            seeds = {task: self.bench["seed"] + task for task in tasks}
+            seeds = {task: derive(self.bench["seed"], "score", task) for task in tasks}
             found = collect_task_episodes(policy, self.bench, seeds, self.cfg["score_episodes"], deterministic=True)
             self.env_steps += sum(len(ep.rewards) for episodes in found.values() for ep in episodes)
             return {task: float(np.mean([ep.total_return for ep in found[task]])) for task in tasks}

@@ -24,6 +24,7 @@ from policygradex.clustering import cluster, relabel
 from policygradex.config import Benchmark, task_names
 from policygradex.errors import ConfigError
 from policygradex.io import read_affinity, read_chosen_k, read_npz, write_csv
+from policygradex.seeds import derive
 
 
 def baseline_methods(bench: Benchmark) -> list[str]:
@@ -83,7 +84,7 @@ def grouping(
     if baseline in ("per_task", "per_task_equal_budget"):
         return np.arange(n)
     if baseline.startswith("random_"):
-        return random_partition(n, k, seed=seed * 1000 + int(baseline.removeprefix("random_")))
+        return random_partition(n, k, seed=derive(seed, "random_partition", int(baseline.removeprefix("random_"))))
     if baseline == "grad_similarity":
         grads = np.array([mean_policy_gradient(read_npz(p, FEATURE_KEYS)) for p in feature_paths])
         return cluster(gradient_similarity(grads), k, algorithm)

@@ -19,6 +19,7 @@ from policygradex.io import read_clusters, write_csv
 from policygradex.policy import load_policy
 from policygradex.progress import progress
 from policygradex.rollouts import collect_task_episodes
+from policygradex.seeds import derive
 
 
 def evaluate_policy(
@@ -60,7 +61,7 @@ def run(
     num_groups = table["group"].nunique()
     if len(group_policies) != num_groups:
         raise ArtifactError(f"{clusters} has {num_groups} groups but {len(group_policies)} group policies were given")
-    seed = bench["seed"] + 10_000  # evaluation episodes differ from the training and feature rollouts
+    seed = derive(bench["seed"], "evaluate")  # task t's episodes: seed + t (seeds.STREAMS)
     rows = [] if policy is None else evaluate_policy(bench, policy, range(len(names)), "single", 0, seed)
     for group in progress(range(num_groups), total=num_groups, desc=f"evaluate {method}"):
         members = [names.index(t) for t in table.loc[table["group"] == group, "task"]]

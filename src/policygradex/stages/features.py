@@ -30,6 +30,7 @@ from policygradex.gradients import gradient_consistency, make_projection
 from policygradex.io import Stopwatch, write_npz, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, resolve_device
 from policygradex.rollouts import collect_episodes, gae, random_episodes
+from policygradex.seeds import derive
 
 #: Episodes of uniformly random actions per task: the floor theta*'s return is compared with (diagnosis.py).
 RANDOM_EPISODES = 8
@@ -45,7 +46,9 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
     cfg, objective = bench["features"], bench["policy_gradient"]
     policy, _ = load_policy(policy_path, bench)
     # One seed per task, derived from the benchmark seed, so tasks do not share rollout noise.
-    episodes = collect_episodes(policy, bench, task_id, cfg["episodes"], seed=bench["seed"] * 1000 + task_id)
+    episodes = collect_episodes(
+        policy, bench, task_id, cfg["episodes"], seed=derive(bench["seed"], "features", task_id)
+    )
 
     advantage = np.concatenate([gae(ep, objective["gamma"], objective["gae_lambda"]) for ep in episodes])
     advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
@@ -65,7 +68,7 @@ def compute_features(bench: Benchmark, policy_path: str | Path, task: str) -> di
     with torch.no_grad():
         log_prob = module(obs_d, actions_d).cpu()
     random_return, random_success = random_episodes(
-        bench, task_id, RANDOM_EPISODES, seed=bench["seed"] * 1000 + 500 + task_id
+        bench, task_id, RANDOM_EPISODES, seed=derive(bench["seed"], "random_policy", task_id)
     )
     discrete = policy.action_space.shape == ()
     counts = np.unique(actions.numpy(), return_counts=True)[1] if discrete else None

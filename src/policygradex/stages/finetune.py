@@ -14,6 +14,7 @@ from pathlib import Path
 from policygradex.config import Benchmark, task_names
 from policygradex.errors import ArtifactError
 from policygradex.io import read_clusters
+from policygradex.seeds import derive
 from policygradex.training import train_policy
 
 
@@ -37,7 +38,7 @@ def run(
         bench,
         [names.index(t) for t in members],
         total_steps or bench["finetune"]["total_steps"],
-        seed=bench["seed"] + 1 + group,
+        seed=derive(bench["seed"], "finetune", group),
         output=output,
         log_csv=log_csv,
         init_policy=policy,

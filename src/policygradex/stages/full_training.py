@@ -26,6 +26,7 @@ from policygradex.estimator import SubsetEstimator, chunk_subsets, subset_rows
 from policygradex.io import Stopwatch, atomic_path, write_csv, write_npz, write_timing
 from policygradex.policy import ActorLogProb, actor_params, flatten
 from policygradex.progress import progress
+from policygradex.seeds import derive
 from policygradex.training import checkpoint_path, make_learner
 
 
@@ -71,7 +72,7 @@ def run(
     # the seconds of the interrupted runs count too, so that timing.json covers every subset
     clock = Stopwatch(done["seconds"], done.get("cpu_seconds", 0.0))
     for subset_id, subset in progress(todo.items(), total=len(todo), desc=f"full_training chunk {chunk}"):
-        delta = finetune_delta(estimator, subset, seed=bench["seed"] + 100_000 + subset_id)
+        delta = finetune_delta(estimator, subset, seed=derive(bench["seed"], "full_training", subset_id))
         scores = estimator.scores(subset, estimator.as_tensor(delta))
         done["rows"] += subset_rows(estimator.names, subset_id, scores)
         done["deltas"][subset_id] = delta

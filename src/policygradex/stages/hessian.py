@@ -61,6 +61,7 @@ from policygradex.policy import (
 )
 from policygradex.progress import progress
 from policygradex.rollouts import collect_episodes, gae
+from policygradex.seeds import derive
 from policygradex.training import make_learner
 
 
@@ -236,7 +237,7 @@ def run(
     (one row per policy) and ``plot``; theta* is ``policy``."""
     names = task_names(bench)
     groups = read_clusters(clusters, names)
-    seed = bench["seed"] + 20_000
+    seed = derive(bench["seed"], "hessian")  # task t's rollouts: seed + t (seeds.STREAMS)
     theta_star = flatten(actor_params(ActorLogProb(load_policy(policy, bench)[0])))
     jobs = [("single", 0, policy, list(range(len(names))), initial_actor(bench))]
     for group, path in enumerate(group_policies):
