@@ -61,7 +61,7 @@ def accepted_kwargs(spec: Any) -> list[str]:
 def space_error(space: Any, role: str) -> str | None:
     """Why the policy cannot take this observation or action space, or None when it can (Box or Discrete; a
     Box of observations must be one vector)."""
-    from gymnasium import spaces  # noqa: PLC0415
+    from gymnasium import spaces
 
     if isinstance(space, spaces.Discrete):
         return None
@@ -75,7 +75,7 @@ def space_error(space: Any, role: str) -> str | None:
 def _build(bench: Benchmark, task: dict[str, Any]) -> Any:
     """One raw environment of ``task`` (no wrappers), as the jobs make it."""
     if bench["env"] == "metaworld":
-        import metaworld  # noqa: PLC0415
+        import metaworld
 
         return metaworld.make_mt_envs(task["name"], seed=0, **bench.get("env_kwargs", {}))
     return _build_with(bench, task, task_kwargs(bench, task))
@@ -83,7 +83,7 @@ def _build(bench: Benchmark, task: dict[str, Any]) -> Any:
 
 def _build_with(bench: Benchmark, task: dict[str, Any], kwargs: dict[str, Any]) -> Any:
     """The environment of a gymnasium-family task with these keyword arguments."""
-    import gymnasium as gym  # noqa: PLC0415
+    import gymnasium as gym
 
     return gym.make(task_env_id(bench, task), disable_env_checker=True, **kwargs)
 
@@ -185,7 +185,7 @@ def _step_error(
                 trial = _build_with(bench, task, {k: v for k, v in kwargs.items() if k != key})
                 _reset_and_step(trial, None)
                 trial.close()
-            except Exception:  # noqa: BLE001, S112 - still failing without this key: not the culprit
+            except Exception:  # still failing without this key: not the culprit
                 continue
             place = f"tasks[{i}].kwargs" if key in task.get("kwargs", {}) else "env_kwargs"
             return (

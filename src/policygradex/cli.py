@@ -164,7 +164,7 @@ def _targets(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from policygradex.check import check_config  # noqa: PLC0415 - imports gymnasium and the user's modules
+    from policygradex.check import check_config  # imports gymnasium and the user's modules
 
     config = load_config(args.configfile)
     names = args.benchmarks or running_benchmarks(config)

@@ -80,7 +80,7 @@ def spectral(sim: np.ndarray, k: int) -> np.ndarray:
 
 def sdp(sim: np.ndarray, k: int) -> np.ndarray:
     """Grad-TAE's SDP relaxation, rounded greedily; may return fewer or more than k groups."""
-    import cvxpy as cp  # noqa: PLC0415 - about a second to import, and only `method: sdp` uses it
+    import cvxpy as cp  # about a second to import, and only `method: sdp` uses it
 
     n = len(sim)
     x = cp.Variable((n, n), symmetric=True)

@@ -59,7 +59,7 @@ def _with_defaults(validator_class: type[jsonschema.protocols.Validator]) -> typ
     """A validator that also writes each property's ``default`` into the instance (jsonschema FAQ recipe)."""
     validate_properties = validator_class.VALIDATORS["properties"]
 
-    def set_defaults(validator, properties, instance, schema):  # noqa: ANN001 - jsonschema callback
+    def set_defaults(validator, properties, instance, schema):  # jsonschema callback
         """Fill each missing property with its schema default, then validate as usual."""
         if isinstance(instance, dict):
             for name, subschema in properties.items():
@@ -254,7 +254,7 @@ def resolve_defaults(name: str, bench: Benchmark, preset_keys: set[str] = frozen
     - ``estimate.score`` and ``step_size``: :data:`DEFAULT_SCORE`, and the step :data:`DEFAULT_STEP` gives the
       score.
     """
-    from policygradex.subsets import min_covering_count  # noqa: PLC0415 - numpy, only when a config is resolved
+    from policygradex.subsets import min_covering_count  # numpy, only when a config is resolved
 
     where, estimate, notes = f"config.benchmarks.{name}", bench["estimate"], {}
     n = len(bench["tasks"])
@@ -307,7 +307,7 @@ def _fill_env_defaults(name: str, bench: Benchmark, check: bool) -> None:
     """The defaults that need the environment package: a Meta-World suite's tasks, and the episode length of a
     gymnasium or mo_gymnasium environment (its own limit); after checking that the family's package is installed
     and its task settings fit (:func:`families.settings_errors`)."""
-    from policygradex.families import (  # noqa: PLC0415 - imported when a config is resolved
+    from policygradex.families import (  # imported when a config is resolved
         GYM_FAMILIES,
         episode_length,
         meta_world_suite,
@@ -387,7 +387,7 @@ def _check_pair_coverage(
     trust check's split halves (trust.py) need room to cover every pair too: fail now, not in affinity or cluster.
     ``field`` names the setting that gave ``count`` (the estimate's subsets; or the first of them that full
     training fine-tunes, which no trust check splits)."""
-    from policygradex.subsets import draw_subsets, min_covering_count, uncovered_pairs  # noqa: PLC0415
+    from policygradex.subsets import draw_subsets, min_covering_count, uncovered_pairs
 
     missing = uncovered_pairs(len(names), draw_subsets(len(names), size, count, seed))
     need = min_covering_count(len(names), size, seed)

@@ -98,7 +98,7 @@ def mo_component_names(env_id: str, count: int) -> tuple[str, ...]:
 
 def meta_world_suite(suite: str) -> list[str]:
     """The task names of a Meta-World suite (META_WORLD_SUITES), in Meta-World's order."""
-    from metaworld import env_dict  # noqa: PLC0415 - an optional dependency, imported only when used
+    from metaworld import env_dict  # an optional dependency, imported only when used
 
     attribute, part = META_WORLD_SUITES[suite]
     tasks = getattr(env_dict, attribute)
@@ -107,7 +107,7 @@ def meta_world_suite(suite: str) -> list[str]:
 
 def meta_world_tasks() -> list[str]:
     """Every Meta-World v3 task name (imported lazily: metaworld is only needed when a benchmark uses it)."""
-    from metaworld import env_dict  # noqa: PLC0415
+    from metaworld import env_dict
 
     return list(env_dict.ALL_V3_ENVIRONMENTS)
 
@@ -227,7 +227,7 @@ def episode_length(bench: dict[str, Any], where: str) -> int:
 def register_family(bench: dict[str, Any]) -> None:
     """Register the family's own environments with Gymnasium (MO-Gymnasium's on import)."""
     if is_mo(bench):
-        import mo_gymnasium  # noqa: F401, PLC0415
+        import mo_gymnasium  # noqa: F401
 
 
 def find_spec(env_id: str) -> Any:
@@ -236,7 +236,7 @@ def find_spec(env_id: str) -> Any:
     :raises ConfigError: the id is not registered (with the registered ids closest to it) or its module is not
         installed (with the pip command).
     """
-    import gymnasium as gym  # noqa: PLC0415 - only the environment families need it
+    import gymnasium as gym  # only the environment families need it
 
     module = env_id.split(":")[0] if ":" in env_id else None
     if module is not None:

@@ -11,7 +11,7 @@ import gymnasium as gym
 
 def make_env(name: str, episode_length: int, seed: int, **env_kwargs) -> gym.Env:
     """One task: Meta-World environment ``name``, goals drawn from its variations, ``episode_length`` steps."""
-    import metaworld  # noqa: PLC0415
+    import metaworld
 
     env = metaworld.make_mt_envs(name, seed=seed, max_episode_steps=episode_length, **env_kwargs)
     env.reset(seed=seed)

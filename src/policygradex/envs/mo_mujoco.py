@@ -38,9 +38,9 @@ class WeightedReward(gym.Wrapper):
 
 def make_env(env_id: str, weights: Sequence[float], episode_length: int, seed: int, **env_kwargs) -> gym.Env:
     """One task: MO-Gymnasium's ``env_id`` with reward ``weights``, truncated after ``episode_length`` steps."""
-    import mo_gymnasium  # noqa: F401, PLC0415 - registers the mo-* environments; imported only when used
+    import mo_gymnasium  # noqa: F401 - registers the mo-* environments; imported only when used
 
-    from policygradex.envs import make_gym_env  # noqa: PLC0415 - the package imports this module
+    from policygradex.envs import make_gym_env  # the package imports this module
 
     env = make_gym_env(env_id, episode_length, seed, **env_kwargs)
     return WeightedReward(env, weights, mo_shared_terms(env_id))
