@@ -143,3 +143,14 @@ def test_the_light_commands_import_no_ml_stack(command):
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.splitlines()[-1] == "0 []", done.stdout[-500:] + done.stderr[-500:]
+
+
+def test_the_stages_warnings_and_notes_are_one_line_each_in_one_format(capsys):
+    """What the end-of-run summary greps from the logs (`warning:` lines) and the notes beside them."""
+    from policygradex import logs
+
+    logs.setup()
+    logs.setup()  # once is enough: a second call adds no second line
+    logs.LOGGER.warning("the gradients are noise")
+    logs.LOGGER.info("k = 2 is also supported")
+    assert capsys.readouterr().err == "warning: the gradients are noise\nnote: k = 2 is also supported\n"

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from policygradex import artifacts
+from policygradex import artifacts, logs
 from policygradex.config import Benchmark, ConfigError, benchmark, load_config, running_benchmarks, validate_config
 from policygradex.errors import ArtifactError
 from policygradex.stages import BY_NAME, STAGES, Stage
@@ -195,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.stage in TOOLS:
             return TOOLS[args.stage](args)
+        logs.setup()
         _run_stage(args)
     except (ConfigError, ArtifactError) as err:
         print(f"policygradex {args.stage}: error: {err}", file=sys.stderr)

@@ -28,7 +28,6 @@ No RL training happens here; that is where the speedup over fine-tuning every su
 from __future__ import annotations
 
 import copy
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +43,7 @@ from policygradex.diagnosis import NOISY_CONSISTENCY
 from policygradex.errors import ArtifactError
 from policygradex.gradients import Projection, consistency_of, make_projection
 from policygradex.io import read_npz
+from policygradex.logs import LOGGER
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
 from policygradex.rollouts import collect_task_episodes
 from policygradex.seeds import derive
@@ -121,12 +121,11 @@ def _warn_if_noisy(names: Sequence[str], features: Sequence[dict[str, np.ndarray
     if median < NOISY_CONSISTENCY:
         ranked = sorted(zip(names, consistency, strict=True), key=lambda pair: pair[1])
         worst = ", ".join(f"{name} {value:.2f}" for name, value in ranked[:3])
-        print(
-            f"warning: median gradient consistency {median:.2f} < {NOISY_CONSISTENCY} (lowest: {worst}):"
+        LOGGER.warning(
+            f"median gradient consistency {median:.2f} < {NOISY_CONSISTENCY} (lowest: {worst}):"
             " the per-task policy gradients are mostly noise at this many feature episodes, so the affinity"
             " will be too; raise features.episodes, and check that the meta-policy's actions are not mostly noise"
-            " (policy.log_std_init; an ant at std 1 stays near 0 even at 256 episodes)",
-            file=sys.stderr,
+            " (policy.log_std_init; an ant at std 1 stays near 0 even at 256 episodes)"
         )
 
 

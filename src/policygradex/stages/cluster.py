@@ -16,6 +16,7 @@ from policygradex.clustering import cluster, partition, similarity
 from policygradex.config import Benchmark, planted_groups, task_names
 from policygradex.diagnosis import RolloutSummary, as_records, diagnose, rollout_summary
 from policygradex.io import read_affinity, read_subset_scores, write_csv, write_json
+from policygradex.logs import LOGGER
 from policygradex.trust import STRUCTURE, TrustSettings, assess
 
 
@@ -90,6 +91,6 @@ def run(
     if planted is not None:
         print(f"against the planted groups: ARI {report['ari']:.3f}, NMI {report['nmi']:.3f}")
     print(f"verdict: {trust['verdict']} ({trust['reason']})")
-    for item in found:  # a warning (the summary repeats it) where it may explain a negative verdict
-        kind = "warning" if trust["verdict"] != STRUCTURE else "note"
-        print(f"{kind}: {item.cause}: {item.detail}; {item.fix}")
+    for item in found:  # a warning (the summary repeats it) where it may explain a negative verdict, else a note
+        say = LOGGER.warning if trust["verdict"] != STRUCTURE else LOGGER.info
+        say(f"{item.cause}: {item.detail}; {item.fix}")
