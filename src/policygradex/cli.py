@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from policygradex import artifacts, logs
-from policygradex.config import Benchmark, ConfigError, benchmark, load_config, running_benchmarks, validate_config
-from policygradex.errors import ArtifactError
+from policygradex.config import Benchmark, benchmark, load_config, running_benchmarks, stage_view, validate_config
+from policygradex.errors import ArtifactError, ConfigError
 from policygradex.stages import BY_NAME, STAGES, Stage
 from policygradex.summary import preset_line
 
@@ -40,7 +40,8 @@ def _settings(args: argparse.Namespace) -> Benchmark:
             for key, value in bench["benchmarks"][args.benchmark].items()
             if key in view
         }
-    return benchmark(load_config(args.config), args.benchmark)
+    # by hand, the same view a rule passes: a stage run from a config file reads no more than under Snakemake
+    return stage_view(benchmark(load_config(args.config), args.benchmark), args.stage)
 
 
 def stage_doc(stage: Stage) -> str:

@@ -49,9 +49,6 @@ from policygradex.rollouts import collect_task_episodes
 from policygradex.seeds import derive
 from policygradex.subsets import chunk_ids, draw_subsets
 
-#: The multiples of the step that ``estimate.step: line_search`` tries when ``estimate.step_factors`` is unset.
-STEP_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-
 
 def chunk_subsets(bench: Benchmark, count: int, num_chunks: int, chunk: int) -> dict[int, tuple[int, ...]]:
     """Subset id -> subset for chunk ``chunk`` of the first ``count`` of the benchmark's estimation subsets."""
@@ -191,7 +188,7 @@ class SubsetEstimator:
         f = self.features[task]
         fit = f["heldout"] == 0
         x, advantage = f["projected_grad"][fit], f["advantage"][fit]
-        if self.cfg.get("gradients", "as_is") == "unit":
+        if self.cfg["gradients"] == "unit":
             length = np.linalg.norm((advantage[:, None] * x).mean(axis=0))
             x = x / max(float(length), 1e-12)
         return x, advantage
@@ -208,7 +205,7 @@ class SubsetEstimator:
             samples = [self._fit_samples(task) for task in subset]
             x, adv = (np.concatenate(parts) for parts in zip(*samples, strict=True))
             coef = fit_direction(x, adv, self.cfg["l2_inverse"])
-        return lift(coef, self.projection, None if self.cfg.get("step") == "fitted" else self.step_length)
+        return lift(coef, self.projection, None if self.cfg["step"] == "fitted" else self.step_length)
 
     @torch.no_grad()
     def scores(self, tasks: Sequence[int], delta: torch.Tensor) -> dict[int, float]:
@@ -255,7 +252,7 @@ class SubsetEstimator:
     def estimate_at(self, subset: Sequence[int], delta: torch.Tensor) -> dict[int, float]:
         """:meth:`estimate` with the subset's step ``delta`` (:meth:`delta_theta`) already fitted. With
         ``estimate.step: line_search`` the step's length is the subset's own (:meth:`line_search`)."""
-        if self.cfg.get("step", "fixed") == "line_search":
+        if self.cfg["step"] == "line_search":
             factor, scores = self.line_search(subset, delta)
             self.step_factors[factor] = self.step_factors.get(factor, 0) + 1
             return scores
@@ -264,7 +261,7 @@ class SubsetEstimator:
     def line_search(self, subset: Sequence[int], delta: torch.Tensor) -> tuple[float, dict[int, float]]:
         """The multiple of ``delta`` among ``estimate.step_factors`` at which the subset's tasks score highest in
         sum, and their scores there."""
-        tried = {factor: self.scores(subset, factor * delta) for factor in self.cfg.get("step_factors", STEP_FACTORS)}
+        tried = {factor: self.scores(subset, factor * delta) for factor in self.cfg["step_factors"]}
         best = max(tried, key=lambda factor: sum(tried[factor].values()))
         return best, tried[best]
 

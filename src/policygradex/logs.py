@@ -27,3 +27,6 @@ def setup() -> None:
         LOGGER.addHandler(_Stderr())
         LOGGER.setLevel(logging.INFO)
         LOGGER.propagate = False
+
+
+setup()  # a stage run from Python, not the CLI, warns the same way
