@@ -24,7 +24,7 @@ from benchmarks.common import commit, markdown_table, read_rows, script_parser, 
 from policygradex.stages.cluster import judge as judge_scores
 from policygradex.subsets import subset_affinity
 from policygradex.synthetic import NULL_CLUSTER, synthetic_scores
-from policygradex.trust import STRUCTURE, TrustSettings
+from policygradex.trust import STRUCTURE
 
 PLANTED = np.repeat(np.arange(4), 3)  # 12 tasks in 4 groups of 3, like pointmass
 
@@ -41,7 +41,7 @@ def judge(seed: int, num_subsets: int, k: int | str) -> dict:
         "p_value": result["p_value"],
         "reliability": result["reliability"]["row_spearman"],
         "stability": result["reliability"]["stability"],
-        "p_at_most_alpha": result["p_value"] <= TrustSettings().alpha,
+        "p_at_most_alpha": result["p_value"] <= result["thresholds"]["alpha"],
     }
 
 

@@ -407,6 +407,14 @@ def _check_pair_coverage(
         )
 
 
+def section_defaults(section: str) -> dict[str, Any]:
+    """A benchmark's ``section`` as the schema fills it when the config names nothing there (the one home of the
+    defaults, for code that judges data outside a run, such as the synthetic null benchmarks)."""
+    tasks = [{"name": "a", "goal": [1.0, 0.0]}, {"name": "b", "goal": [0.0, 1.0]}]
+    config = validate_config({"benchmarks": {"defaults": {"env": "pointmass", "tasks": tasks}}}, cross_checks=False)
+    return config["benchmarks"]["defaults"][section]
+
+
 def running_benchmarks(config: Config) -> list[str]:
     """The benchmarks of a validated config that run this time: all but those sitting the chosen preset out (they
     keep their ``presets``, see :func:`_apply_preset`)."""

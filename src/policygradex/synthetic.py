@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from policygradex.config import section_defaults
 from policygradex.subsets import draw_subsets
 
-NULL_CLUSTER = {"k_max": 8, "method": "spectral", "trust": {}}
-"""The ``cluster`` section (without k) that judges synthetic benchmarks: the config's defaults for 12 tasks."""
+NULL_CLUSTER = {key: value for key, value in section_defaults("cluster").items() if key != "k"}
+"""The ``cluster`` section (without k) that judges synthetic benchmarks: the schema's defaults."""
 
 
 def synthetic_scores(

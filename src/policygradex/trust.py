@@ -61,14 +61,15 @@ NO_STRUCTURE = "no_reliable_structure"
 
 @dataclass(frozen=True)
 class TrustSettings:
-    """The ``cluster.trust`` section of the config (schema: workflow/schemas/config.schema.yaml)."""
+    """The ``cluster.trust`` section of the config, as the schema fills it (its defaults live there alone:
+    workflow/schemas/config.schema.yaml)."""
 
-    splits: int = 10
-    permutations: int = 200
-    alpha: float = 0.05
-    min_reliability: float = 0.2
-    min_stability: float = 0.8
-    k_stability_margin: float = 0.05
+    splits: int
+    permutations: int
+    alpha: float
+    min_reliability: float
+    min_stability: float
+    k_stability_margin: float
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> TrustSettings:
