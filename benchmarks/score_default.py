@@ -36,12 +36,39 @@ def run_pair(name: str, preset: str, seed: int, out: Path, cores: int) -> list[d
         overrides = [f"estimate.score={score}", f"estimate.step_size={step}"]
         config = benchmark_config(name, preset if preset != "-" else None, overrides, seed)
         minutes = run_workflow(folder / f"seed-{seed}", config, [f"results/{name}/clusters.csv"], cores) / 60
-        results = folder / f"seed-{seed}" / "results" / name
-        quality = json.loads((results / "cluster_quality.json").read_text())
-        started = read_runs(results / "provenance.json")[-1]["started"]  # this score's run (the copy holds both)
-        row = {"benchmark": name, "preset": preset, "score": score, "step_size": step}
-        rows.append(row | seed_row(name, seed, folder, minutes) | {"started": started, "reason": quality["reason"]})
+        rows.append(folder_row(name, preset, score, seed, folder, minutes))
         first = first or folder
+    return rows
+
+
+def folder_row(name: str, preset: str, score: str, seed: int, folder: Path, minutes: float) -> dict:
+    """The row of one finished run of one score (``folder``/seed-``seed``)."""
+    results = folder / f"seed-{seed}" / "results" / name
+    quality = json.loads((results / "cluster_quality.json").read_text())
+    started = read_runs(results / "provenance.json")[-1]["started"]  # this score's run (a copy holds both)
+    row = {"benchmark": name, "preset": preset, "score": score, "step_size": SCORES[score]}
+    return row | seed_row(name, seed, folder, minutes) | {"started": started, "reason": quality["reason"]}
+
+
+def collect(out: Path, seed: int) -> list[dict]:
+    """Rows of every finished run under ``out`` (a pair cut short gives the row of its finished half), the
+    minutes of those its own score_default.csv holds; the others' minutes are unknown (NaN)."""
+    known = {}
+    if (out / "score_default.csv").exists():
+        for row in read_rows(out / "score_default.csv").to_dict("records"):
+            known[(row["benchmark"], row["score"])] = row["minutes"]
+    rows = []
+    for folder in sorted(out.glob(f"*-*/seed-{seed}")):
+        name, _, score = folder.parent.name.rpartition("-")
+        results = folder / "results" / name
+        quality, chunks = results / "cluster_quality.json", list((results / "subsets").glob("chunk_*.csv"))
+        if score not in SCORES or not quality.exists() or not chunks:
+            continue  # this score's estimate never finished (a copy's clusters are the other score's)
+        if quality.stat().st_mtime < max(chunk.stat().st_mtime for chunk in chunks):
+            continue
+        preset = read_runs(results / "provenance.json")[-1]["settings"].get("preset", "-")
+        minutes = known.get((name, score), float("nan"))
+        rows.append(folder_row(name, preset, score, seed, folder.parent, minutes))
     return rows
 
 
@@ -50,9 +77,13 @@ def main() -> None:
     parser.add_argument("--benchmarks", nargs="+", default=[], help="NAME:PRESET pairs (PRESET - for none)")
     parser.add_argument("--seed", type=int, default=300, help="the tuning seed (default: %(default)s)")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--collect", action="store_true", help="run nothing: the rows of the finished runs in --out")
     args = parser.parse_args()
     if args.table:
         print(read_rows(args.table).to_string(index=False))
+        return
+    if args.collect:
+        write_rows(collect(args.out, args.seed), args.out, "score_default", hide=("reason",))
         return
     rows = []
     for entry in args.benchmarks:
