@@ -66,6 +66,11 @@ def test_a_collapsed_policy_worse_than_random_with_noisy_gradients_is_named_thre
     worse = diagnose(scores, members, NAMES, rollouts, "surrogate")[1].detail
     assert "on 6 of 6 tasks (mean -9 against -5; success 0.50 against 0.00)" in worse
     assert causes(scores, members, [healthy(discrete=True, mode_share=0.6)] * 6) == []
+    # the fix of noisy gradients names what keeps a categorical policy exploring, a Gaussian one its noise
+    noisy = diagnose(scores, members, NAMES, [healthy(discrete=True, consistency=0.05)] * 6, "surrogate")[-1]
+    assert noisy.cause == "noisy_gradients" and "ppo.ent_coef" in noisy.fix and "log_std_init" not in noisy.fix
+    gaussian = diagnose(scores, members, NAMES, [healthy(consistency=0.05)] * 6, "surrogate")[-1]
+    assert "policy.log_std_init" in gaussian.fix
 
 
 @pytest.mark.parametrize("worse", [2, 3, 4])

@@ -137,11 +137,16 @@ def diagnose(
         ))  # fmt: skip
     consistency = [r.consistency for r in rollouts if r.consistency is not None]
     if consistency and float(np.median(consistency)) < NOISY_CONSISTENCY:
+        explore = (
+            "or raise ppo.ent_coef or shorten meta_train.total_steps, so that the categorical theta* still explores"
+            if any(r.discrete for r in rollouts)
+            else "or lower policy.log_std_init where theta*'s actions are mostly noise"
+        )
         found.append(Diagnosis(
             "noisy_gradients",
             f"median gradient consistency {float(np.median(consistency)):.2f} (the cosine of each task's gradient"
             " on two halves of its episodes): the rollouts do not pin the gradients down",
-            "raise features.episodes, or lower policy.log_std_init where theta*'s actions are mostly noise",
+            f"raise features.episodes, {explore}",
         ))  # fmt: skip
     return found
 
