@@ -204,11 +204,11 @@ def _step_error(
 def score_warnings(name: str, bench: Benchmark, discrete: bool) -> list[str]:
     """What the check says of a benchmark that will run but whose score cannot see the step: return scoring of
     Discrete actions (greedy rollouts change only where a step flips an argmax, and a small step flips few)."""
-    estimate = bench.get("estimate", {})
-    if discrete and estimate.get("score") == "return":
+    estimate = bench["estimate"]
+    if discrete and estimate["score"] == "return":
         return [
             f"config.benchmarks.{name}.estimate.score: return scores greedy rollouts, and with Discrete actions a step"
-            f" of {estimate.get('step_size')} x ||theta*|| changes them only where it flips an argmax: often no score"
+            f" of {estimate['step_size']} x ||theta*|| changes them only where it flips an argmax: often no score"
             " moves and every affinity row is flat; set estimate.score: surrogate (docs/own-tasks.md)"
         ]
     return []
@@ -256,7 +256,7 @@ def package_versions(bench: Benchmark) -> dict[str, str]:
 
 def _fingerprint(name: str, bench: Benchmark) -> str:
     keys = ("env", "env_id", "env_kwargs", "imports", "success_key", "tasks", "trainer", "observe_task")
-    settings = {key: bench.get(key) for key in keys} | {"score": bench.get("estimate", {}).get("score")}
+    settings = {key: bench.get(key) for key in keys} | {"score": bench["estimate"]["score"]}
     text = json.dumps([name, settings, package_versions(bench)], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 

@@ -273,8 +273,6 @@ def resolve_defaults(name: str, bench: Benchmark, preset_keys: set[str] = frozen
             " set, every task's affinity row one number repeated, and the groups arbitrary; use 2 to"
             f" {n - 1} (leave it out for about n/2: {default_subset_size(n)})"
         )
-    if size < 2:
-        raise ConfigError(f"{where}.estimate.subset_size: {size} must be at least 2 (a subset pairs tasks)")
     need = 2 * min_covering_count(n, size, bench["seed"])
     if "num_subsets" not in estimate:
         estimate["num_subsets"] = max(MIN_DEFAULT_SUBSETS, need)

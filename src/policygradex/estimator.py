@@ -148,6 +148,7 @@ class SubsetEstimator:
         self.projection = self._projection(theta_flat.numel())
         _warn_if_noisy(self.names, self.features)
         self.theta_flat = theta_flat
+        self.theta_norm = theta_flat.norm().item()
         self._moments: list[tuple[np.ndarray, np.ndarray]] | None = None  # per task, for estimate.fit: newton_step
         self.env_steps = 0  # environment steps this estimator has taken (scoring rollouts, full training's fine-tunes)
         self.step_factors: dict[float, int] = {}  # estimate.step: line_search: how many subsets chose each multiple
@@ -156,7 +157,7 @@ class SubsetEstimator:
     def step_length(self) -> float:
         """||delta-theta|| of a fixed step: ``estimate.step_size`` x ||theta*|| (read when a step is taken, so that
         full training, which scores steps it did not take, runs without the setting)."""
-        return self.cfg["step_size"] * self.theta_flat.norm().item()
+        return self.cfg["step_size"] * self.theta_norm
 
     def _projection(self, num_params: int) -> Projection:
         """The projection R the features were made with, rebuilt from what the files record (files written

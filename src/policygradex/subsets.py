@@ -7,6 +7,7 @@ share one (the affinity T[i, j] needs at least one subset holding both i and j).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 
@@ -42,6 +43,7 @@ def uncovered_pairs(n: int, subsets: Sequence[Sequence[int]]) -> list[tuple[int,
     return [pair for pair in itertools.combinations(range(n), 2) if pair not in covered]
 
 
+@functools.cache  # the config's defaults and its checks ask for it for the same (n, size, seed)
 def min_covering_count(n: int, size: int, seed: int) -> int:
     """The fewest subsets :func:`draw_subsets` needs (at this seed) to cover every pair of range(n)."""
     count = max(1, -(-n * (n - 1) // (size * (size - 1))))  # no fewer than pairs / pairs per subset
