@@ -8,12 +8,14 @@ The scripts run as modules from the repository root (``python -m benchmarks.<nam
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,8 @@ import pandas as pd
 import yaml
 from scipy import stats
 from sklearn.metrics import adjusted_rand_score
+
+from policygradex.provenance import CODE_PATHS, checkout_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
@@ -94,9 +98,10 @@ def load_bench(benchmark: str, preset: str, overrides: list[str] = (), seed: int
 
 
 def tiny_config(**overrides) -> dict:
-    """The tests' 4-task pointmass scenario (:data:`TINY_CONFIG`, not yet validated), sections replaced."""
+    """The 4-task pointmass scenario of the tests and the scripts (:data:`TINY_CONFIG`, not yet validated),
+    sections replaced (copies of ``overrides``: the caller's dicts stay its own)."""
     config = yaml.safe_load(TINY_CONFIG.read_text())
-    config["benchmarks"]["tiny"].update(overrides)
+    config["benchmarks"]["tiny"].update(copy.deepcopy(overrides))
     return config
 
 
@@ -116,8 +121,8 @@ def mean_gradients(results: Path, names: list[str]) -> np.ndarray:
     """Each task's mean projected policy gradient (rows, in ``names``' order) from a finished run's features: what
     gradient similarity compares."""
     from policygradex.artifacts import FEATURE_KEYS
+    from policygradex.baselines import mean_policy_gradient
     from policygradex.io import read_npz
-    from policygradex.stages.baselines import mean_policy_gradient
 
     return np.array([mean_policy_gradient(read_npz(results / "features" / f"{t}.npz", FEATURE_KEYS)) for t in names])
 
@@ -141,12 +146,8 @@ def commit() -> str:
     (the measuring code is part of the measurement) differ from it: the code that measures in this process. Read
     once per process (at the first call: scripts call it when they start), so that commits made while a long
     measurement runs do not relabel its later rows."""
-    git = ["git", "-C", str(ROOT)]
-    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
-    changed = subprocess.run(
-        [*git, "status", "--porcelain", "src", "workflow", "config.yaml", "benchmarks"], capture_output=True, text=True
-    )
-    return head.stdout.strip() + ("+dirty" if changed.stdout.strip() else "")
+    head, dirty = checkout_commit(ROOT, (*CODE_PATHS, "benchmarks"), short=True)
+    return head + ("+dirty" if dirty else "")
 
 
 def made_at(results: Path) -> str:
@@ -236,14 +237,47 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def script_parser(doc: str, name: str, table: str | None = None, label: bool = False) -> argparse.ArgumentParser:
+def rows_table(path: Path) -> str:
+    """A committed CSV of rows as a markdown table: what ``--table`` prints unless the script says otherwise."""
+    return markdown_table(read_rows(path))
+
+
+def rows_without(*columns: str) -> Callable[[Path], str]:
+    """A ``show`` for ``--table``: the rows as a markdown table without ``columns`` (kept for provenance)."""
+    return lambda path: markdown_table(read_rows(path).drop(columns=list(columns), errors="ignore"))
+
+
+class PrintTable(argparse.Action):
+    """``--table FILE``: print the table of a committed output (``show(FILE)``) and exit, whatever else the command
+    line asks for (as ``--help`` does)."""
+
+    def __init__(self, *args, show: Callable[[Path], str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.show = show
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(self.show(values))
+        parser.exit()
+
+
+def script_parser(
+    doc: str, name: str, table: str | None = None, label: bool = False, show: Callable[[Path], str] = rows_table
+) -> argparse.ArgumentParser:
     """A script's command line with the arguments they share: ``--out`` (benchmarks/out/``name`` by default);
-    with ``table`` (what the file is), ``--table FILE`` to only print a committed output again; with ``label``,
-    ``--commit`` for measurements that no run folder's provenance names."""
+    with ``table`` (what the file is), ``--table FILE`` to only print a committed output again, as ``show`` makes
+    it (by default the rows as a markdown table); with ``label``, ``--commit`` for measurements that no run
+    folder's provenance names."""
     made = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     made.add_argument("--out", type=Path, default=OUT / name, help="folder of the outputs (default: %(default)s)")
     if table:
-        made.add_argument("--table", type=Path, metavar="FILE", help=f"only print the table of a {table}")
+        made.add_argument(
+            "--table",
+            type=Path,
+            metavar="FILE",
+            action=PrintTable,
+            show=show,
+            help=f"only print the table of a {table}",
+        )
     if label:
         made.add_argument("--commit", default=commit(), help="the commit measured (default: this checkout's)")
     return made

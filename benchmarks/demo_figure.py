@@ -17,7 +17,7 @@ import pandas as pd
 from benchmarks.common import made_at, run_benchmark, script_parser
 from policygradex.config import task_names
 from policygradex.io import read_affinity
-from policygradex.stages.report import plot_affinity, plot_clusters
+from policygradex.plotting import plot_affinity, plot_clusters
 
 
 def main() -> None:

@@ -63,16 +63,19 @@ def stage_seconds(workdir: Path, benchmark: str) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "device_timing", table="device_timing.csv", label=True)
+    parser = script_parser(
+        __doc__,
+        "device_timing",
+        table="device_timing.csv",
+        show=lambda path: markdown_table(by_device(read_rows(path))),
+        label=True,
+    )
     parser.add_argument("--benchmark", default="pointmass")
     parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"], help="config `device` values, in order")
     parser.add_argument("--targets", nargs="+", default=DEFAULT_TARGETS, help="files under results/<benchmark>/")
     parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE", help="config overrides")
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     args = parser.parse_args()
-    if args.table:
-        print(markdown_table(by_device(read_rows(args.table))))
-        return
 
     config = benchmark_config(args.benchmark, "smoke", args.set)  # the default preset, as config.yaml has it
     bench = config["benchmarks"][args.benchmark]

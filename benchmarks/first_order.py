@@ -39,9 +39,8 @@ from scipy.stats import spearmanr
 
 from benchmarks.common import benchmark_config, commit, load_bench, markdown_table, run_workflow, save, script_parser
 from policygradex.config import task_names
-from policygradex.estimator import SubsetEstimator, chunk_subsets
-from policygradex.stages.approx_error import log_prob_errors
-from policygradex.stages.full_training import finetune_delta
+from policygradex.estimator import SubsetEstimator, chunk_subsets, log_prob_errors
+from policygradex.training import finetune_delta
 
 
 def build_features(benchmark: str, preset: str, seed: int, overrides: list[str], workdir: Path, cores: int) -> dict:
@@ -120,7 +119,13 @@ def plot(summary: pd.DataFrame, path: Path, title: str) -> None:
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "first_order", table="first_order.json", label=True)
+    parser = script_parser(
+        __doc__,
+        "first_order",
+        table="first_order.json",
+        show=lambda path: markdown_table(pd.DataFrame(json.loads(path.read_text())["summary"])),
+        label=True,
+    )
     parser.add_argument("--benchmark", default="pointmass")
     parser.add_argument("--preset", default="smoke", help="config preset (benchmarks without presets ignore it)")
     parser.add_argument("--seed", type=int, default=0)
@@ -131,9 +136,6 @@ def main() -> None:
     parser.add_argument("--run", type=Path, help="a finished run folder whose theta* and features to use")
     parser.add_argument("--repeat", action="store_true", help="fine-tune each subset twice (the real side's noise)")
     args = parser.parse_args()
-    if args.table:
-        print(markdown_table(pd.DataFrame(json.loads(args.table.read_text())["summary"])))
-        return
 
     args.commit = args.commit or commit()
     args.out.mkdir(parents=True, exist_ok=True)

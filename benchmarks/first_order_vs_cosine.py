@@ -43,10 +43,10 @@ from benchmarks.common import (
     run_label,
     write_rows,
 )
+from policygradex.baselines import gradient_similarity
 from policygradex.clustering import cluster
 from policygradex.config import task_names
 from policygradex.io import read_affinity
-from policygradex.stages.baselines import gradient_similarity
 from policygradex.trust import row_spearman
 
 

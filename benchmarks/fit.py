@@ -28,7 +28,16 @@ import pandas as pd
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from benchmarks.common import commit, markdown_table, read_rows, run_benchmark, run_label, script_parser, write_rows
+from benchmarks.common import (
+    PrintTable,
+    commit,
+    markdown_table,
+    read_rows,
+    run_benchmark,
+    run_label,
+    script_parser,
+    write_rows,
+)
 from policygradex.clustering import cluster
 from policygradex.config import planted_groups, task_names
 from policygradex.estimator import SubsetEstimator
@@ -107,23 +116,22 @@ def measure(run: Path, num_subsets: int | None) -> dict:
     return row
 
 
+def readme_table(paths: list[Path]) -> str:
+    """The README's table of one or more fit.csv files, each run named by its last two folders."""
+    table = pd.concat([read_rows(path) for path in paths], ignore_index=True)
+    table["run"] = table["run"].map(lambda run: "/".join(Path(run).parts[-2:]))
+    return markdown_table(table[TABLE])
+
+
 def main() -> None:
     parser = script_parser(__doc__, "fit")
     parser.add_argument("--runs", type=Path, nargs="+", help="finished run folders (workdirs)")
     parser.add_argument("--subsets", type=int, help="the first this many of each run's subsets (default: all)")
     parser.add_argument(
-        "--table",
-        type=Path,
-        nargs="+",
-        metavar="CSV",
+        "--table", type=Path, nargs="+", metavar="CSV", action=PrintTable, show=readme_table,
         help="only print the README table of fit.csv files",
-    )
+    )  # fmt: skip
     args = parser.parse_args()
-    if args.table:
-        table = pd.concat([read_rows(path) for path in args.table], ignore_index=True)
-        table["run"] = table["run"].map(lambda run: "/".join(Path(run).parts[-2:]))
-        print(markdown_table(table[TABLE]))
-        return
     if not args.runs:
         parser.error("give --runs (to measure) or --table (to print)")
     rows = []

@@ -1,5 +1,5 @@
 """How well a workflow run's rollouts pin each task's policy gradient down: the gradient consistency of every
-``features/{task}.npz`` under the given results folders (see src/policygradex/stages/features.py; recomputed from the
+``features/{task}.npz`` under the given results folders (see src/policygradex/features.py; recomputed from the
 stored projected gradients, advantages and held-out split for files written before it was stored).
 
 Prints a markdown table (median, min, max per folder) and writes gradient_consistency.csv under ``--out``.

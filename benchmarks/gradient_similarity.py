@@ -43,7 +43,6 @@ from benchmarks.common import (
     ci95,
     commit,
     made_at,
-    markdown_table,
     mean_gradients,
     read_rows,
     run_benchmark,
@@ -51,10 +50,10 @@ from benchmarks.common import (
     script_parser,
     write_rows,
 )
+from policygradex.baselines import gradient_similarity
 from policygradex.clustering import cluster, partition, similarity
 from policygradex.config import full_training_subsets, planted_groups, task_names
 from policygradex.estimator import SubsetEstimator
-from policygradex.stages.baselines import gradient_similarity
 from policygradex.subsets import subset_affinity
 from policygradex.trust import row_spearman, split_half
 
@@ -249,9 +248,6 @@ def main() -> None:
     args = parser.parse_args()
     commit()  # the code that measures: read now, before any commit made while this runs
     torch.set_num_threads(1)  # as an estimate job runs: CPU seconds comparable between the variants
-    if args.table:
-        print(markdown_table(read_rows(args.table)))
-        return
     if args.rows:
         table = pd.concat([read_rows(path) for path in args.rows], ignore_index=True)
     elif args.runs:

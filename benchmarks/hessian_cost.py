@@ -14,23 +14,26 @@ import statistics
 
 import torch
 
-from benchmarks.common import ROOT, markdown_table, read_rows, script_parser, write_rows
+from benchmarks.common import ROOT, rows_without, script_parser, write_rows
 from policygradex.config import load_config
+from policygradex.hessian import Batch, hutchinson_trace, policy_loss
 from policygradex.io import Stopwatch
 from policygradex.policy import ActorLogProb, actor_params, build_policy
-from policygradex.stages.hessian import Batch, hutchinson_trace, policy_loss
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "hessian_cost", table="hessian_cost.csv", label=True)
+    parser = script_parser(
+        __doc__,
+        "hessian_cost",
+        table="hessian_cost.csv",
+        show=rows_without("commit"),
+        label=True,
+    )
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 64, 128, 256])
     parser.add_argument("--samples", type=int, default=4000)
     parser.add_argument("--probes", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    if args.table:
-        print(markdown_table(read_rows(args.table).drop(columns=["commit"], errors="ignore")))
-        return
     torch.set_num_threads(1)
     bench = load_config(ROOT / "config.yaml")["benchmarks"]["pointmass"]
     rows = []

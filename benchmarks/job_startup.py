@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import TINY_CONFIG, read_rows, script_parser, write_rows
+from policygradex.provenance import checkout_commit
 
 #: Reported by the job on exit: which heavy libraries its start-up imported.
 PROBE = (
@@ -61,19 +62,17 @@ def cpu_seconds(checkout: Path, args: list[str]) -> tuple[float, str]:
 
 
 def commit_of(checkout: Path) -> str:
-    head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "src"], capture_output=True, text=True)
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    head, dirty = checkout_commit(checkout, ("src",), short=True)
+    return head + ("+dirty" if dirty else "")
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "job_startup", table="job_startup.csv")
+    parser = script_parser(
+        __doc__, "job_startup", table="job_startup.csv", show=lambda path: read_rows(path).to_string(index=False)
+    )
     parser.add_argument("--checkouts", type=Path, nargs="+", default=[Path(".")], help="folders holding src/")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    if args.table:
-        print(read_rows(args.table).to_string(index=False))
-        return
     from policygradex.stages import STAGES
 
     checkouts = [path.resolve() for path in args.checkouts]

@@ -20,8 +20,8 @@ from sklearn.metrics import adjusted_rand_score
 from benchmarks.common import chunk_scores, commit, run_benchmark, run_folders_args, run_label, write_rows
 from policygradex.clustering import partition, similarity
 from policygradex.config import planted_groups, task_names
-from policygradex.stages.cluster import judge
 from policygradex.subsets import subset_affinity
+from policygradex.trust import judge
 
 
 def judge_run(run: Path) -> list[dict]:

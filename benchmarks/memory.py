@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import load_bench, markdown_table, read_rows, script_parser, write_rows
+from benchmarks.common import load_bench, rows_without, script_parser, write_rows
 
 
 def child(spec: dict) -> dict:
@@ -44,15 +44,14 @@ def child(spec: dict) -> dict:
     names = task_names(bench)
     start = time.perf_counter()
     if spec["stage"] == "features":
+        from policygradex.features import compute_features
         from policygradex.io import write_npz
-        from policygradex.stages.features import compute_features
 
         features = compute_features(bench, spec["policy"], names[0])
         write_npz(spec["features_file"], **features)
         samples, num_params = len(features["obs"]), int(features["num_params"])
     else:
-        from policygradex.estimator import SubsetEstimator
-        from policygradex.stages.approx_error import log_prob_errors
+        from policygradex.estimator import SubsetEstimator, log_prob_errors
 
         estimator = SubsetEstimator(bench, spec["policy"], spec["feature_paths"])
         num_params = estimator.theta_flat.numel()
@@ -124,7 +123,13 @@ def run_benchmark(name: str, preset: str, small_episodes: int, folder: Path) -> 
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "memory", table="memory.csv", label=True)
+    parser = script_parser(
+        __doc__,
+        "memory",
+        table="memory.csv",
+        show=rows_without("commit", "preset", "projection_dim"),
+        label=True,
+    )
     parser.add_argument("--benchmarks", nargs="+", default=["ant", "metaworld"])
     parser.add_argument("--preset", default="full")
     parser.add_argument("--small-episodes", type=int, default=3, help="episodes of the one-batch comparison")
@@ -135,11 +140,6 @@ def main() -> None:
         return
 
     import pandas as pd
-
-    if args.table:
-        table = read_rows(args.table)
-        print(markdown_table(table[[c for c in table.columns if c not in ("commit", "preset", "projection_dim")]]))
-        return
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

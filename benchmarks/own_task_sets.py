@@ -59,15 +59,17 @@ def run_one(path: Path, seed: int, preset: str, out: Path, cores: int) -> dict:
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "own_task_sets", table="own_task_sets.csv")
+    parser = script_parser(
+        __doc__,
+        "own_task_sets",
+        table="own_task_sets.csv",
+        show=lambda path: read_rows(path).drop(columns=["reason"]).to_string(index=False),
+    )
     parser.add_argument("--task-sets", type=Path, nargs="+", default=[], help="config files, one benchmark each")
     parser.add_argument("--seeds", type=int, nargs="+", default=[10, 11, 12])
     parser.add_argument("--preset", default="evidence", help="the --config preset=... of every run")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
-    if args.table:
-        print(read_rows(args.table).drop(columns=["reason"]).to_string(index=False))
-        return
     rows = []
     for seed in args.seeds:  # every task set at the first seed before any at the second
         for path in args.task_sets:

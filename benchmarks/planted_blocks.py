@@ -31,10 +31,10 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from benchmarks.common import commit, mean_gradients, run_benchmark, run_folders_args, run_label, save, write_rows
+from policygradex.baselines import gradient_similarity
 from policygradex.clustering import cluster, row_ranks
 from policygradex.config import planted_groups, task_names
 from policygradex.io import read_affinity
-from policygradex.stages.baselines import gradient_similarity
 
 
 def block_cells(matrix: np.ndarray, names: list[str], planted: list[str]) -> pd.DataFrame:

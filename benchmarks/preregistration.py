@@ -24,12 +24,13 @@ from datetime import datetime
 import pandas as pd
 
 from benchmarks.common import ROOT, read_rows, script_parser, write_rows
+from policygradex import provenance
 
 HEADING = re.compile(r"^(#{2,4}) (.*: settings, fixed before any run)\s*$", re.M)
 
 
 def git(*args: str) -> str:
-    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True).stdout.strip()
+    return provenance.git(ROOT, *args)
 
 
 def sections() -> list[tuple[str, str, str]]:
@@ -45,8 +46,11 @@ def sections() -> list[tuple[str, str, str]]:
 
 
 def is_ancestor(older: str, newer: str) -> bool:
-    done = subprocess.run(["git", "-C", str(ROOT), "merge-base", "--is-ancestor", older, newer], capture_output=True)
-    return done.returncode == 0
+    try:
+        git("merge-base", "--is-ancestor", older, newer)
+    except subprocess.CalledProcessError:
+        return False
+    return True
 
 
 def rows() -> list[dict]:
@@ -78,12 +82,14 @@ def rows() -> list[dict]:
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "preregistration", table="preregistration.csv")
+    parser = script_parser(
+        __doc__,
+        "preregistration",
+        table="preregistration.csv",
+        show=lambda path: read_rows(path).to_string(index=False),
+    )
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 naming every run that fails")
     args = parser.parse_args()
-    if args.table:
-        print(read_rows(args.table).to_string(index=False))
-        return
     found = list({tuple(r.items()): r for r in rows()}.values())  # one row per run, however many rows it has
     if args.check:
         failed = [f"{r['page']} '{r['section']}': {r['file']} seed {r['seed']} ({r['run_commit']})" for r in found

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import commit, markdown_table, read_rows, script_parser, tiny_config, write_rows
+from benchmarks.common import commit, script_parser, tiny_config, write_rows
 from policygradex.clustering import cluster, quality
 from policygradex.config import task_names, validate_config
 from policygradex.estimator import SubsetEstimator
+from policygradex.features import compute_features
 from policygradex.io import write_npz
-from policygradex.stages.features import compute_features
 from policygradex.subsets import draw_subsets, subset_affinity
 from policygradex.training import train_policy
 from policygradex.trust import row_spearman
@@ -86,9 +86,6 @@ def main() -> None:
     parser = script_parser(__doc__, "projection", table="projection.csv")
     parser.add_argument("--seeds", type=int, nargs="+", default=[3, 4, 5])
     args = parser.parse_args()
-    if args.table:
-        print(markdown_table(read_rows(args.table)))
-        return
     rows = []
     for seed in args.seeds:
         with tempfile.TemporaryDirectory() as workdir:

@@ -36,14 +36,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from benchmarks.common import ROOT, markdown_table, read_rows, script_parser, write_rows
+from benchmarks.common import ROOT, rows_without, script_parser, write_rows
 from policygradex.config import load_config, validate_config
 from policygradex.estimator import SubsetEstimator
+from policygradex.features import compute_features
 from policygradex.io import Stopwatch, write_npz
-from policygradex.stages.features import compute_features
-from policygradex.stages.full_training import finetune_delta
 from policygradex.subsets import draw_subsets
-from policygradex.training import train_policy
+from policygradex.training import finetune_delta, train_policy
 
 
 def pointmass_tasks(n: int) -> list[dict]:
@@ -131,14 +130,17 @@ def plot(table: pd.DataFrame, path: Path) -> None:
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "scaling", table="scaling.csv", label=True)
+    parser = script_parser(
+        __doc__,
+        "scaling",
+        table="scaling.csv",
+        show=rows_without("commit"),
+        label=True,
+    )
     parser.add_argument("--tasks", type=int, nargs="+", default=[12, 24, 48])
     parser.add_argument("--budgets", type=int, nargs="+", default=[50_000], help="fine-tuning steps per subset")
     parser.add_argument("--full-sample", type=int, default=5, help="subsets really fine-tuned per n and budget")
     args = parser.parse_args()
-    if args.table:
-        print(markdown_table(read_rows(args.table).drop(columns=["commit"], errors="ignore")))
-        return
     torch.set_num_threads(1)
     rows = []
     for n in args.tasks:

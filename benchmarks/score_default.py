@@ -73,15 +73,14 @@ def collect(out: Path, seed: int) -> list[dict]:
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "score_default", table="score_default.csv")
+    parser = script_parser(
+        __doc__, "score_default", table="score_default.csv", show=lambda path: read_rows(path).to_string(index=False)
+    )
     parser.add_argument("--benchmarks", nargs="+", default=[], help="NAME:PRESET pairs (PRESET - for none)")
     parser.add_argument("--seed", type=int, default=300, help="the tuning seed (default: %(default)s)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--collect", action="store_true", help="run nothing: the rows of the finished runs in --out")
     args = parser.parse_args()
-    if args.table:
-        print(read_rows(args.table).to_string(index=False))
-        return
     if args.collect:
         write_rows(collect(args.out, args.seed), args.out, "score_default", hide=("reason",))
         return

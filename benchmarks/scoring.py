@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from benchmarks.common import commit, load_bench, markdown_table, read_rows, script_parser, write_rows
+from benchmarks.common import commit, load_bench, rows_without, script_parser, write_rows
 from policygradex.policy import build_policy
 from policygradex.rollouts import collect_episodes, collect_task_episodes
 from policygradex.subsets import draw_subsets
@@ -68,14 +68,16 @@ def measure(name: str, preset: str, num_subsets: int, repeats: int) -> dict:
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "scoring", table="scoring.csv")
+    parser = script_parser(
+        __doc__,
+        "scoring",
+        table="scoring.csv",
+        show=rows_without("commit", "repeats"),
+    )
     parser.add_argument("--benchmarks", nargs="+", default=["pointmass:smoke", "ant:evidence"], metavar="NAME:PRESET")
     parser.add_argument("--subsets", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    if args.table:
-        print(markdown_table(read_rows(args.table).drop(columns=["commit", "repeats"])))
-        return
     torch.set_num_threads(1)  # as an estimate job runs
     rows = []
     for spec in args.benchmarks:

@@ -46,10 +46,10 @@ import torch
 from benchmarks.common import load_bench, markdown_table, read_rows, script_parser, write_rows
 from policygradex.config import task_names
 from policygradex.estimator import SubsetEstimator
+from policygradex.features import compute_features
 from policygradex.gradients import KroneckerProjection, per_sample_grads, projected_grads, projection_matrix
 from policygradex.io import write_npz
 from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy
-from policygradex.stages.features import compute_features
 from policygradex.subsets import draw_subsets
 from policygradex.training import make_learner
 
@@ -194,7 +194,12 @@ def gradient_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "throughput", table="gradient_throughput.csv")
+    parser = script_parser(
+        __doc__,
+        "throughput",
+        table="gradient_throughput.csv",
+        show=lambda path: markdown_table(gradient_table(read_rows(path))),
+    )
     parser.add_argument("--benchmarks", nargs="+", default=["pointmass", "halfcheetah", "hopper", "ant", "metaworld"])
     parser.add_argument("--preset", default="smoke", help="the preset whose settings are measured (default smoke)")
     parser.add_argument("--steps", type=int, default=8192, help="env steps of each meta-training measurement")
@@ -205,9 +210,6 @@ def main() -> None:
     parser.add_argument("--devices", nargs="+", default=["cpu"], help="with --gradients: torch devices to measure")
     parser.add_argument("--samples", type=int, default=8192, help="with --gradients: samples per measurement")
     args = parser.parse_args()
-    if args.table:
-        print(markdown_table(gradient_table(read_rows(args.table))))
-        return
     torch.set_num_threads(args.threads)
     if args.gradients:
         rows = []

@@ -37,8 +37,10 @@ from benchmarks.common import (
     write_rows,
 )
 from policygradex.config import stage_view_json, task_names, validate_config
+from policygradex.diagnosis import median_consistency, rollout_summaries
 from policygradex.io import read_affinity, read_subset_scores
 from policygradex.stages import cluster as cluster_stage
+from policygradex.trust import judge
 
 DEFAULT_CASES = [
     "pointmass:smoke:0",
@@ -88,7 +90,7 @@ def stage_cost(workdir: Path, benchmark: str, bench: dict, repeats: int) -> dict
     trust = []
     for _ in range(repeats):
         start = time.perf_counter()
-        cluster_stage.judge(affinity, scores, members, cfg, bench["seed"])
+        judge(affinity, scores, members, cfg, bench["seed"])
         trust.append(time.perf_counter() - start)
     stage_s, trust_s = float(np.median(process)), float(np.median(trust))
     return {"cluster_stage_s": stage_s, "trust_step_s": trust_s, "trust_share_pct": 100 * trust_s / stage_s}
@@ -106,7 +108,7 @@ def run_case(case: str, out: Path, cores: int, repeats: int) -> dict:
     row = {"benchmark": benchmark, "preset": preset, "seed": int(seed), "commit": commit(), "minutes": minutes}
     row["k_config"] = bench["cluster"]["k"]
     row |= summarise("", json.loads((results / "cluster_quality.json").read_text()))
-    row["gradient_consistency_median"] = cluster_stage.median_consistency(cluster_stage.rollout_summaries(features))
+    row["gradient_consistency_median"] = median_consistency(rollout_summaries(features))
     auto = {**bench["cluster"], "k": "auto"}
     cluster_stage.run(
         {**bench, "cluster": auto}, results / "affinity.csv", sorted((results / "subsets").glob("chunk_*.csv")),
@@ -140,14 +142,13 @@ def verdicts(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "trust", table="trust.csv")
+    parser = script_parser(
+        __doc__, "trust", table="trust.csv", show=lambda path: markdown_table(verdicts(read_rows(path)))
+    )
     parser.add_argument("--cases", nargs="+", default=DEFAULT_CASES, metavar="BENCHMARK:PRESET:SEED")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5, help="runs of the cost measurement (median)")
     args = parser.parse_args()
-    if args.table:
-        print(markdown_table(verdicts(read_rows(args.table))))
-        return
     rows = []
     for case in args.cases:
         rows.append(run_case(case, args.out, args.cores, args.repeats))

@@ -20,11 +20,11 @@ import pandas as pd
 from scipy.stats import binomtest
 from tqdm import tqdm
 
-from benchmarks.common import commit, markdown_table, read_rows, script_parser, write_rows
-from policygradex.stages.cluster import judge as judge_scores
+from benchmarks.common import commit, script_parser, write_rows
 from policygradex.subsets import subset_affinity
 from policygradex.synthetic import NULL_CLUSTER, synthetic_scores
 from policygradex.trust import STRUCTURE
+from policygradex.trust import judge as judge_scores
 
 PLANTED = np.repeat(np.arange(4), 3)  # 12 tasks in 4 groups of 3, like pointmass
 
@@ -70,9 +70,6 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=10_000, help="seed of the first (default: %(default)s)")
     parser.add_argument("--subsets", type=int, default=100, help="subsets of each (default: %(default)s)")
     args = parser.parse_args()
-    if args.table:
-        print(markdown_table(read_rows(args.table)))
-        return
     made_at = commit()
     seeds = range(args.first_seed, args.first_seed + args.benchmarks)
     rows = [

@@ -27,8 +27,8 @@ from benchmarks.common import (
 )
 from policygradex.clustering import cluster
 from policygradex.config import planted_groups, task_names, validate_config
-from policygradex.stages.cluster import judge as judge_scores
 from policygradex.subsets import subset_affinity
+from policygradex.trust import judge as judge_scores
 
 
 def judge(bench: dict, scores, members, k) -> dict:
@@ -47,18 +47,20 @@ def judge(bench: dict, scores, members, k) -> dict:
     }
 
 
+#: The columns ``--table`` prints.
+TABLE = ["seed", "num_subsets", "k", "verdict", "stability", "p_value", "ari", "auto_k", "auto_ari"]
+
+
 def main() -> None:
-    parser = script_parser(__doc__, "trust_subsets", table="trust_subsets.csv")
+    parser = script_parser(
+        __doc__, "trust_subsets", table="trust_subsets.csv", show=lambda path: markdown_table(read_rows(path)[TABLE])
+    )
     parser.add_argument("--benchmark", default="pointmass")
     parser.add_argument("--preset", default="smoke")
     parser.add_argument("--seeds", type=int, nargs="+", default=[7])
     parser.add_argument("--subsets", type=int, nargs="+", default=[100, 150, 200, 300, 400])
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
-    if args.table:
-        columns = ["seed", "num_subsets", "k", "verdict", "stability", "p_value", "ari", "auto_k", "auto_ari"]
-        print(markdown_table(read_rows(args.table)[columns]))
-        return
     most = max(args.subsets)
     rows = []
     for seed in args.seeds:

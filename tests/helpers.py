@@ -5,7 +5,6 @@ Every path is taken from the repository root, so the suite runs from any working
 
 from __future__ import annotations
 
-import copy
 import os
 import subprocess
 import sys
@@ -13,11 +12,12 @@ from pathlib import Path
 
 import yaml
 
-from policygradex import artifacts
+from benchmarks.common import TINY_CONFIG as TINY_CONFIG  # one scenario for the tests and the evidence scripts
+from benchmarks.common import tiny_config as tiny_config
+from policygradex import artifacts, provenance
 from policygradex.config import benchmark, only_benchmark, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_CONFIG = ROOT / ".test" / "config" / "config.yaml"
 #: A second scenario whose planted groups are strong enough for the verdict `structure`.
 STRUCTURE_CONFIG = ROOT / ".test" / "config_structure" / "config.yaml"
 #: What `make evidence` builds on the tiny benchmark: every stage of the workflow.
@@ -38,13 +38,6 @@ TINY_BUDGETS = {
     "compare": {"random_seeds": 1},
 }
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--cores", "2"]
-
-
-def tiny_config(**overrides) -> dict:
-    """The 4-task pointmass scenario of .test/config/config.yaml (not yet validated), sections replaced."""
-    config = yaml.safe_load(TINY_CONFIG.read_text())
-    config["benchmarks"]["tiny"].update(copy.deepcopy(overrides))
-    return config
 
 
 def shipped_config() -> dict:
@@ -82,8 +75,7 @@ def snakemake(workdir: Path, *args: str, importable: bool = False) -> subprocess
 
 def checkout_commit() -> str:
     """This checkout's HEAD, or "unknown" outside git (what provenance.json should name)."""
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
-    return head.strip() or "unknown"
+    return provenance.checkout_commit(ROOT)[0]
 
 
 def run_scenario(workdir: Path, config: dict, *targets: str, importable: bool = False) -> Path:

@@ -6,7 +6,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from policygradex.clustering import cluster, quality, relabel, similarity, spectral
 from policygradex.io import ArtifactError, read_affinity, read_clusters
-from policygradex.stages.affinity import affinity_matrix
+from policygradex.subsets import affinity_matrix
 
 NAMES = ["a", "b", "c"]
 

@@ -12,12 +12,7 @@ import pytest
 import torch
 
 from policygradex.artifacts import BASELINE_PATTERN, SUBSET_SEPARATOR
-from policygradex.clustering import cluster, quality
-from policygradex.config import validate_config
-from policygradex.io import Stopwatch, cpu_seconds
-from policygradex.stages.affinity import affinity_matrix
-from policygradex.stages.approx_error import log_prob_errors, summarise
-from policygradex.stages.baselines import (
+from policygradex.baselines import (
     baseline_methods,
     finetune_steps,
     gradient_similarity,
@@ -25,10 +20,14 @@ from policygradex.stages.baselines import (
     mean_policy_gradient,
     random_partition,
 )
-from policygradex.stages.compare import comparison_table
+from policygradex.clustering import cluster, quality
+from policygradex.comparison import comparison_table
+from policygradex.config import validate_config
+from policygradex.estimator import log_prob_errors, summarise
+from policygradex.io import Stopwatch, cpu_seconds
 from policygradex.stages.speedup import affinity_agreement, timing_total
 from policygradex.stages.speedup import run as speedup_run
-from policygradex.subsets import draw_subsets
+from policygradex.subsets import affinity_matrix, draw_subsets
 from tests.helpers import tiny_config
 
 

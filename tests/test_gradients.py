@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from policygradex.config import validate_config
+from policygradex.features import compute_features
 from policygradex.gradients import (
     first_order_change,
     make_projection,
@@ -12,7 +13,6 @@ from policygradex.gradients import (
 )
 from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy, unflatten
 from policygradex.rollouts import Episode, gae
-from policygradex.stages.features import compute_features
 from tests.helpers import real_bench, tiny_config
 
 

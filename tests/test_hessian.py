@@ -6,9 +6,9 @@ import torch
 from torch.func import functional_call
 from torch.func import hessian as exact_hessian
 
+from policygradex.hessian import Batch, hutchinson_trace, measure, policy_loss, rollout_batch
 from policygradex.io import ArtifactError
 from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy
-from policygradex.stages.hessian import Batch, hutchinson_trace, measure, policy_loss, rollout_batch
 
 
 def _small_problem():

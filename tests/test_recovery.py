@@ -6,8 +6,8 @@ import pytest
 from policygradex.clustering import cluster, quality
 from policygradex.config import task_names, validate_config
 from policygradex.estimator import SubsetEstimator
+from policygradex.features import compute_features
 from policygradex.io import write_npz
-from policygradex.stages.features import compute_features
 from policygradex.subsets import draw_subsets, subset_affinity
 from policygradex.training import train_policy
 from tests.helpers import tiny_config

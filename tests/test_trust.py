@@ -6,7 +6,6 @@ from scipy.stats import binom
 from sklearn.metrics import adjusted_rand_score
 
 from policygradex.clustering import cluster, partition, similarity
-from policygradex.stages.cluster import judge as judge_scores
 from policygradex.subsets import subset_affinity
 from policygradex.synthetic import NULL_CLUSTER, synthetic_scores
 from policygradex.trust import (
@@ -18,6 +17,7 @@ from policygradex.trust import (
     row_spearman,
     spearman_brown,
 )
+from policygradex.trust import judge as judge_scores
 
 
 def judge(scores, members, k="auto", seed=0):

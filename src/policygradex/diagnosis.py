@@ -20,7 +20,9 @@ cluster_quality.json and turns it into advice (summary.advice).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -159,3 +161,18 @@ def _spread(values: np.ndarray) -> float:
 def as_records(diagnoses: list[Diagnosis]) -> list[dict[str, str]]:
     """The diagnoses as cluster_quality.json holds them."""
     return [asdict(d) for d in diagnoses]
+
+
+def rollout_summaries(feature_paths: Sequence[str | Path]) -> list[RolloutSummary]:
+    """What each task's features file says of theta*'s rollouts (diagnosis.py)."""
+    summaries = []
+    for path in feature_paths:
+        with np.load(path, allow_pickle=False) as data:
+            summaries.append(rollout_summary(data))
+    return summaries
+
+
+def median_consistency(summaries: Sequence[RolloutSummary]) -> float | None:
+    """Median gradient consistency of the tasks (features.py), None if their files do not store it."""
+    values = [s.consistency for s in summaries]
+    return float(np.median(values)) if values and None not in values else None

@@ -32,7 +32,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
+from scipy.stats import spearmanr
 from sklearn.linear_model import LogisticRegression
 from stable_baselines3.common.policies import BasePolicy
 from torch.func import functional_call, jacfwd
@@ -41,7 +43,7 @@ from policygradex.artifacts import FEATURE_KEYS, SUBSET_SEPARATOR
 from policygradex.config import Benchmark, task_names
 from policygradex.diagnosis import NOISY_CONSISTENCY
 from policygradex.errors import ArtifactError
-from policygradex.gradients import Projection, consistency_of, make_projection
+from policygradex.gradients import Projection, consistency_of, first_order_change, make_projection
 from policygradex.io import read_npz
 from policygradex.logs import LOGGER
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
@@ -271,3 +273,48 @@ def subset_rows(names: Sequence[str], subset_id: int, scores: dict[int, float]) 
     """Rows ``subset_id,subset,task,score`` of one subset (task indices -> scores), as the chunk CSVs hold them."""
     label = SUBSET_SEPARATOR.join(names[t] for t in scores)
     return [{"subset_id": subset_id, "subset": label, "task": names[t], "score": s} for t, s in scores.items()]
+
+
+def log_prob_errors(
+    estimator: SubsetEstimator, task: int, delta: torch.Tensor
+) -> dict[str, tuple[float, float, float]]:
+    """kind -> (mean predicted, mean real, relative error) of log pi on the task's held-out samples.
+
+    The first-order prediction log pi*(a|s) + g^T delta comes from one Jacobian-vector product along delta
+    (no per-sample gradient is materialised, so memory does not grow with the number of parameters)."""
+    f = estimator.features[task]
+    held = f["heldout"].astype(bool)
+    obs, actions = torch.as_tensor(f["obs"][held]), torch.as_tensor(f["actions"][held])
+    base, change = first_order_change(estimator.module, estimator.theta, delta, obs, actions)
+    predicted = base + change
+    with torch.no_grad():
+        moved = unflatten(estimator.theta_flat + delta, estimator.theta)
+        real = functional_call(estimator.module, moved, (obs, actions))
+    error = (predicted - real).abs().sum()
+    advantage, clip_range = torch.as_tensor(f["advantage"][held]), estimator.bench["policy_gradient"]["clip_range"]
+    gain, real_gain = (clipped_gain(log_ratio, advantage, clip_range) for log_ratio in (change, real - base))
+    return {
+        "ppo_objective": (gain, real_gain, abs(gain - real_gain) / max(abs(real_gain), 1e-12)),
+        "log_prob_change": (
+            change.mean().item(),
+            (real - base).mean().item(),
+            (error / (real - base).abs().sum().clamp_min(1e-12)).item(),
+        ),
+        "log_prob": (predicted.mean().item(), real.mean().item(), (error / real.abs().sum()).item()),
+    }
+
+
+def summarise(errors: pd.DataFrame) -> dict:
+    """Median and mean relative error per kind of error, and the Spearman of estimated vs real scores
+    (approx_error.json)."""
+    summary: dict = {"validation_subsets": int(errors["subset_id"].nunique())}
+    for kind, rows in errors.groupby("kind"):
+        summary[kind] = {
+            "median_rel_error": float(rows["rel_error"].median()),
+            "mean_rel_error": float(rows["rel_error"].mean()),
+            "rows": len(rows),
+        }
+    scores = errors[errors["kind"] == "score"]
+    if len(scores) > 2:
+        summary["score"]["spearman"] = float(spearmanr(scores["estimated"], scores["actual"]).statistic)
+    return summary

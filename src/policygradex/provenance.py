@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,23 @@ PACKAGES = (
 CODE_PATHS = ("src", "workflow", "config.yaml")
 
 
-def checkout_commit(repository: Path) -> tuple[str, bool]:
-    """(commit, dirty) of the git checkout at ``repository``: ``unknown`` outside git; dirty when the package, the
-    workflow or config.yaml differ from the commit."""
-    git = ["git", "-C", str(repository)]
+def git(repository: Path, *args: str) -> str:
+    """The output of ``git -C repository ARGS``, stripped: the one reader of git for the package, its tests and the
+    evidence scripts. Raises CalledProcessError when git fails (OSError without git)."""
+    done = subprocess.run(["git", "-C", str(repository), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def checkout_commit(repository: Path, paths: Sequence[str] = CODE_PATHS, short: bool = False) -> tuple[str, bool]:
+    """(commit, dirty) of the git checkout at ``repository`` (its short hash with ``short``): ``unknown`` outside
+    git; dirty when a file under ``paths`` (by default the package, the workflow and config.yaml) differs from the
+    commit."""
     try:
-        head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        changes = subprocess.run([*git, "status", "--porcelain", "--", *CODE_PATHS], capture_output=True, text=True)
+        head = git(repository, "rev-parse", *(["--short"] if short else []), "HEAD")
+        changes = git(repository, "status", "--porcelain", "--", *paths)
     except (OSError, subprocess.CalledProcessError):
         return "unknown", False
-    return head, bool(changes.stdout.strip())
+    return head, bool(changes)
 
 
 def package_source() -> str:

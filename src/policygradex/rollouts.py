@@ -6,15 +6,17 @@ Used by ``features`` (stochastic rollouts of theta*), by ``estimate`` when tasks
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from stable_baselines3.common.policies import BasePolicy
 
-from policygradex.config import Benchmark
+from policygradex.config import Benchmark, task_names
 from policygradex.envs import make_vec_env
-from policygradex.policy import act, env_actions, state_value
+from policygradex.policy import act, env_actions, load_policy, state_value
 
 
 @dataclass
@@ -152,3 +154,27 @@ def gae(episode: Episode, gamma: float, lam: float) -> np.ndarray:
         running = deltas[t] + gamma * lam * running
         advantages[t] = running
     return advantages
+
+
+def evaluate_policy(
+    bench: Benchmark, policy_path: str | Path, task_ids: Sequence[int], method: str, group: int, seed: int
+) -> list[dict]:
+    """One row per task of ``task_ids``: the policy's mean return and success rate over the evaluation's
+    deterministic episodes."""
+    policy, _ = load_policy(policy_path, bench)
+    names = task_names(bench)
+    episodes_per_task = bench["evaluate"]["episodes"]
+    rows = []
+    found = collect_task_episodes(policy, bench, {t: seed + t for t in task_ids}, episodes_per_task, deterministic=True)
+    for task, episodes in found.items():
+        rows.append(
+            {
+                "method": method,
+                "task": names[task],
+                "group": group,
+                "mean_return": float(np.mean([ep.total_return for ep in episodes])),
+                "success_rate": float(np.mean([ep.success for ep in episodes])),
+                "episodes": len(episodes),
+            }
+        )
+    return rows

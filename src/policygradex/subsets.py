@@ -12,6 +12,10 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
+
+from policygradex.errors import ArtifactError
+from policygradex.io import score_matrices
 
 
 def draw_subsets(n: int, size: int, count: int, seed: int) -> list[tuple[int, ...]]:
@@ -71,3 +75,15 @@ def subset_affinity(scores: np.ndarray, members: np.ndarray) -> np.ndarray:
     count = held.T @ held
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
+
+
+def affinity_matrix(scores: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """The n x n affinity from ``subset_id,subset,task,score`` rows; fails if a pair never shares a subset."""
+    t = subset_affinity(*score_matrices(scores, names))
+    if np.isnan(t).any():
+        i, j = np.argwhere(np.isnan(t))[0]
+        raise ArtifactError(
+            f"tasks {names[i]} and {names[j]} never share a subset, so T[{names[i]}, {names[j]}] is undefined; "
+            "raise estimate.num_subsets"
+        )
+    return pd.DataFrame(t, index=list(names), columns=list(names))

@@ -1,11 +1,12 @@
-"""Multitask RL (stable-baselines3 PPO or SAC) on a set of tasks: meta-training on all n, fine-tuning on a group.
+"""Multitask RL (stable-baselines3 PPO or SAC) on a set of tasks: meta-training on all n, fine-tuning on a group
+or on a subset (full training's ground truth, :func:`finetune_delta`).
 
-Both stages are the same algorithm with different tasks, budgets and starting points, so they share
-:func:`train_policy`. The vector env holds ``envs_per_task`` copies of every task, so each update mixes the
-tasks in equal parts. The benchmark's ``trainer`` picks the algorithm; its settings section (``ppo`` or ``sac``)
-gives the environment copies, the vector strategy and the checkpoint interval.
+The stages are the same algorithm with different tasks, budgets and starting points, so they share
+:func:`train_policy`. The vector env holds ``vec_env.envs_per_task`` copies of every task, so each update mixes
+the tasks in equal parts. The benchmark's ``trainer`` picks the algorithm and its settings section (``ppo`` or
+``sac``); ``vec_env`` gives the environment copies and the vector strategy, ``checkpoint`` the interval.
 
-Training is resumable: every ``checkpoint_every`` steps, between two updates, everything needed to continue is
+Training is resumable: every ``checkpoint.every`` steps, between two updates, everything needed to continue is
 written atomically to ``<output>.ckpt`` beside the output (the SB3 model with its optimizer and step counter,
 SAC's replay buffer, the RNG states, the environments' state and last observations, the training log). A
 restarted run resumes from it, says so in its log, reaches the same final step count and, on CPU, the same
@@ -25,7 +26,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,8 +42,19 @@ from policygradex.config import Benchmark, trainer_settings
 from policygradex.envs import make_vec_env
 from policygradex.errors import ArtifactError
 from policygradex.io import atomic_path, write_csv
-from policygradex.policy import load_policy, policy_kwargs, resolve_device, save_policy
+from policygradex.policy import (
+    ActorLogProb,
+    actor_params,
+    flatten,
+    load_policy,
+    policy_kwargs,
+    resolve_device,
+    save_policy,
+)
 from policygradex.progress import duration
+
+if TYPE_CHECKING:  # the estimator imports this module
+    from policygradex.estimator import SubsetEstimator
 
 #: The SB3 algorithm of each trainer.
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC}
@@ -347,3 +359,18 @@ def train_policy(
     write_csv(pd.DataFrame(log.rows, columns=LOG_COLUMNS), log_csv)
     checkpoint.unlink(missing_ok=True)
     return model
+
+
+def finetune_delta(
+    estimator: SubsetEstimator, subset: Sequence[int], seed: int, total_steps: int | None = None
+) -> np.ndarray:
+    """theta_finetuned - theta* (actor parameters) after fine-tuning on ``subset`` for ``total_steps`` (by default
+    the finetune budget; the benchmarks vary it)."""
+    bench = estimator.bench
+    model = make_learner(bench, subset, seed, init_state=estimator.policy.state_dict())
+    model.learn(total_timesteps=total_steps or bench["finetune"]["total_steps"])
+    estimator.env_steps += model.num_timesteps
+    model.get_env().close()
+    model.policy.to("cpu")
+    tuned = flatten(actor_params(ActorLogProb(model.policy)))
+    return (tuned - estimator.theta_flat).numpy()

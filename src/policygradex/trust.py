@@ -48,6 +48,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import adjusted_rand_score
 
+from policygradex.clustering import partition, similarity
 from policygradex.subsets import subset_affinity
 
 #: The matrix the clustering sees, from an affinity (e.g. :func:`policygradex.clustering.similarity`).
@@ -313,3 +314,29 @@ def assess(
         "reason": reason,
         "thresholds": asdict(settings),
     }
+
+
+def judge(
+    matrix: np.ndarray,
+    scores: np.ndarray,
+    members: np.ndarray,
+    cfg: dict,
+    seed: int,
+    gradient_consistency: float | None = None,
+) -> dict:
+    """The trust check (trust.assess) of ``matrix`` with the clustering this stage uses: ``cfg`` is a config's
+    ``cluster`` section (k, k_max, method, and trust, whose missing settings take their defaults). One wiring for
+    the stage and for the benchmarks and tests that judge scores outside a run."""
+    method = cfg["method"]
+    return assess(
+        matrix,
+        scores,
+        members,
+        k=cfg["k"],
+        k_max=cfg["k_max"],
+        similarity_fn=similarity,
+        partition_fn=lambda sim, k: partition(sim, k, method),
+        settings=TrustSettings.from_config(cfg["trust"]),
+        seed=seed,
+        gradient_consistency=gradient_consistency,
+    )

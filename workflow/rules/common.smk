@@ -167,16 +167,16 @@ def baseline_args(wildcards, input):
 
 
 def baseline_steps(wildcards, input):
-    """Fine-tuning steps of each group of a baseline (stages.baselines.finetune_steps), at PolicyGradEx's k as
+    """Fine-tuning steps of each group of a baseline (baselines.finetune_steps), at PolicyGradEx's k as
     clustered: Snakemake evaluates this when the job is scheduled, after cluster_quality.json exists."""
     from policygradex.io import read_chosen_k
-    from policygradex.stages.baselines import finetune_steps  # imported here: it pulls in the ML stack
+    from policygradex.baselines import finetune_steps  # imported here: it pulls in the ML stack
 
     return finetune_steps(bench(wildcards), wildcards.baseline, read_chosen_k(input.quality))
 
 
 def comparison_inputs(wildcards):
-    from policygradex.stages.baselines import baseline_methods  # imported here: it pulls in the ML stack
+    from policygradex.baselines import baseline_methods  # imported here: it pulls in the ML stack
 
     methods = baseline_methods(bench(wildcards))
     return [f"results/{wildcards.benchmark}/evaluation.csv"] + expand(

@@ -4,7 +4,7 @@
 ``mo_gymnasium`` (any MO-Gymnasium environment, a task a weight vector; ``mo_mujoco`` is its first name) and
 ``metaworld`` (Meta-World's manipulation tasks) are built as one gymnasium env per environment copy and run by
 stable-baselines3's vector envs (in this process, or one subprocess each when the benchmark's
-``vector_strategy`` is ``async``).
+``vec_env.strategy`` is ``async``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The stage contract: what each stage of the workflow reads, writes and is told, declared once.
 
-A stage is one name everywhere: its module (``policygradex/<name>.py``, whose ``run(bench, **arguments)`` does
-the work), its ``policygradex <name>`` sub-command, its Snakemake rule (in ``workflow/rules/<name>.smk``), and its
+A stage is one name everywhere: its module (``policygradex/stages/<name>.py``, an adapter whose
+``run(bench, **arguments)`` reads the inputs, calls the library and writes the outputs), its ``policygradex
+<name>`` sub-command, its Snakemake rule (in ``workflow/rules/<name>.smk``), and its
 log file. Each :class:`Stage` below lists
 
 - ``sections``: the config sections it reads besides the shared keys (:data:`policygradex.config.SHARED_KEYS`),

@@ -9,25 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from policygradex.config import Benchmark, task_names
-from policygradex.errors import ArtifactError
-from policygradex.io import read_scores, score_matrices, write_csv
-from policygradex.subsets import subset_affinity
-
-
-def affinity_matrix(scores: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
-    """The n x n affinity from ``subset_id,subset,task,score`` rows; fails if a pair never shares a subset."""
-    t = subset_affinity(*score_matrices(scores, names))
-    if np.isnan(t).any():
-        i, j = np.argwhere(np.isnan(t))[0]
-        raise ArtifactError(
-            f"tasks {names[i]} and {names[j]} never share a subset, so T[{names[i]}, {names[j]}] is undefined; "
-            "raise estimate.num_subsets"
-        )
-    return pd.DataFrame(t, index=list(names), columns=list(names))
+from policygradex.io import read_scores, write_csv
+from policygradex.subsets import affinity_matrix
 
 
 def run(bench: Benchmark, chunks: Sequence[str | Path], output: str | Path) -> None:

@@ -8,57 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from policygradex import clustering
-from policygradex.clustering import cluster, partition, similarity
+from policygradex.clustering import cluster
 from policygradex.config import Benchmark, planted_groups, task_names
-from policygradex.diagnosis import RolloutSummary, as_records, diagnose, rollout_summary
+from policygradex.diagnosis import as_records, diagnose, median_consistency, rollout_summaries
 from policygradex.io import read_affinity, read_subset_scores, write_csv, write_json
 from policygradex.logs import LOGGER
-from policygradex.trust import STRUCTURE, TrustSettings, assess
-
-
-def rollout_summaries(feature_paths: Sequence[str | Path]) -> list[RolloutSummary]:
-    """What each task's features file says of theta*'s rollouts (diagnosis.py)."""
-    summaries = []
-    for path in feature_paths:
-        with np.load(path, allow_pickle=False) as data:
-            summaries.append(rollout_summary(data))
-    return summaries
-
-
-def median_consistency(summaries: Sequence[RolloutSummary]) -> float | None:
-    """Median gradient consistency of the tasks (features.py), None if their files do not store it."""
-    values = [s.consistency for s in summaries]
-    return float(np.median(values)) if values and None not in values else None
-
-
-def judge(
-    matrix: np.ndarray,
-    scores: np.ndarray,
-    members: np.ndarray,
-    cfg: dict,
-    seed: int,
-    gradient_consistency: float | None = None,
-) -> dict:
-    """The trust check (trust.assess) of ``matrix`` with the clustering this stage uses: ``cfg`` is a config's
-    ``cluster`` section (k, k_max, method, and trust, whose missing settings take their defaults). One wiring for
-    the stage and for the benchmarks and tests that judge scores outside a run."""
-    method = cfg["method"]
-    return assess(
-        matrix,
-        scores,
-        members,
-        k=cfg["k"],
-        k_max=cfg["k_max"],
-        similarity_fn=similarity,
-        partition_fn=lambda sim, k: partition(sim, k, method),
-        settings=TrustSettings.from_config(cfg["trust"]),
-        seed=seed,
-        gradient_consistency=gradient_consistency,
-    )
+from policygradex.trust import STRUCTURE, judge
 
 
 def run(

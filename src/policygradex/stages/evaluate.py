@@ -9,41 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from policygradex.artifacts import EVALUATION_COLUMNS
 from policygradex.config import Benchmark, task_names
 from policygradex.errors import ArtifactError
 from policygradex.io import read_clusters, write_csv
-from policygradex.policy import load_policy
 from policygradex.progress import progress
-from policygradex.rollouts import collect_task_episodes
+from policygradex.rollouts import evaluate_policy
 from policygradex.seeds import derive
-
-
-def evaluate_policy(
-    bench: Benchmark, policy_path: str | Path, task_ids: Sequence[int], method: str, group: int, seed: int
-) -> list[dict]:
-    """One row per task of ``task_ids``: the policy's mean return and success rate over the evaluation's
-    deterministic episodes."""
-    policy, _ = load_policy(policy_path, bench)
-    names = task_names(bench)
-    episodes_per_task = bench["evaluate"]["episodes"]
-    rows = []
-    found = collect_task_episodes(policy, bench, {t: seed + t for t in task_ids}, episodes_per_task, deterministic=True)
-    for task, episodes in found.items():
-        rows.append(
-            {
-                "method": method,
-                "task": names[task],
-                "group": group,
-                "mean_return": float(np.mean([ep.total_return for ep in episodes])),
-                "success_rate": float(np.mean([ep.success for ep in episodes])),
-                "episodes": len(episodes),
-            }
-        )
-    return rows
 
 
 def run(

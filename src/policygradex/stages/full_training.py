@@ -1,12 +1,13 @@
-"""The expensive ground truth: really fine-tune theta* on subsets of tasks and score each task.
+"""The full_training stage, the expensive ground truth: really fine-tune theta* on subsets of tasks and score each
+task.
 
 This is what task-affinity-by-training methods do for every subset, and what PolicyGradEx's first-order
-estimate replaces. Each subset is fine-tuned with the same trainer and budget as ``finetune`` (PPO from theta*,
+estimate replaces. Each subset is fine-tuned with the same trainer and budget as ``finetune`` (the trainer from theta*,
 ``finetune.total_steps``), then every task of the subset is scored with exactly the scoring function of
 ``estimate`` (:meth:`SubsetEstimator.score`), so the two affinities are comparable entry by entry.
 
-Outputs per chunk: ``full/chunk_{c}.csv`` (``subset_id,subset,task,score``, as ``estimate``) and
-``full/chunk_{c}.npz`` (``subset_id`` and ``delta``: theta_finetuned - theta* over the actor's parameters, one
+Outputs per chunk: ``full_training/chunk_{c}.csv`` (``subset_id,subset,task,score``, as ``estimate``) and
+``full_training/chunk_{c}.npz`` (``subset_id`` and ``delta``: theta_finetuned - theta* over the actor's parameters, one
 row per subset) for the first-order error check.
 """
 
@@ -24,25 +25,9 @@ from policygradex.artifacts import SUBSET_COLUMNS
 from policygradex.config import Benchmark, full_training_chunks, full_training_subsets
 from policygradex.estimator import SubsetEstimator, chunk_subsets, subset_rows
 from policygradex.io import Stopwatch, atomic_path, write_csv, write_npz, write_timing
-from policygradex.policy import ActorLogProb, actor_params, flatten
 from policygradex.progress import progress
 from policygradex.seeds import derive
-from policygradex.training import checkpoint_path, make_learner
-
-
-def finetune_delta(
-    estimator: SubsetEstimator, subset: Sequence[int], seed: int, total_steps: int | None = None
-) -> np.ndarray:
-    """theta_finetuned - theta* (actor parameters) after fine-tuning on ``subset`` for ``total_steps`` (by default
-    the finetune budget; the benchmarks vary it)."""
-    bench = estimator.bench
-    model = make_learner(bench, subset, seed, init_state=estimator.policy.state_dict())
-    model.learn(total_timesteps=total_steps or bench["finetune"]["total_steps"])
-    estimator.env_steps += model.num_timesteps
-    model.get_env().close()
-    model.policy.to("cpu")
-    tuned = flatten(actor_params(ActorLogProb(model.policy)))
-    return (tuned - estimator.theta_flat).numpy()
+from policygradex.training import checkpoint_path, finetune_delta
 
 
 def run(

@@ -1,4 +1,4 @@
-"""Stage 1, meta-training: one multitask PPO policy theta* on all n tasks.
+"""Stage 1, meta-training: one multitask policy theta* (PPO or SAC) on all n tasks.
 
 Every task's envs step side by side (vec_env.envs_per_task each) and one policy learns from all of them, with the
 benchmark's trainer (``trainer: ppo`` or ``sac``) for meta_train.total_steps environment steps. By default the
