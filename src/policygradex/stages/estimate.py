@@ -27,10 +27,10 @@ def run(
 ) -> None:
     """Score every task of each subset of chunk ``chunk`` under theta* + dtheta_S (estimator.SubsetEstimator) ->
     ``output`` rows ``subset_id,subset,task,score``; seconds and environment steps -> ``timing``."""
-    clock = Stopwatch()
     cfg = bench["estimate"]
     subsets = chunk_subsets(bench, cfg["num_subsets"], cfg["num_chunks"], chunk)
-    estimator = SubsetEstimator(bench, policy, features)
+    estimator = SubsetEstimator(bench, policy, features)  # loading theta* and the features: as full training's
+    clock = Stopwatch()  # timer, this one starts once they are loaded (the speedup stage compares the two)
     rows = []
     for subset_id, subset in progress(subsets.items(), total=len(subsets), desc=f"estimate chunk {chunk}"):
         rows += subset_rows(estimator.names, subset_id, estimator.estimate(subset))

