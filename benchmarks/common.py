@@ -179,17 +179,6 @@ def comparison_returns(results: Path, methods: list[str]) -> dict:
     return {f"return_{m}": float(table.loc[m, "mean_return"]) for m in methods}
 
 
-def linear_affinity(grads: np.ndarray, members: np.ndarray) -> np.ndarray:
-    from policygradex.subsets import subset_affinity
-
-    """T_lin: each task's score in a subset is g_i^T u_S, u_S the unit sum of the subset's mean gradients."""
-    scores = np.full(members.shape, np.nan)
-    for row, holds in enumerate(members):
-        step = grads[holds].sum(axis=0)
-        scores[row, holds] = grads[holds] @ (step / max(np.linalg.norm(step), 1e-12))
-    return subset_affinity(scores, members)
-
-
 def ci95(values) -> float:
     """Half-width of the 95% t-interval of the mean (NaN for a single value)."""
     values = pd.Series(values, dtype=float).dropna()

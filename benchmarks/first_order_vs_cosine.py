@@ -36,7 +36,6 @@ from benchmarks.common import (
     chunk_scores,
     commit,
     comparison_returns,
-    linear_affinity,
     mean_gradients,
     run_benchmark,
     run_folders_args,
@@ -47,6 +46,7 @@ from policygradex.baselines import gradient_similarity
 from policygradex.clustering import cluster
 from policygradex.config import task_names
 from policygradex.io import read_affinity
+from policygradex.subsets import linear_affinity
 from policygradex.trust import row_spearman
 
 

@@ -12,8 +12,10 @@ the marker and ``<!-- /table -->`` (floats with 3 decimals, as every script prin
 ``where=COLUMN:VALUE[|VALUE...]`` keeps the rows whose column holds one of the values, ``by=SCRIPT.FUNCTION``
 turns the rows into the table a script prints (``benchmarks.<SCRIPT>.<FUNCTION>``, a frame to a frame: a
 transposed, pivoted or summarised view), ``columns=`` picks and orders columns (default: all), in that order; a
-JSON file is a list of rows, or ``key=NAME`` names the list in it. A marker indented (in a list item) indents its
-table alike.
+JSON file is a list of rows, or ``key=NAME`` names the list in it. A YAML file is a template
+(:mod:`benchmarks.headlines`): its ``rows`` are the table's, their text with ``{name}`` fields, each computed from
+a committed result file as its ``values`` entry says, so that a table of prose keeps its numbers in their files. A
+marker indented (in a list item) indents its table alike.
 ``--check`` changes nothing and fails, naming the page, when a table differs from its file (a test runs it).
 
     python -m benchmarks.pages            # rewrite the tables of README.md and docs/*.md
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks import headlines
 from benchmarks.common import ROOT, markdown_table, read_rows, script_parser
 
 MARKER = re.compile(
@@ -44,7 +47,9 @@ def render(spec: str) -> str:
     unknown = set(settings) - {"columns", "where", "by", "key"}
     if unknown:
         raise SystemExit(f"{path}: unknown table options {sorted(unknown)} (columns=, where=, by=, key=)")
-    if path.endswith(".json"):
+    if path.endswith(".yaml"):
+        table = headlines.fill(ROOT / path)
+    elif path.endswith(".json"):
         rows = json.loads((ROOT / path).read_text())
         table = pd.DataFrame(rows[settings["key"]] if "key" in settings else rows)
     else:

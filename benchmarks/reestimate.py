@@ -35,14 +35,14 @@ from sklearn.metrics import adjusted_rand_score
 
 import policygradex.estimator as estimator_module
 import policygradex.features as features_module
-from benchmarks.common import chunk_scores, commit, linear_affinity, load_bench, run_label, script_parser, write_rows
+from benchmarks.common import chunk_scores, commit, load_bench, run_label, script_parser, write_rows
 from policygradex.artifacts import FEATURE_KEYS
 from policygradex.baselines import gradient_similarity, mean_policy_gradient
 from policygradex.clustering import cluster
 from policygradex.config import planted_groups, task_names
 from policygradex.gradients import make_projection
 from policygradex.io import read_affinity, read_npz, write_npz
-from policygradex.subsets import subset_affinity
+from policygradex.subsets import linear_affinity, subset_affinity
 from policygradex.trust import row_spearman
 
 FIRST_LAYER = "mlp_extractor.policy_net.0.weight"  # SB3's actor MLP: its first layer reads the observation

@@ -6,7 +6,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from policygradex.clustering import cluster, quality, relabel, similarity, spectral
 from policygradex.io import ArtifactError, read_affinity, read_clusters
-from policygradex.subsets import affinity_matrix
+from policygradex.subsets import affinity_matrix, linear_affinity
 
 NAMES = ["a", "b", "c"]
 
@@ -122,3 +122,11 @@ def test_read_clusters_validates(tmp_path):
         read_clusters(path, NAMES)
     pd.DataFrame({"task": ["a", "b", "c"], "group": [0, 1, 1]}).to_csv(path, index=False)
     assert list(read_clusters(path, NAMES)["group"]) == [0, 1, 1]
+
+
+def test_the_linear_affinity_ranks_partners_by_their_gradients():
+    grads = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    members = np.array([[True, True, False, False], [True, False, True, False], [False, True, False, True]])
+    affinity = linear_affinity(grads, members)
+    assert affinity[0, 1] > affinity[0, 2]  # task 0 gains more beside its near-parallel partner
+    assert np.isnan(affinity[0, 3])  # no subset holds 0 and 3

@@ -92,14 +92,6 @@ def test_a_baselines_ari_is_against_the_planted_groups(tmp_path):
     assert np.isnan(common.baseline_ari(tmp_path, "random"))
 
 
-def test_the_linear_affinity_ranks_partners_by_their_gradients():
-    grads = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
-    members = np.array([[True, True, False, False], [True, False, True, False], [False, True, False, True]])
-    affinity = common.linear_affinity(grads, members)
-    assert affinity[0, 1] > affinity[0, 2]  # task 0 gains more beside its near-parallel partner
-    assert np.isnan(affinity[0, 3])  # no subset holds 0 and 3
-
-
 def documented_flags() -> dict[str, set[str]]:
     """Script -> the options README.md and docs/ use with it (``python -m benchmarks.<name> --flag ...``, lines
     continued with a backslash included)."""

@@ -87,3 +87,14 @@ def affinity_matrix(scores: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
             "raise estimate.num_subsets"
         )
     return pd.DataFrame(t, index=list(names), columns=list(names))
+
+
+def linear_affinity(grads: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """T_lin, the first-order model of the estimate's affinity: task i's score in subset S is g_i^T u_S, u_S the
+    unit sum of the subset's mean gradients (rows of ``grads``; ``members`` subsets x tasks, bool). What T reduces
+    to when the logistic fit stays near its start and the score is linear in the step (docs/gradient-similarity.md)."""
+    scores = np.full(members.shape, np.nan)
+    for row, holds in enumerate(members):
+        step = grads[holds].sum(axis=0)
+        scores[row, holds] = grads[holds] @ (step / max(np.linalg.norm(step), 1e-12))
+    return subset_affinity(scores, members)

@@ -1,0 +1,86 @@
+"""Tables of prose whose numbers come from their files: a YAML template filled from the committed results.
+
+A template has ``rows`` (one mapping of column to text per table row) and ``values``: for each ``{name}`` a row's
+text holds, where its number comes from. A value names
+
+- ``file``: a committed result (CSV, or JSON: a list of rows, or ``column`` a dotted key path into it);
+- ``where``: ``{column: value or [values]}``, the rows it reads (compared as text);
+- ``column`` and ``agg``: ``value`` (the one cell left), ``mean``, ``min``, ``max``, ``sum`` or ``count`` (the rows
+  left);
+- ``scale`` (default 1) and ``format`` (a Python format string, default ``{:.3f}``).
+
+``benchmarks.pages`` renders a marker naming the template (``<!-- table: docs/X.yaml -->``) with :func:`fill`, so
+``pages --check`` fails when a number of the page no longer is what its file says.
+
+    python -m benchmarks.headlines docs/evidence-table.yaml      # print every value with its source
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from benchmarks.common import ROOT, read_rows
+
+AGGREGATES = ("value", "mean", "min", "max", "sum", "count")
+
+
+def compute(name: str, spec: dict[str, Any]) -> float:
+    """The number of one template value (module docstring)."""
+    path = ROOT / spec["file"]
+    agg = spec.get("agg", "value")
+    if agg not in AGGREGATES:
+        raise SystemExit(f"value {name}: agg must be one of {', '.join(AGGREGATES)}, got {agg!r}")
+    if path.suffix == ".json" and "." in spec.get("column", "") and not spec.get("where"):
+        node: Any = json.loads(path.read_text())
+        for key in spec["column"].split("."):
+            node = node[key]
+        return float(node)
+    frame = pd.DataFrame(json.loads(path.read_text())) if path.suffix == ".json" else read_rows(path)
+    for column, wanted in (spec.get("where") or {}).items():
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        frame = frame[frame[column].astype(str).isin([str(w) for w in wanted])]
+    if agg == "count":
+        return float(len(frame))
+    cells = pd.to_numeric(frame[spec["column"]])
+    if agg == "value":
+        if len(cells) != 1:
+            raise SystemExit(f"value {name}: {spec['file']} has {len(cells)} rows where one was expected")
+        return float(cells.iloc[0])
+    return float(getattr(cells, agg)())
+
+
+def values(template: dict[str, Any]) -> dict[str, str]:
+    """Every value of ``template``, formatted as the page writes it."""
+    return {
+        name: spec.get("format", "{:.3f}").format(compute(name, spec) * spec.get("scale", 1))
+        for name, spec in template.get("values", {}).items()
+    }
+
+
+def fill(path: Path) -> pd.DataFrame:
+    """The table of the template at ``path``, its ``{name}`` fields filled from the files."""
+    template = yaml.safe_load(path.read_text())
+    filled = values(template)
+    return pd.DataFrame(
+        [{column: str(text).format_map(filled) for column, text in row.items()} for row in template["rows"]]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("template", type=Path, help="a YAML template (docs/evidence-table.yaml)")
+    args = parser.parse_args()
+    template = yaml.safe_load(args.template.read_text())
+    for name, text in values(template).items():
+        spec = template["values"][name]
+        print(f"{name} = {text}  ({spec['file']}, {spec.get('agg', 'value')} of {spec.get('column', 'rows')})")
+
+
+if __name__ == "__main__":
+    main()
