@@ -157,6 +157,30 @@ def test_a_pages_table_may_be_a_scripts_view_and_sit_in_a_list_item(tmp_path):
     )
 
 
+def test_a_template_table_takes_its_numbers_from_the_files(tmp_path):
+    """A YAML template's prose is filled from the results it names; a changed file changes the page's number."""
+    from benchmarks.pages import fill
+
+    source = tmp_path / "claims.csv"
+    pd.DataFrame({"seed": [10, 11, 12], "ari": [1.0, 0.125, 1.0]}).to_csv(source, index=False)
+    template = tmp_path / "table.yaml"
+    template.write_text(yaml.safe_dump({
+        "values": {
+            "recovered": {"file": str(source), "where": {"ari": "1.0"}, "agg": "count", "format": "{:.0f}"},
+            "worst": {"file": str(source), "column": "ari", "agg": "min"},
+            "seed_11": {"file": str(source), "where": {"seed": 11}, "column": "ari", "format": "{:.2f}"},
+        },
+        "rows": [{"claim": "groups", "here": "{recovered} of 3 seeds (worst {worst}; seed 11: {seed_11})"}],
+    }))  # fmt: skip
+    page = f"<!-- table: {template} -->\n<!-- /table -->\n"
+    assert fill(page) == (
+        f"<!-- table: {template} -->\n| claim | here |\n|---|---|\n"
+        "| groups | 2 of 3 seeds (worst 0.125; seed 11: 0.12) |\n<!-- /table -->\n"
+    )
+    pd.DataFrame({"seed": [10, 11, 12], "ari": [1.0, 1.0, 1.0]}).to_csv(source, index=False)
+    assert "3 of 3 seeds (worst 1.000; seed 11: 1.00)" in fill(page)
+
+
 def test_the_docs_tables_are_their_committed_files():
     done = subprocess.run([sys.executable, "-m", "benchmarks.pages", "--check"], cwd=ROOT, capture_output=True,
                           text=True)  # fmt: skip
