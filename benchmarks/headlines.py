@@ -4,9 +4,10 @@ A template has ``rows`` (one mapping of column to text per table row) and ``valu
 text holds, where its number comes from. A value names
 
 - ``file``: a committed result (CSV, or JSON: a list of rows, or ``column`` a dotted key path into it);
-- ``where``: ``{column: value or [values]}``, the rows it reads (compared as text);
-- ``column`` and ``agg``: ``value`` (the one cell left), ``mean``, ``min``, ``max``, ``sum`` or ``count`` (the rows
-  left);
+- ``where``: ``{column: value or [values]}``, the rows it reads (compared as text), and ``query``, a pandas query
+  the rows must also pass (``gain_pct > 0``);
+- ``column`` and ``agg``: ``value`` (the one cell left, a number or a text), ``mean``, ``median``, ``min``, ``max``,
+  ``sum``, ``nunique`` or ``count`` (the rows left); ``abs: true`` takes the cells' absolute values first;
 - ``scale`` (default 1) and ``format`` (a Python format string, default ``{:.3f}``).
 
 ``benchmarks.pages`` renders a marker naming the template (``<!-- table: docs/X.yaml -->``) with :func:`fill`, so
@@ -27,10 +28,10 @@ import yaml
 
 from benchmarks.common import ROOT, read_rows
 
-AGGREGATES = ("value", "mean", "min", "max", "sum", "count")
+AGGREGATES = ("value", "mean", "median", "min", "max", "sum", "nunique", "count")
 
 
-def compute(name: str, spec: dict[str, Any]) -> float:
+def compute(name: str, spec: dict[str, Any]) -> float | str:
     """The number of one template value (module docstring)."""
     path = ROOT / spec["file"]
     agg = spec.get("agg", "value")
@@ -45,22 +46,28 @@ def compute(name: str, spec: dict[str, Any]) -> float:
     for column, wanted in (spec.get("where") or {}).items():
         wanted = wanted if isinstance(wanted, list) else [wanted]
         frame = frame[frame[column].astype(str).isin([str(w) for w in wanted])]
+    if "query" in spec:
+        frame = frame.query(spec["query"])
     if agg == "count":
         return float(len(frame))
-    cells = pd.to_numeric(frame[spec["column"]])
+    cells = frame[spec["column"]]
     if agg == "value":
         if len(cells) != 1:
             raise SystemExit(f"value {name}: {spec['file']} has {len(cells)} rows where one was expected")
-        return float(cells.iloc[0])
-    return float(getattr(cells, agg)())
+        cell = cells.iloc[0]
+        return cell if isinstance(cell, str) else float(cell)
+    cells = pd.to_numeric(cells)
+    return float(getattr(cells.abs() if spec.get("abs") else cells, agg)())
 
 
 def values(template: dict[str, Any]) -> dict[str, str]:
     """Every value of ``template``, formatted as the page writes it."""
-    return {
-        name: spec.get("format", "{:.3f}").format(compute(name, spec) * spec.get("scale", 1))
-        for name, spec in template.get("values", {}).items()
-    }
+    filled = {}
+    for name, spec in template.get("values", {}).items():
+        number = compute(name, spec)
+        number = number if isinstance(number, str) else number * spec.get("scale", 1)
+        filled[name] = spec.get("format", "{:.3f}" if not isinstance(number, str) else "{}").format(number)
+    return filled
 
 
 def fill(path: Path) -> pd.DataFrame:
