@@ -38,9 +38,9 @@ def stage_warnings(logs: Path) -> list[str]:
 
 
 def stage_seconds(logs: Path) -> dict[str, dict[str, float]]:
-    """Stage -> {jobs, wall_s, cpu_s} summed over its jobs, from Snakemake's ``benchmark:`` files under ``logs``
-    (``<stage>.benchmark.tsv`` or ``<stage>/<job>.benchmark.tsv``): where the compute of the artifacts that exist
-    went, largest wall time first."""
+    """Stage -> {jobs, wall_s, cpu_s} summed over its jobs, from the job records Snakemake's ``benchmark:``
+    directive writes under ``logs`` (``<stage>.benchmark.tsv`` or ``<stage>/<job>.benchmark.tsv``): where the
+    compute of the artifacts that exist went, largest wall time first."""
     totals: dict[str, dict[str, float]] = {}
     for path in sorted(logs.rglob("*.benchmark.tsv")) if logs.is_dir() else ():
         relative = path.relative_to(logs)
