@@ -76,7 +76,7 @@ def test_each_benchmark_runs_its_default_preset_unless_one_is_named():
     resolved settings say which preset made them and what it costs."""
     mt10, ant = real_bench("metaworld"), real_bench("ant")
     assert (mt10["preset"], mt10["meta_train"]["total_steps"]) == ("workstation", 1_000_000)
-    assert "32 minutes" in mt10["cost"] and "default_preset" not in mt10 and "presets" not in mt10
+    assert "25 minutes" in mt10["cost"] and "default_preset" not in mt10 and "presets" not in mt10
     assert (ant["preset"], ant["meta_train"]["total_steps"]) == ("smoke", 16384) and "not an answer" in ant["cost"]
     assert real_bench("metaworld", preset="smoke")["meta_train"]["total_steps"] == 20480
     with pytest.raises(ConfigError, match=r"metaworld\.default_preset: 'desk' is not one of its presets: smoke, full"):
