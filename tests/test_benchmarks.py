@@ -15,7 +15,11 @@ from benchmarks import common
 from policygradex.provenance import append, record
 from tests.helpers import ROOT
 
-SCRIPTS = sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if p.stem not in ("__init__", "common"))
+SCRIPTS = sorted(
+    ".".join(p.relative_to(ROOT / "benchmarks").with_suffix("").parts)
+    for p in [*(ROOT / "benchmarks").glob("*.py"), *(ROOT / "benchmarks" / "tools").glob("*.py")]
+    if p.stem not in ("__init__", "common")
+)  # the evidence scripts, and the docs tooling as tools.<name>
 
 
 def test_overrides_go_into_the_preset_the_run_uses():
@@ -100,7 +104,7 @@ def documented_flags() -> dict[str, set[str]]:
     flags: dict[str, set[str]] = {}
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         text = re.sub(r"\\\n\s*", " ", page.read_text())
-        for name, rest in re.findall(r"python -m benchmarks\.(\w+)([^\n`]*)", text):
+        for name, rest in re.findall(r"python -m benchmarks\.([\w.]+?)(?=[\s`]|$)([^\n`]*)", text):
             flags.setdefault(name, set()).update(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", rest))
     return flags
 
@@ -131,7 +135,7 @@ def test_every_script_teaches_its_command_line():
 
 
 def test_a_pages_table_is_its_file(tmp_path):
-    from benchmarks.pages import fill
+    from benchmarks.tools.pages import fill
 
     source = tmp_path / "rows.csv"
     pd.DataFrame({"matrix": ["T", "cosine", "T"], "seed": [1, 1, 2], "rho": [0.5, 0.25, 1 / 3]}).to_csv(source)
@@ -146,7 +150,7 @@ def test_a_pages_table_is_its_file(tmp_path):
 def test_a_pages_table_may_be_a_scripts_view_and_sit_in_a_list_item(tmp_path):
     """``by=`` renders what the script makes of the rows (here claims' one column per seed); an indented marker
     keeps its table inside the list item."""
-    from benchmarks.pages import fill
+    from benchmarks.tools.pages import fill
 
     source = tmp_path / "claims.csv"
     pd.DataFrame({"seed": [3, 4], "ari": [1.0, 0.75]}).to_csv(source, index=False)
@@ -159,7 +163,7 @@ def test_a_pages_table_may_be_a_scripts_view_and_sit_in_a_list_item(tmp_path):
 
 def test_a_template_table_takes_its_numbers_from_the_files(tmp_path):
     """A YAML template's prose is filled from the results it names; a changed file changes the page's number."""
-    from benchmarks.pages import fill
+    from benchmarks.tools.pages import fill
 
     source = tmp_path / "claims.csv"
     pd.DataFrame({"seed": [10, 11, 12], "ari": [1.0, 0.125, 1.0]}).to_csv(source, index=False)
@@ -182,7 +186,7 @@ def test_a_template_table_takes_its_numbers_from_the_files(tmp_path):
 
 
 def test_the_docs_tables_are_their_committed_files():
-    done = subprocess.run([sys.executable, "-m", "benchmarks.pages", "--check"], cwd=ROOT, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "benchmarks.tools.pages", "--check"], cwd=ROOT, capture_output=True,
                           text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
 
@@ -211,13 +215,13 @@ def test_every_result_file_the_docs_cite_is_committed():
 
 
 def test_every_section_whose_settings_were_fixed_before_its_runs_holds():
-    """benchmarks.preregistration: each page section headed "settings, fixed before any run" was committed before
+    """benchmarks.tools.preregistration: each page section headed "settings, fixed before any run" was committed before
     every run of the seeds it names started (its commit an ancestor of each run's, each run clean)."""
     shallow = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--is-shallow-repository"], capture_output=True,
                              text=True).stdout.strip()  # fmt: skip
     if shallow != "false":
         pytest.skip("needs the repository's history (a shallow or absent clone has none)")
-    from benchmarks.preregistration import rows
+    from benchmarks.tools.preregistration import rows
 
     found = rows()
     assert len({row["section"] for row in found}) >= 4 and len(found) >= 12

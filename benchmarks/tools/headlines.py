@@ -10,10 +10,10 @@ text holds, where its number comes from. A value names
   ``sum``, ``nunique`` or ``count`` (the rows left); ``abs: true`` takes the cells' absolute values first;
 - ``scale`` (default 1) and ``format`` (a Python format string, default ``{:.3f}``).
 
-``benchmarks.pages`` renders a marker naming the template (``<!-- table: docs/X.yaml -->``) with :func:`fill`, so
+``benchmarks.tools.pages`` renders a marker naming the template (``<!-- table: docs/X.yaml -->``) with :func:`fill`, so
 ``pages --check`` fails when a number of the page no longer is what its file says.
 
-    python -m benchmarks.headlines docs/evidence-table.yaml      # print every value with its source
+    python -m benchmarks.tools.headlines docs/evidence-table.yaml      # print every value with its source
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ settings commit is an ancestor of (or is) the run's commit, so that the run's ch
 commit is clean, and its start time, where recorded, is later than the settings commit. One row per (section,
 file, run); ``--check`` exits 1 naming each run that fails.
 
-    python -m benchmarks.preregistration --out benchmarks/out/preregistration
-    python -m benchmarks.preregistration --check
+    python -m benchmarks.tools.preregistration --out benchmarks/out/preregistration
+    python -m benchmarks.tools.preregistration --check
 """
 
 from __future__ import annotations

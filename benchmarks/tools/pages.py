@@ -13,13 +13,13 @@ the marker and ``<!-- /table -->`` (floats with 3 decimals, as every script prin
 turns the rows into the table a script prints (``benchmarks.<SCRIPT>.<FUNCTION>``, a frame to a frame: a
 transposed, pivoted or summarised view), ``columns=`` picks and orders columns (default: all), in that order; a
 JSON file is a list of rows, or ``key=NAME`` names the list in it. A YAML file is a template
-(:mod:`benchmarks.headlines`): its ``rows`` are the table's, their text with ``{name}`` fields, each computed from
+(:mod:`benchmarks.tools.headlines`): its ``rows`` are the table's, their text with ``{name}`` fields, each computed from
 a committed result file as its ``values`` entry says, so that a table of prose keeps its numbers in their files. A
 marker indented (in a list item) indents its table alike.
 ``--check`` changes nothing and fails, naming the page, when a table differs from its file (a test runs it).
 
-    python -m benchmarks.pages            # rewrite the tables of README.md and docs/*.md
-    python -m benchmarks.pages --check
+    python -m benchmarks.tools.pages            # rewrite the tables of README.md and docs/*.md
+    python -m benchmarks.tools.pages --check
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks import headlines
 from benchmarks.common import ROOT, markdown_table, read_rows, script_parser
+from benchmarks.tools import headlines
 
 MARKER = re.compile(
     r"^(?P<indent>[ \t]*)<!-- table: (?P<spec>[^>]*?) -->\n(?P<body>.*?)^(?P=indent)<!-- /table -->", re.S | re.M
