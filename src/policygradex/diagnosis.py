@@ -164,7 +164,7 @@ def as_records(diagnoses: list[Diagnosis]) -> list[dict[str, str]]:
 
 
 def rollout_summaries(feature_paths: Sequence[str | Path]) -> list[RolloutSummary]:
-    """What each task's features file says of theta*'s rollouts (diagnosis.py)."""
+    """What each task's features file says of theta*'s rollouts (:func:`rollout_summary` of each)."""
     summaries = []
     for path in feature_paths:
         with np.load(path, allow_pickle=False) as data:

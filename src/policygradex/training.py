@@ -53,7 +53,7 @@ from policygradex.policy import (
 )
 from policygradex.progress import duration
 
-if TYPE_CHECKING:  # the estimator imports this module
+if TYPE_CHECKING:  # a type only: importing the estimator would pull scikit-learn into every training job
     from policygradex.estimator import SubsetEstimator
 
 #: The SB3 algorithm of each trainer.
