@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -94,6 +95,22 @@ def test_a_baselines_ari_is_against_the_planted_groups(tmp_path):
     pd.DataFrame({"task": list("dcba"), "group": [5, 7, 5, 7]}).to_csv(grouped / "clusters.csv", index=False)
     assert common.baseline_ari(tmp_path, "grad_similarity") == pytest.approx(-0.5)
     assert np.isnan(common.baseline_ari(tmp_path, "random"))
+
+
+def test_a_script_measures_the_package_of_its_own_checkout(tmp_path):
+    """Run from another checkout (a worktree at the commit under test), the scripts import that checkout's
+    package, not the one the environment was installed from (here: this repository's, an editable install)."""
+    import shutil
+
+    (tmp_path / "benchmarks").mkdir()
+    shutil.copy(ROOT / "benchmarks" / "__init__.py", tmp_path / "benchmarks" / "__init__.py")
+    (tmp_path / "src" / "policygradex").mkdir(parents=True)
+    (tmp_path / "src" / "policygradex" / "__init__.py").write_text("")
+    done = subprocess.run(
+        [sys.executable, "-c", "import benchmarks, policygradex; print(policygradex.__file__)"],
+        cwd=tmp_path, capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]},
+    )  # fmt: skip
+    assert done.stdout.strip() == str(tmp_path / "src" / "policygradex" / "__init__.py")
 
 
 def documented_flags() -> dict[str, set[str]]:
