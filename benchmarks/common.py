@@ -218,6 +218,19 @@ def read_rows(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={column: str for column in COMMIT_COLUMNS})
 
 
+def result_rows(path: Path, key: str | None = None) -> pd.DataFrame:
+    """A committed result as rows: a CSV (:func:`read_rows`), or a JSON list of rows (the one under ``key``)."""
+    if path.suffix != ".json":
+        return read_rows(path)
+    rows = json.loads(path.read_text())
+    return pd.DataFrame(rows[key] if key else rows)
+
+
+def keep_rows(table: pd.DataFrame, column: str, values) -> pd.DataFrame:
+    """The rows whose ``column`` holds one of ``values``, compared as text (a page writes seeds and flags so)."""
+    return table[table[column].astype(str).isin([str(v) for v in values])]
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """A GitHub markdown table, floats with 3 decimals (pandas' to_markdown needs the optional tabulate)."""
     cells = table.map(lambda v: f"{v:.3f}" if isinstance(v, float) else str(v))

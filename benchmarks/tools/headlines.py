@@ -3,7 +3,7 @@
 A template has ``rows`` (one mapping of column to text per table row) and ``values``: for each ``{name}`` a row's
 text holds, where its number comes from. A value names
 
-- ``file``: a committed result (CSV, or JSON: a list of rows, or ``column`` a dotted key path into it);
+- ``file``: a committed result (CSV, or JSON: a list of rows);
 - ``where``: ``{column: value or [values]}``, the rows it reads (compared as text), and ``query``, a pandas query
   the rows must also pass (``gain_pct > 0``);
 - ``column`` and ``agg``: ``value`` (the one cell left, a number or a text), ``mean``, ``median``, ``min``, ``max``,
@@ -19,14 +19,13 @@ text holds, where its number comes from. A value names
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from benchmarks.common import ROOT, read_rows
+from benchmarks.common import ROOT, keep_rows, result_rows
 
 AGGREGATES = ("value", "mean", "median", "min", "max", "sum", "nunique", "count")
 
@@ -37,15 +36,9 @@ def compute(name: str, spec: dict[str, Any]) -> float | str:
     agg = spec.get("agg", "value")
     if agg not in AGGREGATES:
         raise SystemExit(f"value {name}: agg must be one of {', '.join(AGGREGATES)}, got {agg!r}")
-    if path.suffix == ".json" and "." in spec.get("column", "") and not spec.get("where"):
-        node: Any = json.loads(path.read_text())
-        for key in spec["column"].split("."):
-            node = node[key]
-        return float(node)
-    frame = pd.DataFrame(json.loads(path.read_text())) if path.suffix == ".json" else read_rows(path)
+    frame = result_rows(path)
     for column, wanted in (spec.get("where") or {}).items():
-        wanted = wanted if isinstance(wanted, list) else [wanted]
-        frame = frame[frame[column].astype(str).isin([str(w) for w in wanted])]
+        frame = keep_rows(frame, column, wanted if isinstance(wanted, list) else [wanted])
     if "query" in spec:
         frame = frame.query(spec["query"])
     if agg == "count":

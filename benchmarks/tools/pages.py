@@ -25,14 +25,11 @@ marker indented (in a list item) indents its table alike.
 from __future__ import annotations
 
 import importlib
-import json
 import re
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from benchmarks.common import ROOT, markdown_table, read_rows, script_parser
+from benchmarks.common import ROOT, keep_rows, markdown_table, result_rows, script_parser
 from benchmarks.tools import headlines
 
 MARKER = re.compile(
@@ -49,14 +46,11 @@ def render(spec: str) -> str:
         raise SystemExit(f"{path}: unknown table options {sorted(unknown)} (columns=, where=, by=, key=)")
     if path.endswith(".yaml"):
         table = headlines.fill(ROOT / path)
-    elif path.endswith(".json"):
-        rows = json.loads((ROOT / path).read_text())
-        table = pd.DataFrame(rows[settings["key"]] if "key" in settings else rows)
     else:
-        table = read_rows(ROOT / path)
+        table = result_rows(ROOT / path, settings.get("key"))
     if "where" in settings:  # rows first, so that the filter may use a column the table leaves out
         column, _, values = settings["where"].partition(":")
-        table = table[table[column].astype(str).isin(values.split("|"))]
+        table = keep_rows(table, column, values.split("|"))
     if "by" in settings:
         script, _, function = settings["by"].partition(".")
         table = getattr(importlib.import_module(f"benchmarks.{script}"), function)(table)
