@@ -48,30 +48,33 @@ print(json.dumps(seconds))
 """
 
 
-def workflow_row(run: Path) -> dict:
+def accounting_row(
+    accounting: str, commit: str, seed, n: int, score: str, finetune_steps: int, compared: int, estimated: int,
+    features_cpu_s: float, estimate_cpu_s_per_subset: float, estimation_cpu_s: float, full_cpu_s_per_subset: float,
+    speedup: float,
+) -> dict:  # fmt: skip
+    """One accounting in the columns both share; the per-task and total figures derived alike for both."""
+    return {
+        "accounting": accounting, "commit": commit, "seed": seed, "n": n, "score": score,
+        "finetune_steps": finetune_steps, "subsets_compared": compared, "subsets_estimated": estimated,
+        "features_cpu_s": features_cpu_s, "features_cpu_s_per_task": features_cpu_s / n,
+        "estimate_cpu_s_per_subset": estimate_cpu_s_per_subset, "estimation_cpu_s": estimation_cpu_s,
+        "full_cpu_s_per_subset": full_cpu_s_per_subset, "full_training_cpu_s": full_cpu_s_per_subset * compared,
+        "speedup": speedup,
+    }  # fmt: skip
+
+
+def workflow_row(run: Path, name: str, bench: dict) -> dict:
     """The speedup stage's accounting of a finished run folder (a benchmarks.claims seed folder)."""
-    name, bench = run_benchmark(run)
     results = run / "results" / name
     speedup = json.loads((results / "speedup.json").read_text())
-    n, compared = speedup["num_tasks"], speedup["subsets_compared"]
-    cost = speedup["estimation_cpu_seconds"]
-    return {
-        "accounting": "workflow",
-        "commit": made_at(results),
-        "seed": bench["seed"],
-        "n": n,
-        "score": bench["estimate"]["score"],
-        "finetune_steps": speedup["finetune_steps_per_subset"],
-        "subsets_compared": compared,
-        "subsets_estimated": speedup["num_subsets"],
-        "features_cpu_s": cost["features"],
-        "features_cpu_s_per_task": cost["features"] / n,
-        "estimate_cpu_s_per_subset": cost["estimate_all_subsets"] / speedup["num_subsets"],
-        "estimation_cpu_s": cost["total"],
-        "full_cpu_s_per_subset": speedup["full_training_cpu_seconds"] / compared,
-        "full_training_cpu_s": speedup["full_training_cpu_seconds"],
-        "speedup": speedup["speedup"],
-    }
+    cost, compared, estimated = speedup["estimation_cpu_seconds"], speedup["subsets_compared"], speedup["num_subsets"]
+    return accounting_row(
+        "workflow", made_at(results), bench["seed"], speedup["num_tasks"], bench["estimate"]["score"],
+        speedup["finetune_steps_per_subset"], compared, estimated, cost["features"],
+        cost["estimate_all_subsets"] / estimated, cost["total"], speedup["full_training_cpu_seconds"] / compared,
+        speedup["speedup"],
+    )  # fmt: skip
 
 
 def in_process_row(scaling: Path, n: int, score: str, steps: int) -> dict:
@@ -82,28 +85,14 @@ def in_process_row(scaling: Path, n: int, score: str, steps: int) -> dict:
         raise SystemExit(f"{scaling}: no row at tasks={n}, score={score}, finetune_steps={steps}")
     row = row.iloc[0]
     subsets = int(row["num_subsets"])
-    return {
-        "accounting": "in_process",
-        "commit": row["commit"],
-        "seed": "",
-        "n": n,
-        "score": score,
-        "finetune_steps": steps,
-        "subsets_compared": subsets,
-        "subsets_estimated": subsets,
-        "features_cpu_s": row["features_cpu_s"],
-        "features_cpu_s_per_task": row["features_cpu_s"] / n,
-        "estimate_cpu_s_per_subset": row["estimate_cpu_s"] / subsets,
-        "estimation_cpu_s": row["estimation_cpu_s"],
-        "full_cpu_s_per_subset": row["full_per_subset_cpu_s"],
-        "full_training_cpu_s": row["full_training_cpu_s"],
-        "speedup": row["speedup"],
-    }
+    return accounting_row(
+        "in_process", row["commit"], "", n, score, steps, subsets, subsets, row["features_cpu_s"],
+        row["estimate_cpu_s"] / subsets, row["estimation_cpu_s"], row["full_per_subset_cpu_s"], row["speedup"],
+    )  # fmt: skip
 
 
-def load_probe(run: Path) -> dict:
+def load_probe(run: Path, name: str) -> dict:
     """CPU seconds of loading theta* the first and the second time in one fresh process."""
-    name, _ = run_benchmark(run)
     done = subprocess.run(
         [sys.executable, "-c", PROBE, str(run / "config.yaml"), name, str(run / "results" / name / "meta/policy.pt")],
         capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""},
@@ -118,11 +107,12 @@ def main() -> None:
     parser.add_argument("--scaling", type=Path, required=True, help="benchmarks.scaling's scaling.csv")
     parser.add_argument("--probe", action="store_true", help="also time loading theta* in a fresh process")
     args = parser.parse_args()
-    workflow = workflow_row(args.run)
+    name, bench = run_benchmark(args.run)
+    workflow = workflow_row(args.run, name, bench)
     rows = [workflow, in_process_row(args.scaling, workflow["n"], workflow["score"], workflow["finetune_steps"])]
     rows = [row | {"measured_at": commit()} for row in rows]
     if args.probe:
-        probe = load_probe(args.run)
+        probe = load_probe(args.run, name)
         rows = [row | probe for row in rows]
     write_rows(rows, args.out, "speedup_accountings")
 
