@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 import yaml
 from scipy import stats
-from sklearn.metrics import adjusted_rand_score
 
 from policygradex.provenance import CODE_PATHS, checkout_commit
 
@@ -30,6 +29,15 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
 #: The small pointmass scenario the tests build on (.test/config/config.yaml, benchmark ``tiny``).
 TINY_CONFIG = ROOT / ".test" / "config" / "config.yaml"
+
+
+def snakemake_command(workdir: Path, cores: int, *args: str) -> list[str]:
+    """The command line that builds ``args`` (targets and options) in ``workdir`` with this checkout's workflow, run
+    by this process's interpreter (so its environment's Snakemake and package): the evidence scripts' and the
+    tests' runs alike."""
+    snakefile = ROOT / "workflow" / "Snakefile"
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(workdir),
+            "--cores", str(cores), *args]  # fmt: skip
 
 
 def run_workflow(
@@ -45,8 +53,7 @@ def run_workflow(
     start = time.monotonic()
     with open(workdir / "snakemake.log", "a") as log:
         subprocess.run(
-            [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"),
-             "--directory", str(workdir), "--cores", str(cores), *targets, *args],
+            snakemake_command(workdir, cores, *targets, *args),
             check=True,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -57,20 +64,25 @@ def run_workflow(
 
 
 def apply_overrides(bench: dict, preset: str, overrides: list[str]) -> None:
-    """Apply ``section.key=value`` settings (values read as YAML) to a raw benchmark entry, after its preset: they
-    go into the preset's entry when the benchmark has one, since presets are merged over the benchmark."""
+    """Apply ``--set section.key=value`` settings (values read as YAML) to a raw benchmark entry, merged as a
+    preset's entry is (:func:`policygradex.config.merged`), after its preset: into the preset's entry when the
+    benchmark has one, since presets are merged over the benchmark."""
+    from policygradex.config import merged
+
     if "presets" in bench and preset not in bench["presets"]:
         return  # the benchmark does not offer the preset: validating the config says so
-    target = bench["presets"][preset] if "presets" in bench else bench
-    if target is None:
-        target = bench["presets"][preset] = {}
+    layer: dict = {}
     for override in overrides:
         path, _, value = override.partition("=")
         *sections, key = path.split(".")
-        node = target
+        node = layer
         for section in sections:
             node = node.setdefault(section, {})
         node[key] = yaml.safe_load(value)
+    if "presets" in bench:
+        bench["presets"][preset] = merged(bench["presets"][preset] or {}, layer)
+    else:
+        bench.update(merged(bench, layer))
 
 
 def benchmark_config(benchmark: str, preset: str, overrides: list[str] = (), seed: int | None = None) -> dict:
@@ -162,13 +174,15 @@ def made_at(results: Path) -> str:
 def baseline_ari(results: Path, baseline: str) -> float:
     """ARI of a baseline's clusters against the planted groups of clusters.csv (NaN without planted groups or
     without the baseline's clusters): how PolicyGradEx's recovery compares with the baseline's."""
+    from policygradex.clustering import quality
+    from policygradex.io import read_clusters
+
     grouped = results / "baselines" / baseline / "clusters.csv"
     clusters = pd.read_csv(results / "clusters.csv").set_index("task")
     if not grouped.exists() or "planted" not in clusters.columns:
         return float("nan")
-    truth = clusters["planted"]
-    groups = pd.read_csv(grouped).set_index("task")["group"].reindex(truth.index)
-    return float(adjusted_rand_score(truth.to_numpy(), groups.to_numpy()))
+    groups = read_clusters(grouped, list(clusters.index)).set_index("task")["group"].reindex(clusters.index)
+    return quality(groups.to_numpy(), clusters["planted"].to_numpy())["ari"]
 
 
 def comparison_returns(results: Path, methods: list[str]) -> dict:

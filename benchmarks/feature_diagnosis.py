@@ -21,7 +21,7 @@ import numpy as np
 from benchmarks.common import commit, run_benchmark, run_folders_args, run_label, write_rows
 from policygradex.artifacts import FEATURE_KEYS
 from policygradex.config import task_names
-from policygradex.gradients import consistency_of
+from policygradex.diagnosis import consistency_of
 from policygradex.io import read_npz
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import script_parser, write_rows
-from policygradex.gradients import consistency_of
+from policygradex.diagnosis import consistency_of
 
 
 def folder_row(folder: Path) -> dict:

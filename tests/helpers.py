@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.common import TINY_CONFIG as TINY_CONFIG  # one scenario for the tests and the evidence scripts
+from benchmarks.common import snakemake_command
 from benchmarks.common import tiny_config as tiny_config
 from policygradex import artifacts, provenance
 from policygradex.config import benchmark, only_benchmark, validate_config
@@ -37,7 +38,6 @@ TINY_BUDGETS = {
     "approx_error": {"validation_subsets": 1},
     "compare": {"random_seeds": 1},
 }
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--cores", "2"]
 
 
 def shipped_config() -> dict:
@@ -70,7 +70,7 @@ def snakemake(workdir: Path, *args: str, importable: bool = False) -> subprocess
     env = {**os.environ, "PATH": path}
     if importable:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True, env=env)
+    return subprocess.run(snakemake_command(workdir, 2, *args), capture_output=True, text=True, env=env)
 
 
 def checkout_commit() -> str:

@@ -5,8 +5,9 @@ from sklearn.cluster import SpectralClustering
 from sklearn.metrics import adjusted_rand_score
 
 from policygradex.clustering import cluster, quality, relabel, similarity, spectral
-from policygradex.io import ArtifactError, read_affinity, read_clusters
-from policygradex.subsets import affinity_matrix, linear_affinity
+from policygradex.errors import ArtifactError
+from policygradex.io import affinity_matrix, read_affinity, read_clusters
+from policygradex.subsets import linear_affinity
 
 NAMES = ["a", "b", "c"]
 

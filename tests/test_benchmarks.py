@@ -90,9 +90,9 @@ def test_a_baselines_ari_is_against_the_planted_groups(tmp_path):
     )
     grouped = tmp_path / "baselines" / "grad_similarity"
     grouped.mkdir(parents=True)
-    pd.DataFrame({"task": list("dcba"), "group": [5, 5, 7, 7]}).to_csv(grouped / "clusters.csv", index=False)
+    pd.DataFrame({"task": list("dcba"), "group": [0, 0, 1, 1]}).to_csv(grouped / "clusters.csv", index=False)
     assert common.baseline_ari(tmp_path, "grad_similarity") == 1.0
-    pd.DataFrame({"task": list("dcba"), "group": [5, 7, 5, 7]}).to_csv(grouped / "clusters.csv", index=False)
+    pd.DataFrame({"task": list("dcba"), "group": [0, 1, 0, 1]}).to_csv(grouped / "clusters.csv", index=False)
     assert common.baseline_ari(tmp_path, "grad_similarity") == pytest.approx(-0.5)
     assert np.isnan(common.baseline_ari(tmp_path, "random"))
 

@@ -11,6 +11,7 @@ import yaml
 
 from policygradex import stages
 from policygradex.cli import build_parser, main
+from policygradex.config import stage_view, stage_view_json, validate_config
 from tests.helpers import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +92,38 @@ def test_meta_train_and_features_by_hand(tmp_path):
     assert out.exists()
 
 
+@pytest.mark.parametrize("stage", ["affinity", "cluster"])
+def test_a_stage_run_by_hand_gets_exactly_the_settings_a_rule_passes(tmp_path, monkeypatch, stage):
+    """From a config file (by hand) as from --settings (Snakemake's rules): the stage's view and nothing else, so
+    that a stage reading a section it did not declare fails by hand too (the cluster stage sees estimate.score
+    and no other estimate key)."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(tiny_config()))
+    bench = validate_config(tiny_config())["benchmarks"]["tiny"]
+    seen = []
+    module = importlib.import_module(f"policygradex.stages.{stage}")
+    monkeypatch.setattr(module, "run", lambda settings, **_: seen.append(settings))
+    inputs = {
+        "affinity": ["--chunks", "x.csv", "--output", "a.csv"],
+        "cluster": [
+            "--affinity",
+            "a.csv",
+            "--chunks",
+            "x.csv",
+            "--features",
+            "f.npz",
+            "--output",
+            "c.csv",
+            "--quality",
+            "q.json",
+        ],
+    }
+    for source in (["--config", str(config)], ["--settings", stage_view_json(bench, stage)]):
+        assert main([stage, "--benchmark", "tiny", *source, *inputs[stage]]) == 0
+    assert seen[0] == seen[1] == stage_view(bench, stage)
+    assert "finetune" not in seen[0] and (stage != "cluster" or seen[0]["estimate"] == {"score": "return"})
+
+
 def test_bad_input_is_one_clear_line(tmp_path, capsys):
     settings = json.dumps({**tiny_config()["benchmarks"]["tiny"], "cluster": {"k": 0}})
     code = main(["affinity", "--benchmark", "tiny", "--settings", settings, "--chunks", "x.csv", "--output", "a.csv"])
@@ -135,14 +168,26 @@ def test_targets_lists_what_make_builds_from_the_config(tmp_path, capsys):
 
 @pytest.mark.parametrize("command", [["describe", "--list"], ["targets", "pointmass"], ["check", "pointmass"]])
 def test_the_light_commands_import_no_ml_stack(command):
-    """describe, targets and check answer in a fraction of a second: they import neither torch nor SB3."""
+    """describe, targets and check answer in a fraction of a second: they import neither torch, SB3, matplotlib nor
+    pandas."""
     probe = (
         "import sys\nfrom policygradex.cli import main\n"
         f"code = main({command!r})\n"
-        "print(code, sorted(m for m in ('torch', 'stable_baselines3', 'matplotlib') if m in sys.modules))\n"
+        "print(code, sorted(m for m in ('torch', 'stable_baselines3', 'matplotlib', 'pandas') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.splitlines()[-1] == "0 []", done.stdout[-500:] + done.stderr[-500:]
+
+
+@pytest.mark.parametrize("stage", ["affinity", "cluster", "speedup", "baselines", "compare", "report"])
+def test_the_stages_that_train_and_roll_out_nothing_start_without_the_ml_stack(stage):
+    """A job of a stage that computes nothing with a policy imports neither torch, SB3, gymnasium nor cvxpy (only
+    ``cluster.method: sdp`` uses it): each would add seconds to every such job (benchmarks.job_startup)."""
+    from benchmarks.job_startup import cpu_seconds, stage_command
+    from policygradex.stages import STAGES
+
+    _, imported = cpu_seconds(ROOT, stage_command(next(s for s in STAGES if s.name == stage)))
+    assert imported != "?" and not {"torch", "stable_baselines3", "gymnasium", "cvxpy"} & set(imported.split())
 
 
 def test_the_stages_warnings_and_notes_are_one_line_each_in_one_format(capsys):

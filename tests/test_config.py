@@ -3,7 +3,15 @@ import copy
 import pytest
 import yaml
 
-from policygradex.config import ConfigError, benchmark, load_config, shipped_presets, stage_view, validate_config
+from policygradex.config import (
+    benchmark,
+    load_config,
+    merged,
+    shipped_presets,
+    stage_view,
+    validate_config,
+)
+from policygradex.errors import ConfigError
 from tests.helpers import ROOT, real_bench, tiny_config
 
 
@@ -188,6 +196,17 @@ def test_real_benchmarks_take_the_smoke_preset_unless_told_otherwise():
     assert "max_speed" not in stage_view(smoke, "meta_train")  # a pointmass-only setting
     with pytest.raises(ConfigError, match="config.preset: 'paper' is offered by no benchmark; their presets: smoke"):
         real_bench("ant", preset="paper")
+
+
+def test_a_preset_that_changes_part_of_a_nested_section_keeps_the_rest_of_it():
+    """cluster.trust is a section inside a section: a preset that sets one of its keys leaves the benchmark's
+    other trust settings as they were, as it does for the keys of a section."""
+    config = tiny_config(cluster={"k": 2, "trust": {"splits": 4, "alpha": 0.01}})
+    config["benchmarks"]["tiny"]["presets"] = {"smoke": {"cluster": {"trust": {"splits": 6}}}}
+    trust = validate_config(config)["benchmarks"]["tiny"]["cluster"]["trust"]
+    assert trust["splits"] == 6 and trust["alpha"] == 0.01
+    layer = {"a": {"b": {"c": 3}}, "e": [4]}
+    assert merged({"a": {"b": {"c": 1, "d": 2}}}, layer) == {"a": {"b": {"c": 3, "d": 2}}, "e": [4]}
 
 
 def test_metaworld_suites_give_their_task_names():

@@ -20,14 +20,13 @@ from policygradex.baselines import (
     mean_policy_gradient,
     random_partition,
 )
-from policygradex.clustering import cluster, quality
+from policygradex.clustering import affinity_agreement, cluster, quality
 from policygradex.comparison import comparison_table
 from policygradex.config import validate_config
 from policygradex.estimator import log_prob_errors, summarise
-from policygradex.io import Stopwatch, cpu_seconds
-from policygradex.stages.speedup import affinity_agreement, timing_total
+from policygradex.io import Stopwatch, affinity_matrix, cpu_seconds, timing_total
 from policygradex.stages.speedup import run as speedup_run
-from policygradex.subsets import affinity_matrix, draw_subsets
+from policygradex.subsets import draw_subsets
 from tests.helpers import tiny_config
 
 
@@ -184,12 +183,18 @@ def test_stopwatch_counts_cpu_of_the_process_and_its_children_not_waiting():
         pass
     used, waited = clock.cpu - 2.0, clock.wall - 1.0
     assert used >= 0.5 and waited >= used + 0.3, (used, waited)
-    t = np.arange(16.0).reshape(4, 4)
-    assert affinity_agreement(t, 2 * t + 1) == {
+
+
+def test_affinity_agreement_compares_groups_and_rankings():
+    pairs = np.kron(np.eye(2), np.ones((2, 2))) + np.arange(16.0).reshape(4, 4) / 100  # groups {0, 1} and {2, 3}
+    assert affinity_agreement(pairs, 2 * pairs + 1, 2, "spectral") == {
+        "clusters_ari_estimated_vs_full": pytest.approx(1.0),
         "spearman": pytest.approx(1.0),
         "spearman_rowwise_mean": pytest.approx(1.0),
     }
-    assert affinity_agreement(t, -t)["spearman"] == pytest.approx(-1.0)
+    crossed = pairs[np.ix_([0, 2, 1, 3], [0, 2, 1, 3])]  # the same blocks on tasks {0, 2} and {1, 3}
+    assert affinity_agreement(pairs, crossed, 2, "spectral")["clusters_ari_estimated_vs_full"] < 0
+    assert affinity_agreement(pairs, -pairs, 2, "spectral")["spearman"] == pytest.approx(-1.0)
 
 
 def test_approx_error_summary():

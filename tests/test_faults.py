@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from tests.helpers import SNAKEMAKE, snakemake, tiny_config
+from benchmarks.common import snakemake_command
+from tests.helpers import snakemake, tiny_config
 
 STEPS = 64 * 8 * 20  # 20 PPO updates of the tiny config
 EVERY = 64 * 8 * 5
@@ -25,7 +26,7 @@ def test_sigkill_during_meta_train_resumes_from_the_checkpoint(tmp_path):
     checkpoint = tmp_path / "results" / "tiny" / "meta" / "policy.pt.ckpt"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     job = subprocess.Popen(
-        [*SNAKEMAKE, "--directory", str(tmp_path), "results/tiny/meta/policy.pt"],
+        snakemake_command(tmp_path, 2, "results/tiny/meta/policy.pt"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,

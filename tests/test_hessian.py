@@ -6,8 +6,8 @@ import torch
 from torch.func import functional_call
 from torch.func import hessian as exact_hessian
 
+from policygradex.errors import ArtifactError
 from policygradex.hessian import Batch, hutchinson_trace, measure, policy_loss, rollout_batch
-from policygradex.io import ArtifactError
 from policygradex.policy import ActorLogProb, actor_params, build_policy, flatten, save_policy
 
 
@@ -85,13 +85,13 @@ def test_an_overfitted_policy_shows_a_positive_gap_and_a_larger_trace(bench, tmp
     start = flatten(actor_params(ActorLogProb(behaviour)))
     results = {}
     for name, episodes in (("overfitted", 2), ("well_fitted", 30)):
-        batch = rollout_batch(behaviour, bench, [0], episodes, seed=1)
+        batch = rollout_batch(behaviour, bench, {0: 1}, episodes)
         last = {"obs": batch.obs, "actions": batch.actions, "advantage": batch.advantage, "log_prob": batch.log_prob,
                 "episodes": episodes, "behaviour_state": behaviour.state_dict()}  # fmt: skip
         save_policy(_fitted_by_likelihood(behaviour, batch), tmp_path / f"{name}.pt", last_batch=last)
-        results[name] = measure(bench, tmp_path / f"{name}.pt", [0], start, seed=2)
+        results[name] = measure(bench, tmp_path / f"{name}.pt", [0], start)
     over, well = results["overfitted"], results["well_fitted"]
-    assert over["num_episodes"] == 2 and over["num_samples"] == len(rollout_batch(behaviour, bench, [0], 2, 1).obs)
+    assert over["num_episodes"] == 2 and over["num_samples"] == len(rollout_batch(behaviour, bench, {0: 1}, 2).obs)
     assert over["observed_gap"] > 0.5 and over["observed_gap"] > 5 * abs(well["observed_gap"]), (over, well)
     assert over["trace"] > 2 * well["trace"], (over["trace"], well["trace"])
 
@@ -99,4 +99,4 @@ def test_an_overfitted_policy_shows_a_positive_gap_and_a_larger_trace(bench, tmp
 def test_a_policy_without_its_training_batch_is_refused(bench, tmp_path):
     save_policy(build_policy(bench), tmp_path / "old.pt")
     with pytest.raises(ArtifactError, match="keeps no training batch"):
-        measure(bench, tmp_path / "old.pt", [0], torch.zeros(1), seed=0)
+        measure(bench, tmp_path / "old.pt", [0], torch.zeros(1))

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from policygradex.io import ArtifactError, atomic_path, read_csv, read_npz, write_csv, write_npz
+from policygradex.errors import ArtifactError
+from policygradex.io import atomic_path, read_csv, read_npz, write_csv, write_npz
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):

@@ -14,8 +14,9 @@ import pytest
 import torch
 
 from policygradex import check
-from policygradex.config import ConfigError, benchmark, load_config, validate_config
+from policygradex.config import benchmark, load_config, validate_config
 from policygradex.envs import make_vec_env
+from policygradex.errors import ConfigError
 from policygradex.families import meta_world_suite
 from policygradex.policy import ActorLogProb, act, actor_params, build_policy
 from policygradex.stages import estimate

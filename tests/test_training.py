@@ -7,7 +7,7 @@ import torch
 
 import policygradex.training as training
 from policygradex.config import validate_config
-from policygradex.io import ArtifactError
+from policygradex.errors import ArtifactError
 from policygradex.training import checkpoint_path, train_policy
 from tests.helpers import tiny_config
 

@@ -17,6 +17,7 @@ import yaml
 from scipy.stats import spearmanr
 
 from policygradex import artifacts
+from policygradex.config import schema as config_schema
 from policygradex.diagnosis import NOISY_CONSISTENCY
 from policygradex.summary import advice
 from tests.helpers import ROOT, STRUCTURE_CONFIG, TINY_TARGETS, run_scenario, snakemake, tiny_config
@@ -312,15 +313,33 @@ def test_changing_k_reclusters_without_retraining_the_meta_policy(workdir, tmp_p
     assert "meta_train" not in planned_jobs(dry) and "cluster" in planned_jobs(dry)
 
 
-@pytest.mark.parametrize(
-    ("key", "value", "fine_tunes_again"),
-    [("step_size", 0.01, False), ("l2_inverse", 0.1, False), ("fit", "logistic", False), ("score_episodes", 2, True)],
-)
+#: A change of every estimate key and whether full training's real fine-tunes depend on it.
+ESTIMATE_CHANGES = [
+    ("num_subsets", 16, True),  # full training fine-tunes every subset of the estimate unless told fewer
+    ("subset_size", 3, True),
+    ("num_chunks", 3, False),
+    ("l2_inverse", 0.1, False),
+    ("fit", "logistic", False),
+    ("step_size", 0.01, False),
+    ("score", "surrogate", True),
+    ("score_episodes", 2, True),
+    ("step", "line_search", False),
+    ("step_factors", [0.5, 1.0, 2.0], False),
+    ("gradients", "unit", False),
+]
+
+
+def test_every_estimate_key_has_a_rerun_expectation():
+    estimate = config_schema()["$defs"]["benchmark"]["properties"]["estimate"]["properties"]
+    assert [key for key, _, _ in ESTIMATE_CHANGES] == list(estimate)
+
+
+@pytest.mark.parametrize(("key", "value", "fine_tunes_again"), ESTIMATE_CHANGES)
 def test_an_estimate_setting_reruns_full_training_only_when_its_outputs_depend_on_it(
     workdir, tmp_path, key, value, fine_tunes_again
 ):
-    """Settings views are key-level: the estimate's step and fit change the estimate and what follows, never the
-    real fine-tunes of full training (the most expensive stage), which the scoring settings do change."""
+    """Settings views are key-level: each estimate key reruns the estimate; its step, fit and chunking never the
+    real fine-tunes of full training (the most expensive stage), which the subsets and the scoring do change."""
     copy = tmp_path / "copy"
     shutil.copytree(workdir, copy)
     config = tiny_config()

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from policygradex import provenance
-from policygradex.config import Benchmark, Config, ConfigError, running_benchmarks
+from policygradex.config import Benchmark, Config, running_benchmarks
+from policygradex.errors import ConfigError
 from policygradex.families import (
     GYM_FAMILIES,
     find_spec,

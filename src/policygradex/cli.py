@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import copy
 import importlib
 import importlib.util
 import json
@@ -32,7 +33,9 @@ def _settings(args: argparse.Namespace) -> Benchmark:
             view = json.loads(args.settings)
         except json.JSONDecodeError as err:
             raise ConfigError(f"--settings is not valid JSON: {err}") from err
-        bench = validate_config({"benchmarks": {args.benchmark: dict(view)}}, cross_checks=False)
+        # validated on a copy: validation fills the schema's defaults into the sections it is given, and the view
+        # must stay what the rule passed for the filter below
+        bench = validate_config({"benchmarks": {args.benchmark: copy.deepcopy(view)}}, cross_checks=False)
         # Keep only the sections (and, of a section given in part, the keys) the view holds: a stage reading a
         # setting it was not given must fail loudly (KeyError), not run on the schema's defaults.
         return {

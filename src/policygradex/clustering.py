@@ -1,11 +1,10 @@
 """Clustering a task-affinity matrix into k groups of high intra-group similarity (used by the cluster stage, the
-trust check, the baselines and the speedup's comparison).
+trust check, the baselines and the speedup's comparison of the estimated and the fully trained affinity).
 
 The raw affinity mixes tasks whose scores live on different scales and noise levels, so before clustering each
 row is replaced by the ranks of its off-diagonal entries (which partners help task i most, whatever the units
 and spread of task i's scores), the matrix is symmetrised, and mapped to a non-negative similarity
-exp((S - max S) / std S). (Row z-scores were tried first: they amplify the noise of rows whose scores barely
-vary, and mis-grouped one task of pointmass seed 0 where ranks recover every planted group.) Two algorithms
+exp((S - max S) / std S) (why ranks and not row z-scores: docs/configuration.md, "Why these settings"). Two algorithms
 maximise the intra-group similarity: spectral clustering on the precomputed similarity (default), or the SDP
 relaxation of Grad-TAE (max <S, X> s.t. X psd, X >= 0, X 1 = 1, tr X = k; cvxpy) rounded by thresholding X > 1/n.
 """
@@ -16,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.linalg import qr
-from scipy.stats import rankdata
+from scipy.stats import rankdata, spearmanr
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 
@@ -119,4 +118,18 @@ def quality(labels: Sequence[int], planted: Sequence[str]) -> dict[str, float]:
     return {
         "ari": float(adjusted_rand_score(planted, labels)),
         "nmi": float(normalized_mutual_info_score(planted, labels)),
+    }
+
+
+def affinity_agreement(estimated: np.ndarray, full: np.ndarray, k: int, method: str) -> dict[str, float]:
+    """How well an estimated affinity agrees with a reference one (full training's): whether clustering both at
+    ``k`` gives the same groups (ARI), the Spearman correlation over all entries (which also rewards each task's
+    scale) and, averaged, row by row (each row one task's ranking of its co-trained tasks)."""
+    rows = [spearmanr(e, f).statistic for e, f in zip(estimated, full, strict=True)]
+    return {
+        "clusters_ari_estimated_vs_full": float(
+            adjusted_rand_score(cluster(estimated, k, method), cluster(full, k, method))
+        ),
+        "spearman": float(spearmanr(estimated.ravel(), full.ravel()).statistic),
+        "spearman_rowwise_mean": float(np.nanmean(rows)),
     }

@@ -218,14 +218,24 @@ def _apply_preset(name: str, bench: Benchmark, preset: str | None, shared: dict[
     bench.pop("default_preset", None)
     bench["preset"] = chosen
     keys: set[str] = set()
-    for layer in (shared.get(chosen), offered[chosen]):
-        for key, value in copy.deepcopy(layer or {}).items():  # the caller's config stays as it was
-            if isinstance(value, dict) and isinstance(bench.get(key), dict):
-                bench[key] = {**bench[key], **value}
-            else:
-                bench[key] = value
+    for layer in (shared.get(chosen) or {}, offered[chosen] or {}):
+        bench.update(merged(bench, layer))
+        for key, value in layer.items():
             keys |= {f"{key}.{inner}" for inner in value} if isinstance(value, dict) else {key}
     return keys
+
+
+def merged(settings: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with ``layer`` (a preset's entry, or settings changed on an evidence script's command line)
+    merged over it, as a new dict (neither argument changes): a section the layer gives in part keeps the other
+    keys of ``settings``' section, at every depth (``cluster.trust``); any other value of the layer replaces."""
+    result = dict(settings)
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
 
 
 #: The score a task set that names none is estimated with (measured against return scoring on four task sets with

@@ -172,6 +172,19 @@ def rollout_summaries(feature_paths: Sequence[str | Path]) -> list[RolloutSummar
     return summaries
 
 
+def gradient_consistency(projected_grad: np.ndarray, advantage: np.ndarray, heldout: np.ndarray) -> float:
+    """cos(policy gradient on the fitted samples, policy gradient on the held-out ones), in projected space."""
+    fit, held = ((advantage[m, None] * projected_grad[m]).mean(0) for m in (~heldout, heldout))
+    return float(fit @ held / (np.linalg.norm(fit) * np.linalg.norm(held) + 1e-12))
+
+
+def consistency_of(features: dict[str, np.ndarray]) -> float:
+    """A features file's gradient consistency: stored, or recomputed for files written before it was."""
+    if "gradient_consistency" in features:
+        return float(features["gradient_consistency"])
+    return gradient_consistency(features["projected_grad"], features["advantage"], features["heldout"].astype(bool))
+
+
 def median_consistency(summaries: Sequence[RolloutSummary]) -> float | None:
     """Median gradient consistency of the tasks (features.py), None if their files do not store it."""
     values = [s.consistency for s in summaries]

@@ -41,9 +41,9 @@ from torch.func import functional_call, jacfwd
 
 from policygradex.artifacts import FEATURE_KEYS, SUBSET_SEPARATOR
 from policygradex.config import Benchmark, task_names
-from policygradex.diagnosis import NOISY_CONSISTENCY
+from policygradex.diagnosis import NOISY_CONSISTENCY, consistency_of
 from policygradex.errors import ArtifactError
-from policygradex.gradients import Projection, consistency_of, first_order_change, make_projection
+from policygradex.gradients import Projection, first_order_change, make_projection
 from policygradex.io import read_npz
 from policygradex.logs import LOGGER
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, unflatten
@@ -64,7 +64,7 @@ def fit_direction(x: np.ndarray, advantage: np.ndarray, l2_inverse: float) -> np
     convergence (``estimate.fit: logistic``)."""
     labels = (advantage > 0).astype(int)
     if labels.min() == labels.max():
-        raise ValueError("all advantages of the subset have the same sign; the surrogate has no direction")
+        raise ArtifactError("the subset's features hold advantages of one sign only; the surrogate has no direction")
     model = LogisticRegression(C=l2_inverse, fit_intercept=False, solver="newton-cholesky", max_iter=200)
     model.fit(x, labels, sample_weight=np.abs(advantage))
     return model.coef_[0]

@@ -26,8 +26,9 @@ import torch
 from stable_baselines3.common.policies import BasePolicy
 
 from policygradex.config import Benchmark, task_names
+from policygradex.diagnosis import gradient_consistency
 from policygradex.errors import ConfigError
-from policygradex.gradients import gradient_consistency, make_projection
+from policygradex.gradients import make_projection
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy, resolve_device
 from policygradex.rollouts import collect_episodes, gae, random_episodes
 from policygradex.seeds import derive

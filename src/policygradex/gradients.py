@@ -33,7 +33,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-import numpy as np
 import torch
 from torch.func import functional_call, grad, jvp, vmap
 
@@ -242,16 +241,3 @@ def first_order_change(
         return functional_call(module, p, (obs, actions))
 
     return jvp(log_prob, (params,), (unflatten(delta, params),))
-
-
-def gradient_consistency(projected_grad: np.ndarray, advantage: np.ndarray, heldout: np.ndarray) -> float:
-    """cos(policy gradient on the fitted samples, policy gradient on the held-out ones), in projected space."""
-    fit, held = ((advantage[m, None] * projected_grad[m]).mean(0) for m in (~heldout, heldout))
-    return float(fit @ held / (np.linalg.norm(fit) * np.linalg.norm(held) + 1e-12))
-
-
-def consistency_of(features: dict[str, np.ndarray]) -> float:
-    """A features file's gradient consistency: stored, or recomputed for files written before it was."""
-    if "gradient_consistency" in features:
-        return float(features["gradient_consistency"])
-    return gradient_consistency(features["projected_grad"], features["advantage"], features["heldout"].astype(bool))

@@ -56,6 +56,7 @@ from policygradex.policy import (
     resolve_device,
 )
 from policygradex.rollouts import collect_episodes, gae
+from policygradex.seeds import derive
 from policygradex.training import make_learner
 
 
@@ -112,12 +113,12 @@ def hutchinson_trace(
     return mean, stderr, len(samples)
 
 
-def rollout_batch(policy, bench: Benchmark, task_ids: Sequence[int], episodes: int, seed: int) -> Batch:
-    """Samples of the policy's own rollouts on its tasks, advantages standardised per task."""
+def rollout_batch(policy, bench: Benchmark, task_seeds: dict[int, int], episodes: int) -> Batch:
+    """Samples of the policy's own rollouts on its tasks (task -> seed), advantages standardised per task."""
     objective = bench["policy_gradient"]
     obs, actions, advantages, log_probs = [], [], [], []
-    for task in task_ids:
-        episode_list = collect_episodes(policy, bench, task, episodes, seed=seed + task)
+    for task, seed in task_seeds.items():
+        episode_list = collect_episodes(policy, bench, task, episodes, seed=seed)
         adv = np.concatenate([gae(ep, objective["gamma"], objective["gae_lambda"]) for ep in episode_list])
         advantages.append((adv - adv.mean()) / (adv.std() + 1e-8))
         obs.append(np.concatenate([ep.obs for ep in episode_list]))
@@ -157,13 +158,15 @@ def behaviour_policy(policy: BasePolicy, meta: dict, bench: Benchmark) -> BasePo
 
 
 def measure(
-    bench: Benchmark, policy_path: str | Path, task_ids: Sequence[int], start: torch.Tensor, seed: int
+    bench: Benchmark, policy_path: str | Path, task_ids: Sequence[int], start: torch.Tensor
 ) -> dict[str, float]:
-    """Trace, losses, gap and bound of one policy on its tasks; ``start`` is theta_0 (flattened actor)."""
+    """Trace, losses, gap and bound of one policy on its tasks; ``start`` is theta_0 (flattened actor). The test
+    rollouts of task i and the trace's probes are seeded by the ``hessian`` stream, the same for every policy."""
     cfg = bench["hessian"]
     policy, meta = load_policy(policy_path, bench)
     train, episodes = training_batch(meta, policy_path)
-    test = rollout_batch(behaviour_policy(policy, meta, bench), bench, task_ids, cfg["episodes"], seed)
+    seeds = {task: derive(bench["seed"], "hessian", task) for task in task_ids}
+    test = rollout_batch(behaviour_policy(policy, meta, bench), bench, seeds, cfg["episodes"])
     device = resolve_device(bench["device"])  # rollouts step on the CPU; the Hessian-vector products run here
     module = ActorLogProb(policy).to(device)
     params = actor_params(module)
@@ -174,7 +177,7 @@ def measure(
         cfg["min_probes"],
         cfg["max_probes"],
         cfg["rel_tol"],
-        seed,
+        derive(bench["seed"], "hessian"),  # the stream's first seed, as task 0's rollouts
     )
     with torch.no_grad():
         train_loss = float(sample_losses(module, params, train, cfg["loss"]).mean())

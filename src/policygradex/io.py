@@ -22,6 +22,7 @@ import pandas as pd
 
 from policygradex.artifacts import CLUSTER_COLUMNS, SUBSET_COLUMNS, SUBSET_SEPARATOR
 from policygradex.errors import ArtifactError
+from policygradex.subsets import subset_affinity
 
 
 def _umask() -> int:
@@ -93,6 +94,20 @@ def write_timing(path: str | Path | None, stage: str, clock: Stopwatch, **info: 
     """Record a stage's wall-clock and CPU seconds (read by ``speedup``); nothing when ``path`` is None."""
     if path is not None:
         write_json({"stage": stage, "seconds": clock.wall, "cpu_seconds": clock.cpu, **info}, path)
+
+
+def timing_total(paths: Sequence[str | Path], key: str = "seconds") -> float:
+    """The sum of ``key`` (``seconds``, ``cpu_seconds`` or ``env_steps``) over the stage timing files at ``paths``."""
+    total = 0.0
+    for path in paths:
+        try:
+            total += float(json.loads(Path(path).read_text())[key])
+        except (OSError, ValueError, KeyError) as err:
+            raise ArtifactError(
+                f"{path}: not a timing file with '{key}' ({err}); one written before '{key}' was recorded"
+                " must be rebuilt (delete it and rerun)"
+            ) from err
+    return total
 
 
 def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
@@ -168,6 +183,19 @@ def read_scores(paths: Sequence[str | Path]) -> pd.DataFrame:
 def read_subset_scores(paths: Sequence[str | Path], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """The estimate's chunk CSVs as :func:`score_matrices`."""
     return score_matrices(read_scores(paths), names)
+
+
+def affinity_matrix(scores: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """The n x n affinity (affinity.csv's frame) from ``subset_id,subset,task,score`` rows; fails if a pair never
+    shares a subset."""
+    t = subset_affinity(*score_matrices(scores, names))
+    if np.isnan(t).any():
+        i, j = np.argwhere(np.isnan(t))[0]
+        raise ArtifactError(
+            f"tasks {names[i]} and {names[j]} never share a subset, so T[{names[i]}, {names[j]}] is undefined; "
+            "raise estimate.num_subsets"
+        )
+    return pd.DataFrame(t, index=list(names), columns=list(names))
 
 
 def read_affinity(path: str | Path, names: Sequence[str] | None = None) -> pd.DataFrame:

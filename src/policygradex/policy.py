@@ -22,7 +22,7 @@ from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, SACPolicy
 
 from policygradex.config import Benchmark
 from policygradex.envs import make_vec_env
-from policygradex.errors import ArtifactError
+from policygradex.errors import ArtifactError, ConfigError
 from policygradex.io import atomic_path
 
 ParamDict = dict[str, torch.Tensor]
@@ -39,7 +39,7 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("config device is 'cuda' but torch sees no CUDA device; use 'cpu' or 'auto'")
+        raise ConfigError("device: 'cuda' but torch sees no CUDA device; allowed here: 'cpu' or 'auto'")
     return torch.device(device)
 
 

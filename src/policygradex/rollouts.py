@@ -17,6 +17,7 @@ from stable_baselines3.common.policies import BasePolicy
 from policygradex.config import Benchmark, task_names
 from policygradex.envs import make_vec_env
 from policygradex.policy import act, env_actions, load_policy, state_value
+from policygradex.seeds import derive
 
 
 @dataclass
@@ -157,15 +158,16 @@ def gae(episode: Episode, gamma: float, lam: float) -> np.ndarray:
 
 
 def evaluate_policy(
-    bench: Benchmark, policy_path: str | Path, task_ids: Sequence[int], method: str, group: int, seed: int
+    bench: Benchmark, policy_path: str | Path, task_ids: Sequence[int], method: str, group: int
 ) -> list[dict]:
     """One row per task of ``task_ids``: the policy's mean return and success rate over the evaluation's
-    deterministic episodes."""
+    deterministic episodes (task i's seeded by the ``evaluate`` stream, the same for every policy)."""
     policy, _ = load_policy(policy_path, bench)
     names = task_names(bench)
     episodes_per_task = bench["evaluate"]["episodes"]
     rows = []
-    found = collect_task_episodes(policy, bench, {t: seed + t for t in task_ids}, episodes_per_task, deterministic=True)
+    seeds = {t: derive(bench["seed"], "evaluate", t) for t in task_ids}
+    found = collect_task_episodes(policy, bench, seeds, episodes_per_task, deterministic=True)
     for task, episodes in found.items():
         rows.append(
             {

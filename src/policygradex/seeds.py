@@ -18,6 +18,9 @@ STREAMS: dict[str, tuple[int, int]] = {
     "hessian": (1, 20_000),  # the Hessian's rollouts of task i
     "full_training": (1, 100_000),  # subset s's real fine-tune
     "random_partition": (1000, 0),  # the random baseline's r-th partition
+    "trust_splits": (1, 0),  # the trust check's split halves (its seed is the benchmark's)
+    "trust_null": (1, 1),  # the row permutations behind each k's z
+    "trust_held_out": (1, 2),  # the held-out permutation tests
 }
 
 

@@ -12,10 +12,8 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
-from policygradex.errors import ArtifactError
-from policygradex.io import score_matrices
+from policygradex.errors import ConfigError
 
 
 def draw_subsets(n: int, size: int, count: int, seed: int) -> list[tuple[int, ...]]:
@@ -59,7 +57,7 @@ def min_covering_count(n: int, size: int, seed: int) -> int:
 def chunk_ids(count: int, num_chunks: int, chunk: int) -> range:
     """Subset ids handled by ``chunk``: a contiguous, near-equal share of range(count)."""
     if not 0 <= chunk < num_chunks:
-        raise ValueError(f"chunk {chunk} is outside 0..{num_chunks - 1}")
+        raise ConfigError(f"--chunk {chunk} is outside 0..{num_chunks - 1} (the stage's num_chunks is {num_chunks})")
     bounds = np.linspace(0, count, num_chunks + 1).round().astype(int)
     return range(bounds[chunk], bounds[chunk + 1])
 
@@ -75,18 +73,6 @@ def subset_affinity(scores: np.ndarray, members: np.ndarray) -> np.ndarray:
     count = held.T @ held
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
-
-
-def affinity_matrix(scores: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
-    """The n x n affinity from ``subset_id,subset,task,score`` rows; fails if a pair never shares a subset."""
-    t = subset_affinity(*score_matrices(scores, names))
-    if np.isnan(t).any():
-        i, j = np.argwhere(np.isnan(t))[0]
-        raise ArtifactError(
-            f"tasks {names[i]} and {names[j]} never share a subset, so T[{names[i]}, {names[j]}] is undefined; "
-            "raise estimate.num_subsets"
-        )
-    return pd.DataFrame(t, index=list(names), columns=list(names))
 
 
 def linear_affinity(grads: np.ndarray, members: np.ndarray) -> np.ndarray:

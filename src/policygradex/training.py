@@ -42,6 +42,7 @@ from policygradex.config import Benchmark, trainer_settings
 from policygradex.envs import make_vec_env
 from policygradex.errors import ArtifactError
 from policygradex.io import atomic_path, write_csv
+from policygradex.logs import LOGGER
 from policygradex.policy import (
     ActorLogProb,
     actor_params,
@@ -334,7 +335,7 @@ def train_policy(
     checkpoint = checkpoint_path(output)
     if checkpoint.exists():
         model, rows = load_checkpoint(checkpoint, bench, task_ids, seed)
-        print(f"{desc}: resuming from checkpoint {checkpoint} at step {model.num_timesteps}", file=sys.stderr)
+        LOGGER.info("%s: resuming from checkpoint %s at step %d", desc, checkpoint, model.num_timesteps)
     else:
         init_state = load_policy(init_policy, bench)[0].state_dict() if init_policy is not None else None
         model, rows = make_learner(bench, task_ids, seed, init_state), []

@@ -14,24 +14,20 @@ Clustering always returns k groups, also from an affinity that is pure noise, an
   subsets that judge it. The statistic is the mean within-group similarity (on the matrix the clustering sees)
   of those held-out judgements. Its null distribution judges the same groups on affinities whose structure is
   destroyed: each row's off-diagonal entries permuted independently (a task keeps its scores, but which partner
-  gave which score is forgotten). p = (1 + #null >= observed) / (1 + permutations). Judging the groups on the
-  data that found them instead (the first version of this test) loses most of the power at small groups: the
-  clustering also finds the best pairs in every null matrix, and with eight tasks in four pairs the best of
-  105 pairings of random ranks comes close to the right pairing of real ones (ant tuning seeds 20-22: z 2.2-3.3
-  on the same data, against 7.0-9.2 held out). One split, not several: the splits share subsets, so the mean
-  over splits of independent null draws would understate the null's spread (10 splits called structure on
-  28% of the synthetic null benchmarks of tests/test_trust.py, one split 6-8%).
+  gave which score is forgotten). p = (1 + #null >= observed) / (1 + permutations). Held out because groups
+  judged on the data that found them beat their own null too easily at small groups (the clustering also finds
+  the best pairing in every null matrix); one split, because splits share subsets, so a mean over splits would
+  understate the null's spread (the measurements behind both: docs/trust.md).
 - **k from the data** (``cluster.k: auto``): the largest k in 2..k_max whose split-half stability is within
-  ``k_stability_margin`` (0.05) of the best k's: the finest level of
+  ``k_stability_margin`` (cluster.trust) of the best k's: the finest level of
   the structure that two independent halves of the subsets reproduce as well as any level. Structure often has
   levels (pointmass and the ant: two halves of the compass, then four directions, both reproduced at
   stability 1.0), and a user who asks for groups wants the finest level that is as reliable as the coarse one.
   Recorded for every k but not choosing it: z(k) = (within-group similarity at k - mean of the null at k) / its
   standard deviation, with the groups judged on the whole affinity and the null clustering each row-permuted
-  affinity itself (gap-statistic style; Tibshirani, Walther and Hastie 2001), which chose k before and
-  picked the coarse level on 2 of 8 tuning runs (pointmass seed 20, ant seed 22), where the stability rule
-  picks 4 on all 8 (docs/trust.md); and the eigengap of the normalised
-  Laplacian (von Luxburg 2007, 8.3), which prefers the coarse level.
+  affinity itself (gap-statistic style; Tibshirani, Walther and Hastie 2001), which chose k before the
+  stability rule (why it no longer does: docs/trust.md); and the eigengap of the normalised Laplacian (von
+  Luxburg 2007, 8.3), which prefers the coarse level.
 
 The verdict is ``structure`` when the p-value, the corrected reliability and the stability all pass their
 thresholds (``cluster.trust``), and ``no_reliable_structure`` otherwise, with the failed checks as the reason.
@@ -49,6 +45,7 @@ from scipy.stats import rankdata
 from sklearn.metrics import adjusted_rand_score
 
 from policygradex.clustering import partition, similarity
+from policygradex.seeds import derive
 from policygradex.subsets import subset_affinity
 
 #: The matrix the clustering sees, from an affinity (e.g. :func:`policygradex.clustering.similarity`).
@@ -253,7 +250,8 @@ def assess(
 ) -> dict[str, Any]:
     """Choose k (when ``k == "auto"``), measure reliability and significance, and give the verdict.
 
-    k's z (the choice) uses permutations seeded ``seed + 1``, the held-out tests ``seed + 2`` (independent draws).
+    The splits, the permutations behind each k's z and the held-out tests draw from their own streams of ``seed``
+    (seeds.STREAMS: independent draws).
     Returns the fields of cluster_quality.json that this module owns: ``k``, ``k_selection``, ``k_scores``,
     ``also_supported`` (other k that pass the significance and stability checks, with ``k: auto``),
     ``reliability``, ``p_value``, ``permutation``, ``verdict``, ``reason`` and ``thresholds``.
@@ -261,10 +259,11 @@ def assess(
     n = len(affinity)
     ks = candidate_ks(n, k_max) if k == "auto" else [int(k)]
     gaps = eigengaps(similarity_fn(affinity), candidate_ks(n, max(k_max, max(ks))))
-    halves = split_half(scores, members, ks, similarity_fn, partition_fn, settings.splits, seed)
+    fns = (similarity_fn, partition_fn)
+    halves = split_half(scores, members, ks, *fns, settings.splits, derive(seed, "trust_splits"))
     stability_by_k = halves.pop("stability_by_k")
-    contrast = null_contrast(affinity, ks, similarity_fn, partition_fn, settings.permutations, seed + 1)
-    tests = held_out_tests(scores, members, ks, similarity_fn, partition_fn, settings.permutations, seed + 2)
+    contrast = null_contrast(affinity, ks, *fns, settings.permutations, derive(seed, "trust_null"))
+    tests = held_out_tests(scores, members, ks, *fns, settings.permutations, derive(seed, "trust_held_out"))
     if k == "auto":
         chosen = choose_k(stability_by_k, settings)
         selection = "largest k whose split-half stability is within k_stability_margin of the best"

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from policygradex.config import Benchmark, task_names
-from policygradex.io import read_scores, write_csv
-from policygradex.subsets import affinity_matrix
+from policygradex.io import affinity_matrix, read_scores, write_csv
 
 
 def run(bench: Benchmark, chunks: Sequence[str | Path], output: str | Path) -> None:

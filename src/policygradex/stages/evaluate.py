@@ -17,7 +17,6 @@ from policygradex.errors import ArtifactError
 from policygradex.io import read_clusters, write_csv
 from policygradex.progress import progress
 from policygradex.rollouts import evaluate_policy
-from policygradex.seeds import derive
 
 
 def run(
@@ -35,9 +34,8 @@ def run(
     num_groups = table["group"].nunique()
     if len(group_policies) != num_groups:
         raise ArtifactError(f"{clusters} has {num_groups} groups but {len(group_policies)} group policies were given")
-    seed = derive(bench["seed"], "evaluate")  # task t's episodes: seed + t (seeds.STREAMS)
-    rows = [] if policy is None else evaluate_policy(bench, policy, range(len(names)), "single", 0, seed)
+    rows = [] if policy is None else evaluate_policy(bench, policy, range(len(names)), "single", 0)
     for group in progress(range(num_groups), total=num_groups, desc=f"evaluate {method}"):
         members = [names.index(t) for t in table.loc[table["group"] == group, "task"]]
-        rows += evaluate_policy(bench, group_policies[group], members, method, group, seed)
+        rows += evaluate_policy(bench, group_policies[group], members, method, group)
     write_csv(pd.DataFrame(rows, columns=EVALUATION_COLUMNS), output)

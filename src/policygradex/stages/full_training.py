@@ -13,7 +13,6 @@ row per subset) for the first-order error check.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from policygradex.artifacts import SUBSET_COLUMNS
 from policygradex.config import Benchmark, full_training_chunks, full_training_subsets
 from policygradex.estimator import SubsetEstimator, chunk_subsets, subset_rows
 from policygradex.io import Stopwatch, atomic_path, write_csv, write_npz, write_timing
+from policygradex.logs import LOGGER
 from policygradex.progress import progress
 from policygradex.seeds import derive
 from policygradex.training import checkpoint_path, finetune_delta
@@ -52,7 +52,7 @@ def run(
     )
     estimator.env_steps = done.get("env_steps", 0)  # the steps of the interrupted runs count too
     if done["deltas"]:
-        print(f"full_training chunk {chunk}: resuming after {len(done['deltas'])} fine-tuned subsets", file=sys.stderr)
+        LOGGER.info("full_training chunk %d: resuming after %d fine-tuned subsets", chunk, len(done["deltas"]))
     todo = {i: s for i, s in subsets.items() if i not in done["deltas"]}
     # the seconds of the interrupted runs count too, so that timing.json covers every subset
     clock = Stopwatch(done["seconds"], done.get("cpu_seconds", 0.0))

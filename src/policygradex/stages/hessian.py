@@ -16,7 +16,6 @@ from policygradex.io import read_clusters, write_csv
 from policygradex.plotting import plot_hessian
 from policygradex.policy import ActorLogProb, actor_params, flatten, load_policy
 from policygradex.progress import progress
-from policygradex.seeds import derive
 
 
 def run(
@@ -31,7 +30,6 @@ def run(
     (one row per policy) and ``plot``; theta* is ``policy``."""
     names = task_names(bench)
     groups = read_clusters(clusters, names)
-    seed = derive(bench["seed"], "hessian")  # task t's rollouts: seed + t (seeds.STREAMS)
     theta_star = flatten(actor_params(ActorLogProb(load_policy(policy, bench)[0])))
     jobs = [("single", 0, policy, list(range(len(names))), initial_actor(bench))]
     for group, path in enumerate(group_policies):
@@ -39,7 +37,7 @@ def run(
         jobs.append(("policygradex", group, path, members, theta_star))
     rows = []
     for method, group, path, members, start in progress(jobs, total=len(jobs), desc="hessian"):
-        rows.append({"method": method, "group": group, **measure(bench, path, members, start, seed)})
+        rows.append({"method": method, "group": group, **measure(bench, path, members, start)})
     table = pd.DataFrame(rows, columns=HESSIAN_COLUMNS)
     write_csv(table, output)
     plot_hessian(table, plot)

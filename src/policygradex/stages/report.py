@@ -16,7 +16,7 @@ import pandas as pd
 from policygradex.artifacts import EVALUATION_COLUMNS, FEATURE_KEYS, HESSIAN_COLUMNS, LOG_COLUMNS
 from policygradex.clustering import similarity
 from policygradex.config import Benchmark, task_names
-from policygradex.gradients import consistency_of
+from policygradex.diagnosis import consistency_of
 from policygradex.io import atomic_path, read_affinity, read_clusters, read_csv, read_npz
 from policygradex.plotting import (
     plot_affinity,

@@ -16,49 +16,21 @@ also rewards each task's scale) and whether clustering them gives the same group
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-from scipy.stats import spearmanr
-from sklearn.metrics import adjusted_rand_score
-
-from policygradex.clustering import cluster
+from policygradex.clustering import affinity_agreement
 from policygradex.config import Benchmark, full_training_subsets, task_names
 from policygradex.io import (
-    ArtifactError,
     read_affinity,
     read_chosen_k,
     read_csv,
     read_scores,
     score_matrices,
+    timing_total,
     write_json,
 )
 from policygradex.subsets import subset_affinity
-
-
-def timing_total(paths: Sequence[str | Path], key: str = "seconds") -> float:
-    """The sum of ``key`` (``seconds``, ``cpu_seconds`` or ``env_steps``) over the stage timing files at ``paths``."""
-    total = 0.0
-    for path in paths:
-        try:
-            total += float(json.loads(Path(path).read_text())[key])
-        except (OSError, ValueError, KeyError) as err:
-            raise ArtifactError(
-                f"{path}: not a timing file with '{key}' ({err}); one written before '{key}' was recorded"
-                " must be rebuilt (delete it and rerun)"
-            ) from err
-    return total
-
-
-def affinity_agreement(estimated: np.ndarray, full: np.ndarray) -> dict[str, float]:
-    """Spearman correlation of the two affinities over all entries and, averaged, row by row."""
-    rows = [spearmanr(e, f).statistic for e, f in zip(estimated, full, strict=True)]
-    return {
-        "spearman": float(spearmanr(estimated.ravel(), full.ravel()).statistic),
-        "spearman_rowwise_mean": float(np.nanmean(rows)),
-    }
 
 
 def _estimation(cost: dict[str, float], share: float) -> dict[str, float]:
@@ -102,8 +74,6 @@ def run(
     scores = read_scores(estimate_chunks)
     estimated = subset_affinity(*score_matrices(scores[scores["subset_id"] < compared], names))
     full = read_affinity(affinity_full, names).to_numpy()
-    method = bench["cluster"]["method"]
-    same_groups = adjusted_rand_score(cluster(estimated, k, method), cluster(full, k, method))
     estimation_cpu, estimation_wall, estimation_steps = (_estimation(c, share) for c in (cpu, wall, steps))
     result = {
         "num_tasks": len(names),
@@ -120,8 +90,7 @@ def run(
         "estimation_env_steps": estimation_steps,
         "full_training_env_steps": steps["full"],
         "speedup_env_steps": steps["full"] / estimation_steps["total"],
-        "clusters_ari_estimated_vs_full": float(same_groups),
-        **affinity_agreement(estimated, full),
+        **affinity_agreement(estimated, full, k, bench["cluster"]["method"]),
     }
     write_json(result, output)
     print(f"speedup: {result}")
