@@ -11,19 +11,25 @@ One row per accounting with the same columns: the features' CPU seconds (total a
 subset, the full training's per subset, the estimation's and full training's totals over the compared subsets,
 and the speedup. ``--probe`` adds what a job pays to load theta* the first time in a fresh process (the features
 and estimate jobs' start-up: stable-baselines3 builds an optimizer with the policy, whose first construction
-imports torch's compiler) against a second load in the same process. Writes speedup_accountings.csv under
-``--out`` and prints it.
+imports torch's compiler) against a second load in the same process. ``--decompose`` splits the estimate's cost
+per subset, where the two accountings part (each times a different span): a fresh interpreter on one thread, as
+an estimate job, builds the run's estimator (theta*, the features, the projection: inside the in-process clock,
+outside the workflow's) and estimates the first subsets of chunk 0 one at a time; from those CPU seconds it
+predicts each accounting's figure (the in-process one: building plus the first ``num_subsets`` subsets of the
+scaling row, over that count; the workflow's: a chunk's subsets after building, over their count) beside what
+each measured. Writes speedup_accountings.csv (and estimate_cost.csv) under ``--out`` and prints them.
 
     python -m benchmarks.claims --benchmark pointmass --seeds 80 --cores 2 \\
         --targets clusters.csv affinity_full.csv speedup.json --out benchmarks/out/accountings
     python -m benchmarks.scaling --tasks 12 --budgets 50000 --full-sample 3 --out benchmarks/out/accountings/scaling
     python -m benchmarks.speedup_accountings --run benchmarks/out/accountings/seed-80 \\
-        --scaling benchmarks/out/accountings/scaling/scaling.csv --probe
+        --scaling benchmarks/out/accountings/scaling/scaling.csv --probe --decompose
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +51,30 @@ for _ in range(2):
     load_policy(policy, bench)
     seconds.append(time.process_time() - start)
 print(json.dumps(seconds))
+"""
+
+
+#: A fresh interpreter on one thread (an estimate job's) builds the run's estimator and estimates the first
+#: ``count`` subsets of chunk 0, printing the CPU seconds of the building and of each subset.
+DECOMPOSE = """
+import json, sys
+import torch
+from policygradex.config import benchmark, load_config
+from policygradex.estimator import SubsetEstimator, chunk_subsets
+from policygradex.io import cpu_seconds
+torch.set_num_threads(1)
+config_path, name, policy, count, *features = sys.argv[1:]
+bench = benchmark(load_config(config_path), name)
+start = cpu_seconds()
+estimator = SubsetEstimator(bench, policy, features)
+building = cpu_seconds() - start
+cfg = bench["estimate"]
+seconds = []
+for subset in list(chunk_subsets(bench, cfg["num_subsets"], cfg["num_chunks"], 0).values())[: int(count)]:
+    start = cpu_seconds()
+    estimator.estimate(subset)
+    seconds.append(cpu_seconds() - start)
+print(json.dumps({"building": building, "subsets": seconds}))
 """
 
 
@@ -101,11 +131,46 @@ def load_probe(run: Path, name: str) -> dict:
     return {"policy_load_first_cpu_s": first, "policy_load_again_cpu_s": second}
 
 
+def estimate_cost(run: Path, name: str, bench: dict, rows: list[dict]) -> list[dict]:
+    """Where the accountings' estimate per subset parts (see ``--decompose``): one row per accounting, the figure
+    it measured beside the one predicted from a fresh estimate job's building and per-subset CPU seconds."""
+    from policygradex.config import task_names
+    from policygradex.subsets import chunk_ids
+
+    cfg = bench["estimate"]
+    chunk = len(chunk_ids(cfg["num_subsets"], cfg["num_chunks"], 0))  # the subsets of one estimate job
+    in_process = next(row for row in rows if row["accounting"] == "in_process")
+    count = max(chunk, in_process["subsets_estimated"])
+    results = run / "results" / name
+    features = [str(results / "features" / f"{task}.npz") for task in task_names(bench)]
+    done = subprocess.run(
+        [sys.executable, "-c", DECOMPOSE, str(run / "config.yaml"), name, str(results / "meta/policy.pt"),
+         str(count), *features],
+        capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""},
+    )  # fmt: skip
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    building, seconds = measured["building"], measured["subsets"]
+    spans = {"in_process": (True, in_process["subsets_estimated"]), "workflow": (False, chunk)}
+    table = []
+    for row in rows:
+        with_building, subsets = spans[row["accounting"]]
+        predicted = (building * with_building + sum(seconds[:subsets])) / subsets
+        table.append({
+            "accounting": row["accounting"], "commit": row["commit"], "subsets_in_span": subsets,
+            "clock_holds_building": with_building, "estimator_building_cpu_s": building,
+            "first_subset_cpu_s": seconds[0], "later_subset_cpu_s_median": statistics.median(seconds[1:]),
+            "predicted_cpu_s_per_subset": predicted, "measured_cpu_s_per_subset": row["estimate_cpu_s_per_subset"],
+            "measured_over_predicted": row["estimate_cpu_s_per_subset"] / predicted,
+        })  # fmt: skip
+    return table
+
+
 def main() -> None:
     parser = script_parser(__doc__, "speedup_accountings", table="speedup_accountings.csv")
     parser.add_argument("--run", type=Path, required=True, help="a finished run folder with speedup.json")
     parser.add_argument("--scaling", type=Path, required=True, help="benchmarks.scaling's scaling.csv")
     parser.add_argument("--probe", action="store_true", help="also time loading theta* in a fresh process")
+    parser.add_argument("--decompose", action="store_true", help="also split the estimate's cost per subset")
     args = parser.parse_args()
     name, bench = run_benchmark(args.run)
     workflow = workflow_row(args.run, name, bench)
@@ -115,6 +180,9 @@ def main() -> None:
         probe = load_probe(args.run, name)
         rows = [row | probe for row in rows]
     write_rows(rows, args.out, "speedup_accountings")
+    if args.decompose:
+        cost = [row | {"measured_at": commit()} for row in estimate_cost(args.run, name, bench, rows)]
+        write_rows(cost, args.out, "estimate_cost")
 
 
 if __name__ == "__main__":
