@@ -3,8 +3,9 @@ full training, in CPU seconds.
 
 For n in --tasks (default 12, 24, 48) the pointmass benchmark gets n goals (n/3 directions x 3 distances),
 subsets of size n/2 and num_subsets = max(100, 5n) (NOTES: m >= 5n subsets of size n/2 let every pair of tasks
-share subsets). In one process (torch on one thread), CPU seconds of the process and its finished children
-(``io.Stopwatch``):
+share subsets). In one process (torch and the linear-algebra libraries on one thread, as Snakemake runs a
+one-thread job: on their default every core's thread would spin and count), CPU seconds of the process and its
+finished children (``io.Stopwatch``):
 
 - meta-training (shared by both paths, reported apart) with the config's budget;
 - estimation = features of every task + the first-order estimate of every subset, in full, once per scoring
@@ -35,6 +36,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
+from threadpoolctl import threadpool_limits
 
 from benchmarks.common import ROOT, rows_without, script_parser, write_rows
 from policygradex.config import load_config, validate_config
@@ -144,7 +146,7 @@ def main() -> None:
     torch.set_num_threads(1)
     rows = []
     for n in args.tasks:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1):
             rows += measure(n, args.full_sample, args.budgets, Path(tmp))
         print(rows[-1], flush=True)
     rows = [{**row, "commit": args.commit} for row in rows]

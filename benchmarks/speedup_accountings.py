@@ -12,12 +12,14 @@ subset, the full training's per subset, the estimation's and full training's tot
 and the speedup. ``--probe`` adds what a job pays to load theta* the first time in a fresh process (the features
 and estimate jobs' start-up: stable-baselines3 builds an optimizer with the policy, whose first construction
 imports torch's compiler) against a second load in the same process. ``--decompose`` splits the estimate's cost
-per subset, where the two accountings part (each times a different span): a fresh interpreter on one thread, as
-an estimate job, builds the run's estimator (theta*, the features, the projection: inside the in-process clock,
-outside the workflow's) and estimates the first subsets of chunk 0 one at a time; from those CPU seconds it
-predicts each accounting's figure (the in-process one: building plus the first ``num_subsets`` subsets of the
-scaling row, over that count; the workflow's: a chunk's subsets after building, over their count) beside what
-each measured. Writes speedup_accountings.csv (and estimate_cost.csv) under ``--out`` and prints them.
+per subset, where the two accountings part: a fresh interpreter with torch on one thread, as an estimate job,
+builds the run's estimator (theta*, the features, the projection: inside the in-process clock, outside the
+workflow's) and estimates the first subsets of chunk 0 one at a time, once with the linear-algebra libraries on
+one thread (``OPENBLAS_NUM_THREADS=1`` and its kin, which Snakemake sets to a job's threads) and once on their
+default (every core: what a script run by hand gets); from those CPU seconds it predicts each accounting's figure
+(the in-process one: building plus the first ``num_subsets`` subsets of the scaling row, over that count; the
+workflow's: a chunk's subsets after building, over their count) beside what each measured. Writes
+speedup_accountings.csv (and estimate_cost.csv) under ``--out`` and prints them.
 
     python -m benchmarks.claims --benchmark pointmass --seeds 80 --cores 2 \\
         --targets clusters.csv affinity_full.csv speedup.json --out benchmarks/out/accountings
@@ -54,8 +56,8 @@ print(json.dumps(seconds))
 """
 
 
-#: A fresh interpreter on one thread (an estimate job's) builds the run's estimator and estimates the first
-#: ``count`` subsets of chunk 0, printing the CPU seconds of the building and of each subset.
+#: A fresh interpreter with torch on one thread (an estimate job's) builds the run's estimator and estimates the
+#: first ``count`` subsets of chunk 0, printing the CPU seconds of the building and of each subset.
 DECOMPOSE = """
 import json, sys
 import torch
@@ -76,6 +78,11 @@ for subset in list(chunk_subsets(bench, cfg["num_subsets"], cfg["num_chunks"], 0
     seconds.append(cpu_seconds() - start)
 print(json.dumps({"building": building, "subsets": seconds}))
 """
+
+
+#: The thread counts of the linear-algebra libraries that Snakemake sets to a job's threads (snakemake/shell.py).
+BLAS_THREADS = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")  # fmt: skip
 
 
 def accounting_row(
@@ -143,25 +150,28 @@ def estimate_cost(run: Path, name: str, bench: dict, rows: list[dict]) -> list[d
     count = max(chunk, in_process["subsets_estimated"])
     results = run / "results" / name
     features = [str(results / "features" / f"{task}.npz") for task in task_names(bench)]
-    done = subprocess.run(
-        [sys.executable, "-c", DECOMPOSE, str(run / "config.yaml"), name, str(results / "meta/policy.pt"),
-         str(count), *features],
-        capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""},
-    )  # fmt: skip
-    measured = json.loads(done.stdout.strip().splitlines()[-1])
-    building, seconds = measured["building"], measured["subsets"]
     spans = {"in_process": (True, in_process["subsets_estimated"]), "workflow": (False, chunk)}
     table = []
-    for row in rows:
-        with_building, subsets = spans[row["accounting"]]
-        predicted = (building * with_building + sum(seconds[:subsets])) / subsets
-        table.append({
-            "accounting": row["accounting"], "commit": row["commit"], "subsets_in_span": subsets,
-            "clock_holds_building": with_building, "estimator_building_cpu_s": building,
-            "first_subset_cpu_s": seconds[0], "later_subset_cpu_s_median": statistics.median(seconds[1:]),
-            "predicted_cpu_s_per_subset": predicted, "measured_cpu_s_per_subset": row["estimate_cpu_s_per_subset"],
-            "measured_over_predicted": row["estimate_cpu_s_per_subset"] / predicted,
-        })  # fmt: skip
+    for blas_threads in ("1", "default"):
+        threads = {} if blas_threads == "default" else {variable: blas_threads for variable in BLAS_THREADS}
+        done = subprocess.run(
+            [sys.executable, "-c", DECOMPOSE, str(run / "config.yaml"), name, str(results / "meta/policy.pt"),
+             str(count), *features],
+            capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "", **threads},
+        )  # fmt: skip
+        measured = json.loads(done.stdout.strip().splitlines()[-1])
+        building, seconds = measured["building"], measured["subsets"]
+        for row in rows:
+            with_building, subsets = spans[row["accounting"]]
+            predicted = (building * with_building + sum(seconds[:subsets])) / subsets
+            table.append({
+                "accounting": row["accounting"], "commit": row["commit"], "blas_threads": blas_threads,
+                "subsets_in_span": subsets, "clock_holds_building": with_building,
+                "estimator_building_cpu_s": building, "first_subset_cpu_s": seconds[0],
+                "later_subset_cpu_s_median": statistics.median(seconds[1:]), "predicted_cpu_s_per_subset": predicted,
+                "measured_cpu_s_per_subset": row["estimate_cpu_s_per_subset"],
+                "measured_over_predicted": row["estimate_cpu_s_per_subset"] / predicted,
+            })  # fmt: skip
     return table
 
 
