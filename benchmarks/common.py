@@ -277,18 +277,24 @@ class PrintTable(argparse.Action):
 
 
 def script_parser(
-    doc: str, name: str, table: str | None = None, label: bool = False, show: Callable[[Path], str] = rows_table
+    doc: str,
+    name: str,
+    table: str | None = None,
+    label: bool = False,
+    show: Callable[[Path], str] = rows_table,
+    many: bool = False,
 ) -> argparse.ArgumentParser:
     """A script's command line with the arguments they share: ``--out`` (benchmarks/out/``name`` by default);
     with ``table`` (what the file is), ``--table FILE`` to only print a committed output again, as ``show`` makes
-    it (by default the rows as a markdown table); with ``label``, ``--commit`` for measurements that no run
-    folder's provenance names."""
+    it (by default the rows as a markdown table; with ``many``, ``--table FILE...`` and ``show`` gets the list);
+    with ``label``, ``--commit`` for measurements that no run folder's provenance names."""
     made = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     made.add_argument("--out", type=Path, default=OUT / name, help="folder of the outputs (default: %(default)s)")
     if table:
         made.add_argument(
             "--table",
             type=Path,
+            nargs="+" if many else None,
             metavar="FILE",
             action=PrintTable,
             show=show,

@@ -29,7 +29,6 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 from benchmarks.common import (
-    PrintTable,
     commit,
     markdown_table,
     read_rows,
@@ -124,13 +123,9 @@ def readme_table(paths: list[Path]) -> str:
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "fit")
+    parser = script_parser(__doc__, "fit", table="fit.csv (or several: one README table)", show=readme_table, many=True)
     parser.add_argument("--runs", type=Path, nargs="+", help="finished run folders (workdirs)")
     parser.add_argument("--subsets", type=int, help="the first this many of each run's subsets (default: all)")
-    parser.add_argument(
-        "--table", type=Path, nargs="+", metavar="CSV", action=PrintTable, show=readme_table,
-        help="only print the README table of fit.csv files",
-    )  # fmt: skip
     args = parser.parse_args()
     if not args.runs:
         parser.error("give --runs (to measure) or --table (to print)")
