@@ -14,11 +14,11 @@ and estimate jobs' start-up: stable-baselines3 builds an optimizer with the poli
 imports torch's compiler) against a second load in the same process. ``--decompose`` splits the estimate's cost
 per subset, where the two accountings part: a fresh interpreter with torch on one thread, as an estimate job,
 builds the run's estimator (theta*, the features, the projection: inside the in-process clock, outside the
-workflow's) and estimates the first subsets of chunk 0 one at a time, once with the linear-algebra libraries on
-one thread (``OPENBLAS_NUM_THREADS=1`` and its kin, which Snakemake sets to a job's threads) and once on their
-default (every core: what a script run by hand gets); from those CPU seconds it predicts each accounting's figure
-(the in-process one: building plus the first ``num_subsets`` subsets of the scaling row, over that count; the
-workflow's: a chunk's subsets after building, over their count) beside what each measured. Writes
+workflow's) and estimates its first subsets (chunk 0's first) one at a time, once with the linear-algebra
+libraries on one thread (``OPENBLAS_NUM_THREADS=1`` and its kin, which Snakemake sets to a job's threads) and once
+on their default (every core: what a script run by hand gets); from those CPU seconds it predicts each
+accounting's figure (the in-process one: building plus the first ``num_subsets`` subsets of the scaling row, over
+that count; the workflow's: a chunk's subsets after building, over their count) beside what each measured. Writes
 speedup_accountings.csv (and estimate_cost.csv) under ``--out`` and prints them.
 
     python -m benchmarks.claims --benchmark pointmass --seeds 80 --cores 2 \\
@@ -57,7 +57,7 @@ print(json.dumps(seconds))
 
 
 #: A fresh interpreter with torch on one thread (an estimate job's) builds the run's estimator and estimates the
-#: first ``count`` subsets of chunk 0, printing the CPU seconds of the building and of each subset.
+#: first ``count`` subsets of the estimate (chunk 0's first), printing the CPU seconds of the building and of each.
 DECOMPOSE = """
 import json, sys
 import torch
@@ -70,9 +70,8 @@ bench = benchmark(load_config(config_path), name)
 start = cpu_seconds()
 estimator = SubsetEstimator(bench, policy, features)
 building = cpu_seconds() - start
-cfg = bench["estimate"]
 seconds = []
-for subset in list(chunk_subsets(bench, cfg["num_subsets"], cfg["num_chunks"], 0).values())[: int(count)]:
+for subset in chunk_subsets(bench, int(count), 1, 0).values():
     start = cpu_seconds()
     estimator.estimate(subset)
     seconds.append(cpu_seconds() - start)
