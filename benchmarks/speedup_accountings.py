@@ -127,13 +127,20 @@ def in_process_row(scaling: Path, n: int, score: str, steps: int) -> dict:
     )  # fmt: skip
 
 
+def fresh_interpreter(code: str, *args: str, env: dict[str, str] | None = None):
+    """What ``code`` prints as JSON on its last line, run in a fresh interpreter of this checkout's package (as a
+    job starts: nothing imported or loaded before) with ``args`` and the environment variables ``env``."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "", **(env or {})},
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def load_probe(run: Path, name: str) -> dict:
     """CPU seconds of loading theta* the first and the second time in one fresh process."""
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(run / "config.yaml"), name, str(run / "results" / name / "meta/policy.pt")],
-        capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""},
-    )  # fmt: skip
-    first, second = json.loads(done.stdout.strip().splitlines()[-1])
+    policy = str(run / "results" / name / "meta/policy.pt")
+    first, second = fresh_interpreter(PROBE, str(run / "config.yaml"), name, policy)
     return {"policy_load_first_cpu_s": first, "policy_load_again_cpu_s": second}
 
 
@@ -148,17 +155,13 @@ def estimate_cost(run: Path, name: str, bench: dict, rows: list[dict]) -> list[d
     in_process = next(row for row in rows if row["accounting"] == "in_process")
     count = max(chunk, in_process["subsets_estimated"])
     results = run / "results" / name
+    job = [str(run / "config.yaml"), name, str(results / "meta/policy.pt"), str(count)]
     features = [str(results / "features" / f"{task}.npz") for task in task_names(bench)]
     spans = {"in_process": (True, in_process["subsets_estimated"]), "workflow": (False, chunk)}
     table = []
     for blas_threads in ("1", "default"):
         threads = {} if blas_threads == "default" else {variable: blas_threads for variable in BLAS_THREADS}
-        done = subprocess.run(
-            [sys.executable, "-c", DECOMPOSE, str(run / "config.yaml"), name, str(results / "meta/policy.pt"),
-             str(count), *features],
-            capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "", **threads},
-        )  # fmt: skip
-        measured = json.loads(done.stdout.strip().splitlines()[-1])
+        measured = fresh_interpreter(DECOMPOSE, *job, *features, env=threads)
         building, seconds = measured["building"], measured["subsets"]
         for row in rows:
             with_building, subsets = spans[row["accounting"]]

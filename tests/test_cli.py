@@ -11,7 +11,7 @@ import yaml
 
 from policygradex import stages
 from policygradex.cli import build_parser, main
-from policygradex.config import stage_view, stage_view_json, validate_config
+from policygradex.config import stage_view, validate_config
 from tests.helpers import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,29 +97,19 @@ def test_a_stage_run_by_hand_gets_exactly_the_settings_a_rule_passes(tmp_path, m
     """From a config file (by hand) as from --settings (Snakemake's rules): the stage's view and nothing else, so
     that a stage reading a section it did not declare fails by hand too (the cluster stage sees estimate.score
     and no other estimate key)."""
+    from benchmarks.job_startup import stage_command
+
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(tiny_config()))
     bench = validate_config(tiny_config())["benchmarks"]["tiny"]
     seen = []
     module = importlib.import_module(f"policygradex.stages.{stage}")
     monkeypatch.setattr(module, "run", lambda settings, **_: seen.append(settings))
-    inputs = {
-        "affinity": ["--chunks", "x.csv", "--output", "a.csv"],
-        "cluster": [
-            "--affinity",
-            "a.csv",
-            "--chunks",
-            "x.csv",
-            "--features",
-            "f.npz",
-            "--output",
-            "c.csv",
-            "--quality",
-            "q.json",
-        ],
-    }
-    for source in (["--config", str(config)], ["--settings", stage_view_json(bench, stage)]):
-        assert main([stage, "--benchmark", "tiny", *source, *inputs[stage]]) == 0
+    by_rule = stage_command(stages.BY_NAME[stage])  # --settings as the rule passes it, then its input flags
+    at = by_rule.index("--settings")
+    by_hand = [*by_rule[:at], "--config", str(config), *by_rule[at + 2 :]]
+    for args in (by_hand, by_rule):
+        assert main(args) == 0
     assert seen[0] == seen[1] == stage_view(bench, stage)
     assert "finetune" not in seen[0] and (stage != "cluster" or seen[0]["estimate"] == {"score": "return"})
 
@@ -184,9 +174,8 @@ def test_the_stages_that_train_and_roll_out_nothing_start_without_the_ml_stack(s
     """A job of a stage that computes nothing with a policy imports neither torch, SB3, gymnasium nor cvxpy (only
     ``cluster.method: sdp`` uses it): each would add seconds to every such job (benchmarks.job_startup)."""
     from benchmarks.job_startup import cpu_seconds, stage_command
-    from policygradex.stages import STAGES
 
-    _, imported = cpu_seconds(ROOT, stage_command(next(s for s in STAGES if s.name == stage)))
+    _, imported = cpu_seconds(ROOT, stage_command(stages.BY_NAME[stage]))
     assert imported != "?" and not {"torch", "stable_baselines3", "gymnasium", "cvxpy"} & set(imported.split())
 
 

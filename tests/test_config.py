@@ -3,14 +3,7 @@ import copy
 import pytest
 import yaml
 
-from policygradex.config import (
-    benchmark,
-    load_config,
-    merged,
-    shipped_presets,
-    stage_view,
-    validate_config,
-)
+from policygradex.config import benchmark, load_config, merged, shipped_presets, stage_view, validate_config
 from policygradex.errors import ConfigError
 from tests.helpers import ROOT, real_bench, tiny_config
 
